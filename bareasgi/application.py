@@ -1,0 +1,165 @@
+"""The Application: the ASGI entry point that dispatches each connection by scope type."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from .http import normalize, serve_http
+from .lifespan import serve_lifespan
+from .middleware import chain
+from .routing import HttpRouter, WebSocketRouter
+from .streaming import BodyWriter
+from .types import (
+    HttpChainedCallback,
+    HttpMiddlewareCallback,
+    HttpRequestCallback,
+    HttpResponse,
+    Info,
+    LifespanRequestHandler,
+    Receive,
+    Scope,
+    Send,
+)
+from .websocket import serve_websocket
+
+H = TypeVar("H", bound=Callable[..., Any])
+
+
+class Application:
+    """An ASGI 3 application whose handlers are plain async functions.
+
+    Args:
+        middlewares: Middleware run around every HTTP handler, the first outermost.
+            404 and 405 responses go through it too.
+        http_router: The router for HTTP requests; a new :class:`HttpRouter` if None.
+        web_socket_router: The router for WebSockets; a new :class:`WebSocketRouter` if None.
+        startup_handlers: ``async def h(scope, info, message)`` run in order at startup.
+        shutdown_handlers: The same, run in order at shutdown.
+        not_found_response: What to answer when no route matches the path: an HTTP
+            handler, or a response tuple whose writer is None or made by
+            :func:`text_writer` / :func:`bytes_writer` (which can be sent repeatedly).
+        info: The dictionary passed to every handler; the very object given, not a copy.
+    """
+
+    def __init__(
+        self,
+        *,
+        middlewares: list[HttpMiddlewareCallback] | None = None,
+        http_router: HttpRouter | None = None,
+        web_socket_router: WebSocketRouter | None = None,
+        startup_handlers: list[LifespanRequestHandler] | None = None,
+        shutdown_handlers: list[LifespanRequestHandler] | None = None,
+        not_found_response: HttpRequestCallback | HttpResponse | None = None,
+        info: Info | None = None,
+    ) -> None:
+        self._info: Info = info if info is not None else {}
+        self._middlewares = middlewares if middlewares is not None else []
+        self._http_router = http_router if http_router is not None else HttpRouter()
+        self._ws_router = web_socket_router if web_socket_router is not None else WebSocketRouter()
+        self._startup_handlers = startup_handlers if startup_handlers is not None else []
+        self._shutdown_handlers = shutdown_handlers if shutdown_handlers is not None else []
+        if not_found_response is not None:
+            self._http_router.not_found = _not_found_handler(not_found_response)
+        # Chains are built once per handler and rebuilt only if the middleware list changes.
+        self._chains: dict[HttpRequestCallback, HttpChainedCallback] = {}
+        self._chained_middlewares: list[HttpMiddlewareCallback] = []
+
+    @property
+    def info(self) -> Info:
+        """The dictionary shared by all handlers."""
+        return self._info
+
+    @property
+    def middlewares(self) -> list[HttpMiddlewareCallback]:
+        """The application-wide middleware, outermost first; changes take effect at once."""
+        return self._middlewares
+
+    @property
+    def http_router(self) -> HttpRouter:
+        """The HTTP router; register routes with ``add(methods, path, handler)``."""
+        return self._http_router
+
+    @property
+    def ws_router(self) -> WebSocketRouter:
+        """The WebSocket router; register routes with ``add(path, handler)``."""
+        return self._ws_router
+
+    @property
+    def startup_handlers(self) -> list[LifespanRequestHandler]:
+        """The startup handlers, run in order."""
+        return self._startup_handlers
+
+    @property
+    def shutdown_handlers(self) -> list[LifespanRequestHandler]:
+        """The shutdown handlers, run in order."""
+        return self._shutdown_handlers
+
+    def on_http_request(self, methods: Iterable[str], path: str) -> Callable[[H], H]:
+        """Decorate an HTTP handler to register it for ``methods`` at ``path``."""
+
+        def register(handler: H) -> H:
+            self._http_router.add(methods, path, handler)
+            return handler
+
+        return register
+
+    def on_ws_request(self, path: str) -> Callable[[H], H]:
+        """Decorate a WebSocket handler to register it at ``path``."""
+
+        def register(handler: H) -> H:
+            self._ws_router.add(path, handler)
+            return handler
+
+        return register
+
+    def on_startup(self, handler: H) -> H:
+        """Decorate a startup handler (used bare: ``@app.on_startup``)."""
+        self._startup_handlers.append(handler)
+        return handler
+
+    def on_shutdown(self, handler: H) -> H:
+        """Decorate a shutdown handler (used bare: ``@app.on_shutdown``)."""
+        self._shutdown_handlers.append(handler)
+        return handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            handler, matches = self._http_router.resolve(scope["method"], scope["path"])
+            if self._middlewares:
+                handler = self._chain(handler)
+            await serve_http(scope, receive, send, handler, matches, self._info)
+        elif kind == "websocket":
+            await serve_websocket(scope, receive, send, self._ws_router, self._info)
+        elif kind == "lifespan":
+            await serve_lifespan(
+                scope, receive, send, self._info, self._startup_handlers, self._shutdown_handlers
+            )
+        else:
+            raise ValueError(f"bareasgi does not handle the ASGI scope type {kind!r}")
+
+    def _chain(self, handler: HttpRequestCallback) -> HttpChainedCallback:
+        if self._chained_middlewares != self._middlewares:
+            self._chains.clear()
+            self._chained_middlewares = list(self._middlewares)
+        chained = self._chains.get(handler)
+        if chained is None:
+            chained = self._chains[handler] = chain(self._middlewares, handler)
+        return chained
+
+
+def _not_found_handler(response: HttpRequestCallback | HttpResponse) -> HttpRequestCallback:
+    if callable(response):
+        return response
+    status, headers, writer, pushes = normalize(response, "not_found_response")
+    if writer is not None and not isinstance(writer, BodyWriter):
+        raise TypeError(
+            "not_found_response: the writer is sent for every unknown path, so it must be "
+            "made by text_writer() or bytes_writer(); an async generator can be sent only once"
+        )
+
+    async def not_found(*_: Any) -> HttpResponse:
+        return status, list(headers or ()), writer, pushes
+
+    return not_found

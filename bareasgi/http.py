@@ -1,0 +1,248 @@
+"""One HTTP exchange: the request body, running the handler, sending the response.
+
+The response goes through three explicit states: not started (an error can still
+become a clean 500), started (headers are out: an error can only end the body),
+and finished (the last body message, ``more_body: False``, has been sent).
+A writer that is not a :class:`~bareasgi.streaming.BodyWriter` really streams:
+only then are two tasks started, one sending chunks as the writer yields them
+and one watching for the client going away, which stops the writer at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import AsyncIterator
+from typing import Any
+
+from .errors import ClientDisconnect, HTTPError
+from .streaming import BodyWriter
+from .types import (
+    HttpFullResponse,
+    HttpRequestCallback,
+    Info,
+    PushResponses,
+    Receive,
+    RouteMatches,
+    Scope,
+    Send,
+    Writer,
+)
+
+logger = logging.getLogger("bareasgi")
+
+_PADDING: tuple[tuple[None, ...], ...] = ((), (None, None, None), (None, None), (None,), ())
+_INTERNAL_ERROR_BODY = b"Internal Server Error"
+
+
+class RequestBody:
+    """The ``content`` a handler receives: an async iterator over the request body chunks.
+
+    Chunks are delivered as the server receives them, empty ones skipped. It can be
+    iterated once. If the client disconnects before the body is complete, iterating
+    raises :class:`~bareasgi.errors.ClientDisconnect`.
+    """
+
+    __slots__ = ("_more", "_pending", "_receive", "_waiter", "_watched", "disconnected")
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self._pending: deque[bytes] = deque()
+        self._more = True
+        self._watched = False
+        self._waiter: asyncio.Future[None] | None = None
+        self.disconnected = False
+
+    def __aiter__(self) -> RequestBody:
+        return self
+
+    async def __anext__(self) -> bytes:
+        while True:
+            if self._pending:
+                return self._pending.popleft()
+            if not self._more:
+                raise StopAsyncIteration
+            if self.disconnected:
+                raise ClientDisconnect("the client disconnected before sending the whole body")
+            if self._watched:
+                # The disconnect watcher owns ``receive`` now; it hands chunks over.
+                self._waiter = asyncio.get_running_loop().create_future()
+                await self._waiter
+            else:
+                self._take(await self._receive())
+
+    def _take(self, message: Any) -> None:
+        kind = message["type"]
+        if kind == "http.request":
+            chunk = message.get("body", b"")
+            if chunk:
+                self._pending.append(chunk)
+            self._more = message.get("more_body", False)
+        elif kind == "http.disconnect":
+            self.disconnected = True
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def wait_for_disconnect(self) -> None:
+        """Receive until the client disconnects, keeping any body chunks for the reader."""
+        self._watched = True
+        while not self.disconnected:
+            self._take(await self._receive())
+
+
+def describe(handler: object) -> str:
+    """Name a handler for a log line."""
+    name = getattr(handler, "__qualname__", None) or type(handler).__qualname__
+    module = getattr(handler, "__module__", None)
+    return f"{module}.{name}" if module else str(name)
+
+
+def normalize(response: Any, handler: object) -> HttpFullResponse:
+    """Turn what a handler returned into the full ``(status, headers, writer, pushes)`` tuple.
+
+    Raises:
+        TypeError: the value is not a status or a tuple of 1 to 4 items starting
+            with one; the message names the handler.
+    """
+    if type(response) is tuple:
+        size = len(response)
+        if 0 < size <= 4 and isinstance(response[0], int) and not isinstance(response[0], bool):
+            return response + _PADDING[size] if size != 4 else response
+    elif isinstance(response, int) and not isinstance(response, bool):
+        return response, None, None, None
+    raise TypeError(
+        f"{describe(handler)} returned {response!r:.100}; expected a status int or a tuple "
+        "(status, headers, writer, pushes) of 1 to 4 items"
+    )
+
+
+def internal_error() -> HttpFullResponse:
+    """The 500 response sent for an unhandled exception; it reveals nothing of the error."""
+    headers = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", str(len(_INTERNAL_ERROR_BODY)).encode("ascii")),
+    ]
+    return 500, headers, BodyWriter((_INTERNAL_ERROR_BODY,)), None
+
+
+async def serve_http(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    handler: HttpRequestCallback,
+    matches: RouteMatches,
+    info: Info,
+) -> None:
+    """Run one HTTP request through ``handler`` and send its response."""
+    content = RequestBody(receive)
+    try:
+        response = normalize(await handler(scope, info, matches, content), handler)
+    except HTTPError as error:
+        response = error.to_response()
+    except ClientDisconnect:
+        return
+    except Exception:
+        logger.exception(
+            "Unhandled exception in %s for %s %s", describe(handler), scope["method"], scope["path"]
+        )
+        response = internal_error()
+    await send_response(scope, send, content, response, handler)
+
+
+async def send_response(
+    scope: Scope,
+    send: Send,
+    content: RequestBody,
+    response: HttpFullResponse,
+    handler: object,
+) -> None:
+    """Send a normalised response: start, pushes, then the body, always ending it."""
+    status, headers, writer, pushes = response
+    if scope["method"] == "HEAD" and writer is not None:
+        await _close(writer)
+        writer = None
+    iterator: AsyncIterator[bytes] | None = None
+    if writer is not None and type(writer) is not BodyWriter:
+        try:
+            iterator = writer.__aiter__()
+        except Exception:
+            logger.exception("%s returned a writer that is not async iterable", describe(handler))
+            status, headers, writer, pushes = internal_error()
+    try:
+        await send({"type": "http.response.start", "status": status, "headers": headers or []})
+        if pushes:
+            await _push(scope, send, pushes)
+        if iterator is not None:
+            await _stream(send, content, iterator, handler)
+        elif writer is None:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        else:
+            chunks = writer.chunks  # type: ignore[attr-defined]
+            for chunk in chunks[:-1]:
+                if chunk:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": chunks[-1], "more_body": False})
+    except OSError:
+        logger.debug("The client went away while %s was responding", describe(handler))
+        if iterator is not None:
+            await _close(iterator)
+
+
+async def _push(scope: Scope, send: Send, pushes: PushResponses) -> None:
+    if "http.response.push" not in (scope.get("extensions") or ()):
+        return
+    for path, headers in pushes:
+        await send({"type": "http.response.push", "path": path, "headers": headers})
+
+
+async def _stream(
+    send: Send, content: RequestBody, iterator: AsyncIterator[bytes], handler: object
+) -> None:
+    """Stream the writer while watching for a disconnect, which cancels the writer."""
+    streamer = asyncio.ensure_future(_send_chunks(send, iterator, handler))
+    watcher = asyncio.ensure_future(content.wait_for_disconnect())
+    try:
+        await asyncio.wait((streamer, watcher), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        streamer.cancel()
+        watcher.cancel()
+        await asyncio.gather(streamer, watcher, return_exceptions=True)
+
+
+async def _send_chunks(send: Send, iterator: AsyncIterator[bytes], handler: object) -> None:
+    try:
+        while True:
+            try:
+                chunk = await iterator.__anext__()
+            except StopAsyncIteration:
+                break
+            if not chunk:
+                continue
+            if type(chunk) is not bytes:
+                if not isinstance(chunk, (bytearray, memoryview)):
+                    raise TypeError(
+                        f"the writer of {describe(handler)} yielded {type(chunk).__name__}, "
+                        "expected bytes"
+                    )
+                chunk = bytes(chunk)
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    except OSError:
+        raise
+    except Exception:
+        logger.exception("The writer of %s failed after the response started", describe(handler))
+    finally:
+        await _close(iterator)
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _close(writer: Writer | AsyncIterator[bytes]) -> None:
+    """Close an async generator so its ``finally`` blocks run now, not at garbage collection."""
+    aclose = getattr(writer, "aclose", None)
+    if aclose is None:
+        return
+    try:
+        await aclose()
+    except Exception:
+        logger.exception("Closing the writer %r failed", writer)
+

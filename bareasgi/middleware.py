@@ -1,0 +1,57 @@
+"""Middleware chains, application-wide and route-local.
+
+Middleware is ``async def middleware(scope, info, matches, content, handler)``.
+The ``handler`` it receives always returns the full ``(status, headers, writer,
+pushes)`` tuple, whatever the handler behind it returned, so middleware can
+inspect or change the response without checking its shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .http import normalize
+from .types import (
+    Content,
+    HttpChainedCallback,
+    HttpFullResponse,
+    HttpMiddlewareCallback,
+    HttpRequestCallback,
+    Info,
+    RouteMatches,
+    Scope,
+)
+
+
+def _complete(handler: HttpRequestCallback) -> HttpChainedCallback:
+    async def call(scope: Scope, info: Info, matches: RouteMatches, content: Content
+                   ) -> HttpFullResponse:
+        return normalize(await handler(scope, info, matches, content), handler)
+
+    return call
+
+
+def _link(middleware: HttpMiddlewareCallback, inner: HttpChainedCallback) -> HttpChainedCallback:
+    async def call(scope: Scope, info: Info, matches: RouteMatches, content: Content
+                   ) -> HttpFullResponse:
+        return normalize(await middleware(scope, info, matches, content, inner), middleware)
+
+    return call
+
+
+def chain(
+    middlewares: Sequence[HttpMiddlewareCallback], handler: HttpRequestCallback
+) -> HttpChainedCallback:
+    """Wrap ``handler`` so the first middleware runs outermost and the handler innermost."""
+    call = _complete(handler)
+    for middleware in reversed(middlewares):
+        call = _link(middleware, call)
+    return call
+
+
+def mw(*middlewares: HttpMiddlewareCallback, handler: HttpRequestCallback) -> HttpChainedCallback:
+    """Build a route-local chain: ``mw(a, b, handler=h)`` runs ``a`` around ``b`` around ``h``.
+
+    The result is an HTTP handler to register on a route.
+    """
+    return chain(middlewares, handler)

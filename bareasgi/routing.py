@@ -1,0 +1,380 @@
+"""Path templates and the HTTP and WebSocket routers.
+
+A template is split into segments. Templates without variables go into a dict
+keyed by path, so most lookups cost one dict access. The others go into a tree
+of segments: each level is a dict of literal segments plus a short list of
+variable segments, so the cost of a lookup depends on the depth of the path,
+not on the number of routes.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from .types import HttpRequestCallback, RouteMatches, WebSocketRequestCallback
+
+Handler = TypeVar("Handler")
+Converter = Callable[[str], Any]
+
+_METHOD = re.compile(r"[A-Z][A-Z-]*\Z")
+_FLOAT = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\Z")
+
+
+def _to_str(segment: str) -> str:
+    if not segment:
+        raise ValueError("empty segment")
+    return segment
+
+
+def _to_int(segment: str) -> int:
+    digits = segment[1:] if segment[:1] == "-" else segment
+    if not (digits.isascii() and digits.isdigit()):
+        raise ValueError(f"not an integer: {segment!r}")
+    return int(segment)
+
+
+def _to_float(segment: str) -> float:
+    if not _FLOAT.match(segment):
+        raise ValueError(f"not a number: {segment!r}")
+    return float(segment)
+
+
+def _datetime_converter(fmt: str | None) -> Converter:
+    if fmt is None:
+        return datetime.fromisoformat
+
+    def to_datetime(segment: str) -> datetime:
+        return datetime.strptime(segment, fmt)
+
+    return to_datetime
+
+
+_CONVERTERS: dict[str, Converter] = {"str": _to_str, "int": _to_int, "float": _to_float}
+
+
+class Variable:
+    """One ``{name:type}`` segment of a path template."""
+
+    __slots__ = ("converter", "format", "name", "type")
+
+    def __init__(self, name: str, type_: str, fmt: str | None, converter: Converter) -> None:
+        self.name = name
+        self.type = type_
+        self.format = fmt
+        self.converter = converter
+
+    def key(self) -> tuple[str, str | None]:
+        """What makes two variables at the same place interchangeable."""
+        return self.type, self.format
+
+
+class PathTemplate:
+    """A parsed path template such as ``/items/{id:int}/{rest:path}``.
+
+    Segments are literal text or whole-segment variables: ``{name}`` and
+    ``{name:str}`` match one non-empty segment; ``{name:int}``, ``{name:float}``
+    and ``{name:datetime}`` (ISO 8601) or ``{name:datetime:FORMAT}`` (a strptime
+    format, which may contain ``:``) match one segment that converts to that type;
+    ``{name:path}``, or a last segment written ``{path}``, matches the rest of the
+    path, slashes included, possibly empty.
+
+    Raises:
+        ValueError: the template is malformed; the message names it.
+    """
+
+    __slots__ = ("catch_all", "segments", "text", "variables")
+
+    def __init__(self, text: str) -> None:
+        if not isinstance(text, str):
+            raise TypeError(f"route path {text!r}: the path must be a str")
+        if not text.startswith("/"):
+            raise ValueError(f"route path {text!r}: the path must start with '/'")
+        self.text = text
+        self.segments: list[str | Variable] = []
+        self.catch_all: str | None = None
+        names: set[str] = set()
+        parts = text[1:].split("/")
+        for index, part in enumerate(parts):
+            if "{" not in part and "}" not in part:
+                self.segments.append(part)
+                continue
+            if not (part.startswith("{") and part.endswith("}")) or part.count("{") != 1:
+                raise ValueError(
+                    f"route path {text!r}: segment {part!r} must be literal text or one whole "
+                    "{name} or {name:type} variable (a datetime format may not contain '/')"
+                )
+            name, _, spec = part[1:-1].partition(":")
+            type_, _, fmt = spec.partition(":")
+            if not name.isidentifier():
+                raise ValueError(f"route path {text!r}: {name!r} is not a valid variable name")
+            if name in names:
+                raise ValueError(f"route path {text!r}: the variable {name!r} is repeated")
+            names.add(name)
+            is_last = index == len(parts) - 1
+            if type_ == "path" or (not spec and name == "path" and is_last):
+                if fmt:
+                    raise ValueError(f"route path {text!r}: a path variable takes no format")
+                if not is_last:
+                    raise ValueError(
+                        f"route path {text!r}: the path variable {name!r} must be the last segment"
+                    )
+                self.catch_all = name
+                continue
+            self.segments.append(self._variable(name, type_ or "str", fmt or None))
+        self.variables = tuple(names)
+
+    def _variable(self, name: str, type_: str, fmt: str | None) -> Variable:
+        if type_ == "datetime":
+            return Variable(name, type_, fmt, _datetime_converter(fmt))
+        if type_ not in _CONVERTERS:
+            raise ValueError(
+                f"route path {self.text!r}: unknown type {type_!r} for {name!r} "
+                "(use str, int, float, datetime or path)"
+            )
+        if fmt is not None:
+            raise ValueError(f"route path {self.text!r}: the type {type_!r} takes no format")
+        return Variable(name, type_, fmt, _CONVERTERS[type_])
+
+    @property
+    def is_static(self) -> bool:
+        """True when the template has no variables, so it matches one path exactly."""
+        return self.catch_all is None and all(isinstance(s, str) for s in self.segments)
+
+    def __repr__(self) -> str:
+        return f"PathTemplate({self.text!r})"
+
+
+class _Node(Generic[Handler]):
+    """One level of the segment tree: literal children, variable children, a catch-all."""
+
+    __slots__ = ("catch_all", "handlers", "literals", "variables")
+
+    def __init__(self) -> None:
+        self.literals: dict[str, _Node[Handler]] = {}
+        self.variables: list[tuple[Variable, _Node[Handler]]] = []
+        self.handlers: dict[str, Handler] | None = None
+        self.catch_all: tuple[str, dict[str, Handler]] | None = None
+
+    def insert(self, template: PathTemplate, handlers: dict[str, Handler]) -> dict[str, Handler]:
+        """Return the handler table for ``template``, creating the path of nodes to it."""
+        node = self
+        for segment in template.segments:
+            if isinstance(segment, str):
+                node = node.literals.setdefault(segment, _Node())
+                continue
+            for variable, child in node.variables:
+                if variable.key() == segment.key() and variable.name == segment.name:
+                    node = child
+                    break
+            else:
+                child = _Node()
+                node.variables.append((segment, child))
+                node = child
+        if template.catch_all is not None:
+            if node.catch_all is None:
+                node.catch_all = (template.catch_all, handlers)
+            elif node.catch_all[0] != template.catch_all:
+                raise ValueError(
+                    f"route path {template.text!r}: conflicts with a catch-all named "
+                    f"{node.catch_all[0]!r} at the same place"
+                )
+            return node.catch_all[1]
+        if node.handlers is None:
+            node.handlers = handlers
+        return node.handlers
+
+    def find(
+        self, segments: list[str], index: int, method: str
+    ) -> tuple[Handler, RouteMatches] | None:
+        """Find the first route matching ``segments[index:]`` that has ``method``."""
+        if index == len(segments):
+            if self.handlers is not None and method in self.handlers:
+                return self.handlers[method], {}
+        else:
+            segment = segments[index]
+            child = self.literals.get(segment)
+            if child is not None:
+                found = child.find(segments, index + 1, method)
+                if found is not None:
+                    return found
+            for variable, child in self.variables:
+                try:
+                    value = variable.converter(segment)
+                except ValueError:
+                    continue
+                found = child.find(segments, index + 1, method)
+                if found is not None:
+                    found[1][variable.name] = value
+                    return found
+            if self.catch_all is not None and method in self.catch_all[1]:
+                name, handlers = self.catch_all
+                return handlers[method], {name: "/".join(segments[index:])}
+        return None
+
+    def allowed(self, segments: list[str], index: int, methods: set[str]) -> None:
+        """Collect into ``methods`` the methods of every route whose template matches."""
+        if index == len(segments):
+            if self.handlers is not None:
+                methods.update(self.handlers)
+            return
+        if self.catch_all is not None:
+            methods.update(self.catch_all[1])
+        segment = segments[index]
+        child = self.literals.get(segment)
+        if child is not None:
+            child.allowed(segments, index + 1, methods)
+        for variable, child in self.variables:
+            try:
+                variable.converter(segment)
+            except ValueError:
+                continue
+            child.allowed(segments, index + 1, methods)
+
+
+def _check_handler(handler: object, route: str) -> None:
+    call = getattr(handler, "__call__", None)  # noqa: B004 - async callable objects count too
+    if not (inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(call)):
+        raise TypeError(f"route {route}: the handler {handler!r} must be an async function")
+
+
+class _Router(Generic[Handler]):
+    """The tables shared by both routers: a dict for static paths, a tree for the rest."""
+
+    def __init__(self) -> None:
+        self._static: dict[str, dict[str, Handler]] = {}
+        self._tree: _Node[Handler] = _Node()
+
+    def _add(self, methods: Iterable[str], template: PathTemplate, handler: Handler) -> None:
+        if template.is_static:
+            table = self._static.setdefault(template.text, {})
+        else:
+            table = self._tree.insert(template, {})
+        for method in methods:
+            if method in table:
+                raise ValueError(f"route {method} {template.text}: already registered")
+        for method in methods:
+            table[method] = handler
+
+    def _find(self, method: str, path: str) -> tuple[Handler, RouteMatches] | None:
+        table = self._static.get(path)
+        if table is not None:
+            handler = table.get(method)
+            if handler is not None:
+                return handler, {}
+        return self._tree.find(path[1:].split("/"), 0, method)
+
+
+class HttpRouter(_Router[HttpRequestCallback]):
+    """Routes HTTP requests by method and path template.
+
+    A HEAD request with no HEAD route of its own goes to the GET route (the
+    framework sends no body for HEAD). A path some route matches, but not with
+    this method, resolves to a 405 handler with an ``allow`` header; any other
+    path resolves to the not-found handler.
+
+    Args:
+        not_found: The handler for paths no route matches; by default a 404 with
+            the text body ``Not Found``.
+    """
+
+    def __init__(self, not_found: HttpRequestCallback | None = None) -> None:
+        super().__init__()
+        self.not_found: HttpRequestCallback = not_found or _not_found
+        self._not_allowed: dict[frozenset[str], HttpRequestCallback] = {}
+
+    def add(self, methods: Iterable[str], path: str, handler: HttpRequestCallback) -> None:
+        """Register ``handler`` for ``methods`` (a set of upper-case names) at ``path``.
+
+        Raises:
+            TypeError: ``methods`` is not a collection of strings, or ``handler``
+                is not an async function.
+            ValueError: a method is not upper case, the path is malformed, or the
+                route is already registered.
+        """
+        template = PathTemplate(path)
+        if isinstance(methods, (str, bytes)) or not all(isinstance(m, str) for m in methods):
+            raise TypeError(f"route {path}: methods must be a set of strings such as {{'GET'}}")
+        if not methods:
+            raise ValueError(f"route {path}: no methods given")
+        for method in methods:
+            if not _METHOD.match(method):
+                raise ValueError(f"route {path}: method {method!r} must be an upper-case name")
+        _check_handler(handler, f"{sorted(methods)} {path}")
+        self._add(set(methods), template, handler)
+
+    def resolve(self, method: str, path: str) -> tuple[HttpRequestCallback, RouteMatches]:
+        """Return the handler for the request and its path variables; never fails."""
+        found = self._find(method, path)
+        if found is not None:
+            return found
+        if method == "HEAD":
+            found = self._find("GET", path)
+            if found is not None:
+                return found
+        methods: set[str] = set()
+        self._tree.allowed(path[1:].split("/"), 0, methods)
+        static = self._static.get(path)
+        if static:
+            methods.update(static)
+        if not methods:
+            return self.not_found, {}
+        return self._method_not_allowed(frozenset(methods)), {}
+
+    def _method_not_allowed(self, methods: frozenset[str]) -> HttpRequestCallback:
+        handler = self._not_allowed.get(methods)
+        if handler is None:
+            allowed = methods | {"HEAD"} if "GET" in methods else methods
+            allow = ", ".join(sorted(allowed)).encode("ascii")
+            body = b"Method Not Allowed"
+            headers = [
+                (b"allow", allow),
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode("ascii")),
+            ]
+            handler = _fixed_response(405, headers, body)
+            self._not_allowed[methods] = handler
+        return handler
+
+
+def _fixed_response(status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> Any:
+    from .streaming import BodyWriter
+
+    async def respond(*_: Any) -> Any:
+        return status, list(headers), BodyWriter((body,)), None
+
+    respond.__qualname__ = respond.__name__ = f"respond_{status}"
+    return respond
+
+
+_NOT_FOUND_BODY = b"Not Found"
+_not_found: HttpRequestCallback = _fixed_response(
+    404,
+    [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", str(len(_NOT_FOUND_BODY)).encode("ascii")),
+    ],
+    _NOT_FOUND_BODY,
+)
+
+
+class WebSocketRouter(_Router[WebSocketRequestCallback]):
+    """Routes WebSocket connections by path template."""
+
+    def add(self, path: str, handler: WebSocketRequestCallback) -> None:
+        """Register ``handler`` for WebSocket connections to ``path``.
+
+        Raises:
+            TypeError: ``handler`` is not an async function.
+            ValueError: the path is malformed or already registered.
+        """
+        template = PathTemplate(path)
+        _check_handler(handler, f"websocket {path}")
+        self._add(("WEBSOCKET",), template, handler)
+
+    def resolve(self, path: str) -> tuple[WebSocketRequestCallback, RouteMatches] | None:
+        """Return the handler and path variables for ``path``, or None when nothing matches."""
+        return self._find("WEBSOCKET", path)

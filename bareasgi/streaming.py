@@ -1,0 +1,129 @@
+"""Request body readers, response body writers and response builders."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from .errors import HTTPError
+from .types import Content, Headers, HttpFullResponse
+
+_TEXT_PLAIN = b"text/plain; charset=utf-8"
+_APPLICATION_JSON = b"application/json"
+
+
+class BodyWriter:
+    """A response body already held in memory, as a sequence of byte chunks.
+
+    It is an async iterable like any writer, and can be iterated more than once.
+    The framework recognises it and sends its chunks directly, without starting a
+    task to watch for the client going away: there is nothing to wait for.
+    """
+
+    __slots__ = ("chunks",)
+
+    def __init__(self, chunks: tuple[bytes, ...]) -> None:
+        self.chunks = chunks
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[bytes]:
+        for chunk in self.chunks:
+            yield chunk
+
+    def __repr__(self) -> str:
+        return f"BodyWriter({sum(map(len, self.chunks))} bytes in {len(self.chunks)} chunks)"
+
+
+def bytes_writer(buf: bytes, chunk_size: int = -1) -> BodyWriter:
+    """Make a writer that sends ``buf``, in chunks of ``chunk_size`` bytes if it is positive."""
+    if chunk_size <= 0 or len(buf) <= chunk_size:
+        return BodyWriter((buf,))
+    return BodyWriter(tuple(buf[i : i + chunk_size] for i in range(0, len(buf), chunk_size)))
+
+
+def text_writer(text: str, encoding: str = "utf-8", chunk_size: int = -1) -> BodyWriter:
+    """Make a writer that sends ``text`` encoded, in chunks of ``chunk_size`` characters if set."""
+    if chunk_size <= 0 or len(text) <= chunk_size:
+        return BodyWriter((text.encode(encoding),))
+    return BodyWriter(
+        tuple(text[i : i + chunk_size].encode(encoding) for i in range(0, len(text), chunk_size))
+    )
+
+
+async def bytes_reader(content: Content, max_size: int | None = None) -> bytes:
+    """Read the whole request body.
+
+    Args:
+        content: The handler's ``content`` argument.
+        max_size: If given, a body longer than this many bytes stops the reading
+            and raises ``HTTPError(413)`` without buffering the rest.
+    """
+    chunks = []
+    size = 0
+    async for chunk in content:
+        size += len(chunk)
+        if max_size is not None and size > max_size:
+            raise HTTPError(413, f"The request body is larger than {max_size} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def text_reader(
+    content: Content, encoding: str = "utf-8", max_size: int | None = None
+) -> str:
+    """Read the whole request body as text; a body that does not decode is ``HTTPError(400)``."""
+    data = await bytes_reader(content, max_size)
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as error:
+        raise HTTPError(400, f"The request body is not valid {encoding} text.") from error
+
+
+async def json_reader(
+    content: Content,
+    loads: Callable[[bytes], Any] = json.loads,
+    max_size: int | None = None,
+) -> Any:
+    """Read the whole request body as JSON; malformed JSON is ``HTTPError(400)``.
+
+    The message names the line and column where parsing failed, never the body itself.
+    """
+    data = await bytes_reader(content, max_size)
+    try:
+        return loads(data)
+    except json.JSONDecodeError as error:
+        raise HTTPError(
+            400, f"The request body is not valid JSON: {error.msg} at line {error.lineno} "
+            f"column {error.colno}."
+        ) from error
+    except (ValueError, UnicodeDecodeError) as error:
+        raise HTTPError(400, "The request body is not valid JSON.") from error
+
+
+def _with_entity_headers(headers: Headers | None, kind: bytes, body: bytes) -> Headers:
+    length = (b"content-length", str(len(body)).encode("ascii"))
+    if not headers:
+        return [(b"content-type", kind), length]
+    if any(name.lower() == b"content-type" for name, _ in headers):
+        return [*headers, length]
+    return [*headers, (b"content-type", kind), length]
+
+
+def text_response(status: int, headers: Headers | None, text: str) -> HttpFullResponse:
+    """Build a UTF-8 text response, adding content-type (unless given) and content-length."""
+    body = text.encode("utf-8")
+    return status, _with_entity_headers(headers, _TEXT_PLAIN, body), BodyWriter((body,)), None
+
+
+def json_response(
+    status: int,
+    headers: Headers | None,
+    obj: Any,
+    dumps: Callable[[Any], str] = json.dumps,
+) -> HttpFullResponse:
+    """Build a JSON response, adding content-type (unless given) and content-length."""
+    body = dumps(obj).encode("utf-8")
+    return status, _with_entity_headers(headers, _APPLICATION_JSON, body), BodyWriter((body,)), None

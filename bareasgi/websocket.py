@@ -1,0 +1,146 @@
+"""The WebSocket object handlers receive, and one WebSocket exchange."""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import logging
+from collections.abc import AsyncIterator
+
+from .errors import ClientDisconnect
+from .http import describe
+from .routing import WebSocketRouter
+from .types import Headers, Info, Receive, Scope, Send
+
+logger = logging.getLogger("bareasgi")
+
+
+class WebSocketState(enum.Enum):
+    """Where a WebSocket conversation stands."""
+
+    CONNECTING = "connecting"
+    """The client asked to connect; the handler has not accepted yet."""
+    ACCEPTED = "accepted"
+    """Messages can flow both ways."""
+    CLOSED = "closed"
+    """The application closed the socket."""
+    DISCONNECTED = "disconnected"
+    """The client closed the socket or went away."""
+
+
+class WebSocket:
+    """A WebSocket connection, as a handler sees it.
+
+    Call :meth:`accept` first, then :meth:`receive` and :meth:`send` messages, and
+    :meth:`close` when done (the framework closes the socket if the handler
+    returns without doing so). ``async for message in web_socket`` receives until
+    the client disconnects.
+    """
+
+    __slots__ = ("_receive", "_send", "close_code", "close_reason", "state")
+
+    def __init__(self, receive: Receive, send: Send) -> None:
+        self._receive = receive
+        self._send = send
+        self.state = WebSocketState.CONNECTING
+        self.close_code: int | None = None
+        """The close code the client sent, once it has disconnected."""
+        self.close_reason: str | None = None
+        """The close reason the client sent, once it has disconnected."""
+
+    async def accept(self, subprotocol: str | None = None, headers: Headers | None = None) -> None:
+        """Accept the connection, optionally choosing a subprotocol and adding headers.
+
+        Raises:
+            RuntimeError: the socket was already accepted or closed.
+        """
+        if self.state is not WebSocketState.CONNECTING:
+            raise RuntimeError(f"accept() on a WebSocket that is already {self.state.value}")
+        await self._send(
+            {"type": "websocket.accept", "subprotocol": subprotocol, "headers": headers or []}
+        )
+        self.state = WebSocketState.ACCEPTED
+
+    async def receive(self) -> str | bytes | None:
+        """Wait for the next message: ``str`` for text, ``bytes`` for binary.
+
+        Returns None once the client has disconnected; :attr:`close_code` then
+        holds the code it sent.
+        """
+        if self.state is WebSocketState.CONNECTING:
+            raise RuntimeError("receive() before accept(): accept the WebSocket first")
+        while self.state is WebSocketState.ACCEPTED:
+            message = await self._receive()
+            kind = message["type"]
+            if kind == "websocket.receive":
+                text = message.get("text")
+                if text is not None:
+                    return str(text)
+                return bytes(message.get("bytes") or b"")
+            if kind == "websocket.disconnect":
+                self.state = WebSocketState.DISCONNECTED
+                self.close_code = message.get("code", 1005)
+                self.close_reason = message.get("reason") or ""
+        return None
+
+    async def send(self, data: str | bytes) -> None:
+        """Send a text (``str``) or binary (``bytes``) message.
+
+        Raises:
+            TypeError: ``data`` is neither ``str`` nor bytes-like.
+            RuntimeError: the socket is not accepted yet.
+            ClientDisconnect: the socket has been closed.
+        """
+        message: dict[str, object]
+        if isinstance(data, str):
+            message = {"type": "websocket.send", "text": data}
+        elif isinstance(data, (bytes, bytearray, memoryview)):
+            message = {"type": "websocket.send", "bytes": bytes(data)}
+        else:
+            raise TypeError(f"WebSocket.send() takes str or bytes, not {type(data).__name__}")
+        if self.state is not WebSocketState.ACCEPTED:
+            if self.state is WebSocketState.CONNECTING:
+                raise RuntimeError("send() before accept(): accept the WebSocket first")
+            raise ClientDisconnect(f"send() on a WebSocket that is {self.state.value}")
+        await self._send(message)
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close the socket; does nothing if it is already closed.
+
+        Before :meth:`accept`, closing rejects the connection (the server answers 403).
+        """
+        if self.state in (WebSocketState.CONNECTING, WebSocketState.ACCEPTED):
+            self.state = WebSocketState.CLOSED
+            await self._send({"type": "websocket.close", "code": code, "reason": reason})
+
+    def __aiter__(self) -> AsyncIterator[str | bytes]:
+        return self._messages()
+
+    async def _messages(self) -> AsyncIterator[str | bytes]:
+        while (message := await self.receive()) is not None:
+            yield message
+
+
+async def serve_websocket(
+    scope: Scope, receive: Receive, send: Send, router: WebSocketRouter, info: Info
+) -> None:
+    """Run one WebSocket connection through its handler; close it whatever happens."""
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return
+    found = router.resolve(scope["path"])
+    if found is None:
+        await send({"type": "websocket.close", "code": 1000, "reason": ""})
+        return
+    handler, matches = found
+    web_socket = WebSocket(receive, send)
+    try:
+        await handler(scope, info, matches, web_socket)
+        await web_socket.close()
+    except (ClientDisconnect, OSError):
+        logger.debug("The client left the WebSocket of %s", describe(handler))
+    except Exception:
+        logger.exception("Unhandled exception in WebSocket handler %s for %s",
+                         describe(handler), scope["path"])
+        with contextlib.suppress(OSError):
+            await web_socket.close(1011)
