@@ -108,7 +108,7 @@ class Response:
     """A complete HTTP response.
 
     Attributes:
-        status: The status code.
+        status: The status code, or 0 if the client disconnected before the response started.
         headers: The headers, looked up case-insensitively.
         body: The whole body.
         pushes: The HTTP/2 pushes sent, as ``(path, headers)``.
@@ -284,9 +284,8 @@ class _Stream:
     async def __aenter__(self) -> StreamingResponse:
         exchange = self._exchange
         await asyncio.wait_for(exchange.started.wait(), self._timeout)
-        if exchange.task.done() and not exchange.status:
+        if exchange.task.done():
             await exchange.wait_for_app(self._timeout)
-            raise ProtocolError("the application returned without starting a response")
         return StreamingResponse(exchange, self._timeout)
 
     async def __aexit__(self, *exc_info: object) -> None:

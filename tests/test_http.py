@@ -1,0 +1,429 @@
+"""One HTTP exchange: response shapes, streaming, disconnects, errors, pushes and HEAD."""
+
+import asyncio
+import logging
+from http import HTTPStatus
+
+import pytest
+
+from bareasgi import Application, HTTPError, bytes_reader, bytes_writer, text_writer
+from bareasgi.testing import DISCONNECT, TestClient
+
+TEXT = [(b"content-type", b"text/plain")]
+
+
+def http_scope(method="GET", path="/", extensions=None):
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [],
+        "extensions": extensions or {},
+    }
+
+
+class RawServer:
+    """A scripted server: feeds ``requests`` to receive, then waits for ``disconnect``."""
+
+    def __init__(self, requests=None):
+        self.requests = list(requests or [{"type": "http.request", "body": b""}])
+        self.sent = []
+        self.disconnect = asyncio.Event()
+        self.sent_event = asyncio.Event()
+
+    async def receive(self):
+        if self.requests:
+            return self.requests.pop(0)
+        await self.disconnect.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(self, message):
+        self.sent.append(message)
+        self.sent_event.set()
+
+    async def wait_sent(self, predicate, timeout=5.0):
+        async def wait():
+            while not any(predicate(message) for message in self.sent):
+                self.sent_event.clear()
+                await self.sent_event.wait()
+
+        await asyncio.wait_for(wait(), timeout)
+
+    @property
+    def bodies(self):
+        return [m for m in self.sent if m["type"] == "http.response.body"]
+
+
+def app_with(handler, methods=("GET",), path="/"):
+    app = Application()
+    app.http_router.add(set(methods), path, handler)
+    return app
+
+
+@pytest.mark.parametrize(
+    ("returned", "status", "body"),
+    [
+        (204, 204, b""),
+        (HTTPStatus.ACCEPTED, 202, b""),
+        ((201,), 201, b""),
+        ((200, TEXT), 200, b""),
+        ((200, TEXT, text_writer("hi")), 200, b"hi"),
+        ((200, None, bytes_writer(b"raw"), None), 200, b"raw"),
+        ((200, None, None, None), 200, b""),
+    ],
+)
+async def test_handler_may_return_a_status_or_a_tuple_of_one_to_four_items(returned, status, body):
+    async def handler(scope, info, matches, content):
+        return returned
+
+    response = await TestClient(app_with(handler)).get("/")
+    assert response.status == status
+    assert response.body == body
+    assert response.messages[-1] == {"type": "http.response.body", "body": body, "more_body": False}
+
+
+async def test_headers_reach_the_server_untouched():
+    headers = [(b"x-custom", b"One"), (b"X-Mixed-Case", b"two"), (b"x-custom", b"three")]
+
+    async def handler(scope, info, matches, content):
+        return 200, headers, text_writer("ok")
+
+    server = RawServer()
+    await app_with(handler)(http_scope(), server.receive, server.send)
+    assert server.sent[0] == {"type": "http.response.start", "status": 200, "headers": headers}
+    assert server.sent[0]["headers"] is headers
+
+
+async def test_each_chunk_is_sent_as_soon_as_the_writer_yields_it():
+    release = asyncio.Event()
+
+    async def writer():
+        yield b"first"
+        await release.wait()
+        yield b"second"
+
+    async def handler(scope, info, matches, content):
+        return 200, TEXT, writer()
+
+    server = RawServer()
+    task = asyncio.ensure_future(app_with(handler)(http_scope(), server.receive, server.send))
+    await server.wait_sent(lambda m: m.get("body") == b"first")
+    assert [m["body"] for m in server.bodies] == [b"first"]
+    release.set()
+    await asyncio.wait_for(task, 5)
+    assert [(m["body"], m["more_body"]) for m in server.bodies] == [
+        (b"first", True),
+        (b"second", True),
+        (b"", False),
+    ]
+
+
+async def test_empty_chunks_are_skipped_and_the_response_always_ends():
+    async def writer():
+        yield b""
+        yield b"data"
+        yield b""
+
+    async def handler(scope, info, matches, content):
+        return 200, TEXT, writer()
+
+    response = await TestClient(app_with(handler)).get("/")
+    bodies = [(m["body"], m["more_body"]) for m in response.messages[1:]]
+    assert bodies == [(b"data", True), (b"", False)]
+    assert response.body == b"data"
+
+
+async def test_chunked_body_writer_sends_each_chunk_and_ends_on_the_last():
+    async def handler(scope, info, matches, content):
+        return 200, TEXT, bytes_writer(b"abcdefg", chunk_size=3)
+
+    response = await TestClient(app_with(handler)).get("/")
+    bodies = [(m["body"], m.get("more_body", False)) for m in response.messages[1:]]
+    assert bodies == [(b"abc", True), (b"def", True), (b"g", False)]
+
+
+async def test_client_disconnect_while_streaming_closes_the_writer_promptly():
+    closed = asyncio.Event()
+
+    async def ticker():
+        try:
+            count = 0
+            while True:
+                count += 1
+                yield f"{count}\n".encode()
+                await asyncio.sleep(3600)
+        finally:
+            closed.set()
+
+    async def handler(scope, info, matches, content):
+        return 200, TEXT, ticker()
+
+    server = RawServer()
+    task = asyncio.ensure_future(app_with(handler)(http_scope(), server.receive, server.send))
+    await server.wait_sent(lambda m: m.get("body") == b"1\n")
+    server.disconnect.set()
+    await asyncio.wait_for(task, 5)  # returns, raising nothing to the server
+    assert closed.is_set()
+    assert server.bodies[-1]["more_body"] is True  # nothing is sent after the disconnect
+
+
+async def test_client_disconnect_via_test_client_stream_runs_writer_finally():
+    state = {"closed": False}
+
+    async def ticker():
+        try:
+            while True:
+                yield b"tick"
+                await asyncio.sleep(0.01)
+        finally:
+            state["closed"] = True
+
+    async def handler(scope, info, matches, content):
+        return 200, TEXT, ticker()
+
+    async with TestClient(app_with(handler)).stream("GET", "/") as response:
+        chunks = []
+        async for chunk in response:
+            chunks.append(chunk)
+            if len(chunks) == 3:
+                break
+    assert chunks == [b"tick"] * 3
+    assert state["closed"]
+
+
+async def test_writer_can_read_the_request_body_while_streaming():
+    async def handler(scope, info, matches, content):
+        async def echo():
+            async for chunk in content:
+                yield chunk.upper()
+
+        return 200, TEXT, echo()
+
+    async def upload():
+        for part in (b"ab", b"cd", b"ef"):
+            yield part
+
+    response = await TestClient(app_with(handler, {"POST"})).post("/", body=upload())
+    assert response.body == b"ABCDEF"
+
+
+async def test_request_body_arrives_chunk_by_chunk_as_received():
+    seen = []
+
+    async def handler(scope, info, matches, content):
+        async for chunk in content:
+            seen.append(chunk)
+        return 204
+
+    server = RawServer(
+        [
+            {"type": "http.request", "body": b"one", "more_body": True},
+            {"type": "http.request", "body": b"", "more_body": True},
+            {"type": "http.request", "body": b"two", "more_body": False},
+        ]
+    )
+    await app_with(handler, {"POST"})(http_scope("POST"), server.receive, server.send)
+    assert seen == [b"one", b"two"]
+    assert server.sent[0]["status"] == 204
+
+
+async def test_disconnect_during_upload_sends_nothing_and_logs_no_error(caplog):
+    async def handler(scope, info, matches, content):
+        await bytes_reader(content)
+        return 200
+
+    async def upload():
+        yield b"part"
+        yield DISCONNECT
+
+    async with TestClient(app_with(handler, {"POST"})).stream("POST", "/", body=upload()):
+        pass
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+    server = RawServer([{"type": "http.request", "body": b"x", "more_body": True}])
+    server.disconnect.set()
+    await app_with(handler, {"POST"})(http_scope("POST"), server.receive, server.send)
+    assert server.sent == []
+
+
+async def test_unhandled_exception_is_a_500_that_reveals_nothing_and_is_logged(caplog):
+    async def handler(scope, info, matches, content):
+        raise RuntimeError("secret database password")
+
+    response = await TestClient(app_with(handler, path="/boom")).get("/boom")
+    assert response.status == 500
+    assert response.body == b"Internal Server Error"
+    assert response.headers["content-type"].startswith("text/plain")
+    assert b"secret" not in response.body
+    [record] = [r for r in caplog.records if r.name == "bareasgi"]
+    assert record.levelno == logging.ERROR
+    assert record.exc_info is not None and record.exc_info[0] is RuntimeError
+    assert "handler" in record.getMessage() and "/boom" in record.getMessage()
+
+
+async def test_exception_after_the_response_started_is_logged_and_the_response_ended(caplog):
+    async def writer():
+        yield b"partial"
+        raise ValueError("midway")
+
+    async def handler(scope, info, matches, content):
+        return 200, TEXT, writer()
+
+    response = await TestClient(app_with(handler)).get("/")
+    assert response.status == 200
+    assert response.body == b"partial"
+    assert response.messages[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
+    assert any(r.exc_info and r.exc_info[0] is ValueError for r in caplog.records)
+
+
+async def test_http_error_becomes_that_response():
+    async def handler(scope, info, matches, content):
+        raise HTTPError(409, "already exists", [(b"x-reason", b"dup")])
+
+    response = await TestClient(app_with(handler)).get("/")
+    assert response.status == 409
+    assert response.text == "already exists"
+    assert response.headers["x-reason"] == "dup"
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert response.headers["content-length"] == "14"
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "body", "content_type"),
+    [
+        (HTTPError(404), 404, b"Not Found", "text/plain; charset=utf-8"),
+        (HTTPError(400, b"\x00bin"), 400, b"\x00bin", "application/octet-stream"),
+        (HTTPError(418, "{}", [(b"content-type", b"application/json")]), 418, b"{}",
+         "application/json"),
+        (HTTPError(304), 304, b"", None),
+    ],
+)
+async def test_http_error_bodies(error, status, body, content_type):
+    async def handler(scope, info, matches, content):
+        raise error
+
+    response = await TestClient(app_with(handler)).get("/")
+    assert (response.status, response.body) == (status, body)
+    assert response.headers.get("content-type") == content_type
+
+
+async def test_malformed_response_is_a_500_logged_naming_the_handler(caplog):
+    async def returns_a_string(scope, info, matches, content):
+        return "200 OK"
+
+    response = await TestClient(app_with(returns_a_string)).get("/")
+    assert response.status == 500
+    assert "returns_a_string" in caplog.text
+    assert "expected a status int" in caplog.text
+
+
+async def test_writer_that_is_not_async_iterable_is_a_500(caplog):
+    async def handler(scope, info, matches, content):
+        return 200, TEXT, b"plain bytes are not a writer"
+
+    response = await TestClient(app_with(handler)).get("/")
+    assert response.status == 500
+    assert "not async iterable" in caplog.text
+
+
+async def test_writer_yielding_str_is_logged_naming_the_handler_and_the_response_ended(caplog):
+    async def writer():
+        yield "text, not bytes"
+
+    async def yields_str(scope, info, matches, content):
+        return 200, TEXT, writer()
+
+    response = await TestClient(app_with(yields_str)).get("/")
+    assert response.body == b""
+    assert response.messages[-1]["more_body"] is False
+    assert "yields_str" in caplog.text and "yielded str" in caplog.text
+
+
+async def test_head_on_get_route_sends_the_same_status_and_headers_but_no_body():
+    ran = []
+
+    async def writer():
+        ran.append(True)
+        yield b"body"
+
+    async def handler(scope, info, matches, content):
+        return 200, [(b"content-type", b"text/plain"), (b"content-length", b"4")], writer()
+
+    client = TestClient(app_with(handler))
+    get = await client.get("/")
+    head = await client.head("/")
+    assert (head.status, head.headers.raw) == (get.status, get.headers.raw)
+    assert head.body == b""
+    assert head.messages[1:] == [{"type": "http.response.body", "body": b"", "more_body": False}]
+    assert ran == [True]  # only the GET ran the writer
+
+
+async def test_pushes_are_sent_after_start_and_before_the_body_when_the_server_offers_them():
+    pushes = [("/style.css", [(b"accept", b"text/css")]), ("/app.js", [])]
+
+    async def handler(scope, info, matches, content):
+        return 200, TEXT, text_writer("page"), pushes
+
+    response = await TestClient(app_with(handler), server_push=True).get("/")
+    kinds = [m["type"] for m in response.messages]
+    assert kinds == [
+        "http.response.start",
+        "http.response.push",
+        "http.response.push",
+        "http.response.body",
+    ]
+    assert response.pushes == pushes
+
+
+async def test_pushes_are_ignored_when_the_server_does_not_offer_them():
+    async def handler(scope, info, matches, content):
+        return 200, TEXT, text_writer("page"), [("/style.css", [])]
+
+    response = await TestClient(app_with(handler)).get("/")
+    assert "http.response.push" not in [m["type"] for m in response.messages]
+    assert response.body == b"page"
+
+
+async def test_custom_not_found_response_tuple_is_sent_every_time():
+    app = Application(not_found_response=(404, TEXT, text_writer("nothing here")))
+    client = TestClient(app)
+    for _ in range(2):
+        response = await client.get("/missing")
+        assert (response.status, response.text) == (404, "nothing here")
+
+
+async def test_custom_not_found_handler_gets_the_request():
+    async def not_found(scope, info, matches, content):
+        return 404, TEXT, text_writer(f"no page at {scope['path']}")
+
+    response = await TestClient(Application(not_found_response=not_found)).get("/x/y")
+    assert response.text == "no page at /x/y"
+
+
+def test_not_found_response_with_a_one_shot_writer_is_refused():
+    async def once():
+        yield b"gone after one use"
+
+    with pytest.raises(TypeError, match="text_writer"):
+        Application(not_found_response=(404, None, once()))
+
+
+async def test_info_is_passed_to_handlers_and_shared_between_requests():
+    info = {"count": 0}
+
+    async def handler(scope, info, matches, content):
+        info["count"] += 1
+        return 200, TEXT, text_writer(str(info["count"]))
+
+    app = Application(info=info)
+    app.http_router.add({"GET"}, "/", handler)
+    client = TestClient(app)
+    assert (await client.get("/")).text == "1"
+    assert (await client.get("/")).text == "2"
+    assert info["count"] == 2

@@ -1,0 +1,300 @@
+"""Path templates, converters and the HTTP and WebSocket routers."""
+
+from datetime import datetime
+
+import pytest
+
+from bareasgi import Application, HttpRouter, PathTemplate, WebSocketRouter, text_writer
+from bareasgi.testing import TestClient
+
+
+async def handler_a(scope, info, matches, content):
+    return 200, None, text_writer("a")
+
+
+async def handler_b(scope, info, matches, content):
+    return 200, None, text_writer("b")
+
+
+async def ws_handler(scope, info, matches, web_socket):
+    await web_socket.accept()
+
+
+def resolve(router: HttpRouter, method: str, path: str):
+    return router.resolve(method, path)
+
+
+def test_static_route_resolves_with_empty_matches():
+    router = HttpRouter()
+    router.add({"GET"}, "/hello", handler_a)
+    assert resolve(router, "GET", "/hello") == (handler_a, {})
+
+
+@pytest.mark.parametrize(
+    ("template", "path", "expected"),
+    [
+        ("/items/{name}", "/items/box", {"name": "box"}),
+        ("/items/{name:str}", "/items/box", {"name": "box"}),
+        ("/items/{id:int}", "/items/42", {"id": 42}),
+        ("/items/{id:int}", "/items/-7", {"id": -7}),
+        ("/price/{value:float}", "/price/1.5", {"value": 1.5}),
+        ("/price/{value:float}", "/price/3", {"value": 3.0}),
+        ("/price/{value:float}", "/price/-2.5e3", {"value": -2500.0}),
+        ("/at/{when:datetime}", "/at/2024-05-06T07:08:09", {"when": datetime(2024, 5, 6, 7, 8, 9)}),
+        ("/day/{when:datetime:%Y-%m-%d}", "/day/2024-05-06", {"when": datetime(2024, 5, 6)}),
+        (
+            "/at/{when:datetime:%Y-%m-%dT%H:%M:%S}",
+            "/at/2024-05-06T07:08:09",
+            {"when": datetime(2024, 5, 6, 7, 8, 9)},
+        ),
+        ("/files/{rest:path}", "/files/a/b/c.txt", {"rest": "a/b/c.txt"}),
+        ("/files/{rest:path}", "/files/", {"rest": ""}),
+        ("/files/{path}", "/files/a/b", {"path": "a/b"}),
+        ("/{rest:path}", "/", {"rest": ""}),
+        ("/{rest:path}", "/any/thing", {"rest": "any/thing"}),
+        ("/a/{x:int}/b/{y}", "/a/1/b/two", {"x": 1, "y": "two"}),
+    ],
+)
+def test_variables_are_matched_and_converted(template, path, expected):
+    router = HttpRouter()
+    router.add({"GET"}, template, handler_a)
+    handler, matches = resolve(router, "GET", path)
+    assert handler is handler_a
+    assert matches == expected
+    assert {name: type(value) for name, value in matches.items()} == {
+        name: type(value) for name, value in expected.items()
+    }
+
+
+@pytest.mark.parametrize(
+    ("template", "path"),
+    [
+        ("/items/{id:int}", "/items/abc"),
+        ("/items/{id:int}", "/items/1.5"),
+        ("/items/{id:int}", "/items/+1"),
+        ("/items/{id:int}", "/items/1_000"),
+        ("/items/{id:int}", "/items/²"),
+        ("/price/{value:float}", "/price/nan"),
+        ("/price/{value:float}", "/price/inf"),
+        ("/price/{value:float}", "/price/abc"),
+        ("/at/{when:datetime}", "/at/yesterday"),
+        ("/day/{when:datetime:%Y-%m-%d}", "/day/06-05-2024"),
+        ("/items/{name}", "/items/"),
+        ("/items/{name}", "/items/a/b"),
+        ("/items/{name}", "/items"),
+        ("/files/{rest:path}", "/files"),
+        ("/hello", "/hello/"),
+        ("/hello/", "/hello"),
+    ],
+)
+def test_values_that_do_not_fit_do_not_match(template, path):
+    router = HttpRouter()
+    router.add({"GET"}, template, handler_a)
+    handler, matches = resolve(router, "GET", path)
+    assert handler is router.not_found
+    assert matches == {}
+
+
+def test_literal_segment_wins_over_variable():
+    router = HttpRouter()
+    router.add({"GET"}, "/items/{name}", handler_a)
+    router.add({"GET"}, "/items/new", handler_b)
+    assert resolve(router, "GET", "/items/new")[0] is handler_b
+    assert resolve(router, "GET", "/items/old") == (handler_a, {"name": "old"})
+
+
+def test_typed_variable_falls_through_to_next_template_when_conversion_fails():
+    router = HttpRouter()
+    router.add({"GET"}, "/items/{id:int}", handler_a)
+    router.add({"GET"}, "/items/{slug}", handler_b)
+    assert resolve(router, "GET", "/items/12") == (handler_a, {"id": 12})
+    assert resolve(router, "GET", "/items/twelve") == (handler_b, {"slug": "twelve"})
+
+
+def test_backtracks_when_deeper_segments_do_not_match():
+    router = HttpRouter()
+    router.add({"GET"}, "/{kind}/list", handler_a)
+    router.add({"GET"}, "/users/{id:int}", handler_b)
+    assert resolve(router, "GET", "/users/list") == (handler_a, {"kind": "users"})
+    assert resolve(router, "GET", "/users/3") == (handler_b, {"id": 3})
+
+
+def test_route_with_another_method_at_same_path_is_found_by_method():
+    router = HttpRouter()
+    router.add({"GET"}, "/items/{id:int}", handler_a)
+    router.add({"POST"}, "/items/{name}", handler_b)
+    assert resolve(router, "POST", "/items/5") == (handler_b, {"name": "5"})
+
+
+def test_static_path_with_other_method_falls_back_to_templates():
+    router = HttpRouter()
+    router.add({"GET"}, "/items/new", handler_a)
+    router.add({"POST"}, "/items/{name}", handler_b)
+    assert resolve(router, "POST", "/items/new") == (handler_b, {"name": "new"})
+
+
+def test_catch_all_takes_the_rest_after_more_specific_routes():
+    router = HttpRouter()
+    router.add({"GET"}, "/static/{rest:path}", handler_a)
+    router.add({"GET"}, "/static/index.html", handler_b)
+    assert resolve(router, "GET", "/static/index.html")[0] is handler_b
+    assert resolve(router, "GET", "/static/css/site.css") == (handler_a, {"rest": "css/site.css"})
+
+
+def test_matches_are_fresh_per_request():
+    router = HttpRouter()
+    router.add({"GET"}, "/items/{id:int}", handler_a)
+    first = resolve(router, "GET", "/items/1")[1]
+    first["id"] = 99
+    assert resolve(router, "GET", "/items/1")[1] == {"id": 1}
+
+
+def test_head_falls_back_to_get_but_own_head_route_wins():
+    router = HttpRouter()
+    router.add({"GET"}, "/page", handler_a)
+    assert resolve(router, "HEAD", "/page")[0] is handler_a
+    router.add({"HEAD"}, "/page", handler_b)
+    assert resolve(router, "HEAD", "/page")[0] is handler_b
+
+
+async def test_wrong_method_is_405_with_allow_listing_every_matching_route():
+    app = Application()
+    app.http_router.add({"GET"}, "/items/{id:int}", handler_a)
+    app.http_router.add({"DELETE", "PUT"}, "/items/{name}", handler_b)
+    response = await TestClient(app).post("/items/3")
+    assert response.status == 405
+    assert response.headers["allow"] == "DELETE, GET, HEAD, PUT"
+    assert response.text == "Method Not Allowed"
+
+
+async def test_405_allow_for_static_route_without_get_has_no_head():
+    app = Application()
+    app.http_router.add({"POST"}, "/submit", handler_a)
+    response = await TestClient(app).get("/submit")
+    assert response.status == 405
+    assert response.headers["allow"] == "POST"
+
+
+async def test_405_for_catch_all_route():
+    app = Application()
+    app.http_router.add({"GET"}, "/files/{rest:path}", handler_a)
+    response = await TestClient(app).delete("/files/a/b")
+    assert response.status == 405
+    assert response.headers["allow"] == "GET, HEAD"
+
+
+async def test_unknown_path_is_the_same_non_empty_404_every_time():
+    app = Application()
+    app.http_router.add({"GET"}, "/known", handler_a)
+    client = TestClient(app)
+    first = await client.get("/unknown")
+    second = await client.get("/unknown")
+    assert first.status == second.status == 404
+    assert first.body == second.body == b"Not Found"
+    assert first.headers.raw == second.headers.raw
+    assert first.headers["content-length"] == "9"
+
+
+async def test_unconvertible_value_is_404_not_500():
+    app = Application()
+    app.http_router.add({"GET"}, "/items/{id:int}", handler_a)
+    response = await TestClient(app).get("/items/abc")
+    assert response.status == 404
+
+
+def test_1000_parameterised_routes_resolve_each_to_its_own_handler():
+    router = HttpRouter()
+    handlers = {}
+    for index in range(1000):
+        async def handler(scope, info, matches, content, index=index):
+            return index
+
+        handlers[index] = handler
+        router.add({"GET"}, f"/route{index}/{{a:int}}/{{b}}", handler)
+    for index in (0, 500, 999):
+        assert resolve(router, "GET", f"/route{index}/7/x") == (handlers[index], {"a": 7, "b": "x"})
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("items", "must start with '/'"),
+        ("/items/{id:integer}", "unknown type 'integer'"),
+        ("/files/{rest:path}/more", "must be the last segment"),
+        ("/a/{x}/b/{x:int}", "'x' is repeated"),
+        ("/a/{x:int:%Y}", "takes no format"),
+        ("/a/file-{id}.json", "one whole {name}"),
+        ("/a/{1abc}", "not a valid variable name"),
+        ("/a/{day:datetime:%d/%m}", "may not contain '/'"),
+    ],
+)
+def test_malformed_templates_raise_value_error_naming_the_route(path, message):
+    router = HttpRouter()
+    with pytest.raises(ValueError, match="route path") as error:
+        router.add({"GET"}, path, handler_a)
+    assert message in str(error.value)
+    assert repr(path) in str(error.value)
+
+
+@pytest.mark.parametrize("methods", [{"get"}, {"Get"}, {"GET", "post"}, set()])
+def test_bad_method_names_raise_value_error(methods):
+    with pytest.raises(ValueError, match="/x"):
+        HttpRouter().add(methods, "/x", handler_a)
+
+
+@pytest.mark.parametrize("methods", ["GET", {1}, [b"GET"]])
+def test_methods_that_are_not_strings_raise_type_error(methods):
+    with pytest.raises(TypeError, match="/x"):
+        HttpRouter().add(methods, "/x", handler_a)
+
+
+def test_sync_handler_raises_type_error_naming_the_route():
+    def not_async(scope, info, matches, content):
+        return 200
+
+    with pytest.raises(TypeError, match="/sync.*must be an async function"):
+        HttpRouter().add({"GET"}, "/sync", not_async)
+
+
+def test_async_callable_object_is_accepted():
+    class Handler:
+        async def __call__(self, scope, info, matches, content):
+            return 204
+
+    router = HttpRouter()
+    handler = Handler()
+    router.add({"GET"}, "/obj", handler)
+    assert resolve(router, "GET", "/obj")[0] is handler
+
+
+def test_registering_the_same_route_twice_raises():
+    router = HttpRouter()
+    router.add({"GET"}, "/items/{id:int}", handler_a)
+    with pytest.raises(ValueError, match="GET /items/{id:int}: already registered"):
+        router.add({"GET", "POST"}, "/items/{id:int}", handler_b)
+    assert resolve(router, "POST", "/items/1")[0] is not handler_b
+
+
+def test_path_template_exposes_its_variables():
+    template = PathTemplate("/a/{x:int}/{rest:path}")
+    assert sorted(template.variables) == ["rest", "x"]
+    assert template.catch_all == "rest"
+    assert not template.is_static
+    assert PathTemplate("/a/b/").is_static
+
+
+def test_websocket_router_resolves_and_returns_none_when_unrouted():
+    router = WebSocketRouter()
+    router.add("/chat/{room}", ws_handler)
+    assert router.resolve("/chat/lobby") == (ws_handler, {"room": "lobby"})
+    assert router.resolve("/elsewhere") is None
+
+
+def test_websocket_router_rejects_sync_handlers_and_bad_paths():
+    def not_async(scope, info, matches, web_socket):
+        return None
+
+    with pytest.raises(TypeError, match="websocket /ws"):
+        WebSocketRouter().add("/ws", not_async)
+    with pytest.raises(ValueError, match="must start with '/'"):
+        WebSocketRouter().add("ws", ws_handler)

@@ -1,0 +1,108 @@
+"""Writers, readers and response builders."""
+
+import pytest
+
+from bareasgi import (
+    HTTPError,
+    bytes_reader,
+    bytes_writer,
+    json_reader,
+    json_response,
+    text_reader,
+    text_response,
+    text_writer,
+)
+
+
+async def chunks_of(*parts: bytes):
+    for part in parts:
+        yield part
+
+
+async def collect(writer) -> list[bytes]:
+    return [chunk async for chunk in writer]
+
+
+async def test_text_writer_encodes_in_one_chunk_by_default():
+    assert await collect(text_writer("héllo")) == ["héllo".encode()]
+
+
+async def test_text_writer_chunks_by_characters_and_honours_the_encoding():
+    writer = text_writer("abcdé", encoding="latin-1", chunk_size=2)
+    assert await collect(writer) == [b"ab", b"cd", "é".encode("latin-1")]
+
+
+async def test_bytes_writer_chunks_and_can_be_iterated_twice():
+    writer = bytes_writer(b"abcdefg", chunk_size=3)
+    assert await collect(writer) == [b"abc", b"def", b"g"]
+    assert await collect(writer) == [b"abc", b"def", b"g"]
+
+
+async def test_bytes_writer_of_empty_body_yields_one_empty_chunk():
+    assert await collect(bytes_writer(b"")) == [b""]
+
+
+async def test_readers_join_chunks():
+    assert await bytes_reader(chunks_of(b"ab", b"cd")) == b"abcd"
+    assert await text_reader(chunks_of("h".encode(), "é".encode())) == "hé"
+    assert await json_reader(chunks_of(b'{"a": ', b"[1, 2]}")) == {"a": [1, 2]}
+
+
+async def test_reader_over_max_size_is_413_and_stops_reading():
+    pulled = []
+
+    async def endless():
+        while True:
+            pulled.append(1)
+            yield b"x" * 1024
+
+    with pytest.raises(HTTPError) as error:
+        await bytes_reader(endless(), max_size=4096)
+    assert error.value.status == 413
+    assert "4096" in str(error.value.body)
+    assert len(pulled) == 5
+
+
+async def test_malformed_json_is_400_naming_the_position_not_the_body():
+    with pytest.raises(HTTPError) as error:
+        await json_reader(chunks_of(b'{"secret": tru'))
+    assert error.value.status == 400
+    assert "not valid JSON" in str(error.value.body)
+    assert "line 1" in str(error.value.body)
+    assert "secret" not in str(error.value.body)
+
+
+async def test_json_that_is_not_utf8_is_400():
+    with pytest.raises(HTTPError) as error:
+        await json_reader(chunks_of(b'"\xff"'))
+    assert error.value.status == 400
+
+
+async def test_text_that_does_not_decode_is_400():
+    with pytest.raises(HTTPError) as error:
+        await text_reader(chunks_of(b"\xff\xfe\xfa"))
+    assert error.value.status == 400
+    assert "utf-8" in str(error.value.body)
+
+
+async def test_text_response_adds_content_type_and_length():
+    status, headers, writer, pushes = text_response(200, None, "héllo")
+    assert status == 200
+    assert headers == [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"6")]
+    assert await collect(writer) == ["héllo".encode()]
+    assert pushes is None
+
+
+async def test_json_response_keeps_given_headers_and_content_type():
+    extra = [(b"x-a", b"1")]
+    _, headers, writer, _ = json_response(201, extra, {"k": "v"})
+    assert headers == [
+        (b"x-a", b"1"),
+        (b"content-type", b"application/json"),
+        (b"content-length", b"10"),
+    ]
+    assert await collect(writer) == [b'{"k": "v"}']
+    own = [(b"content-type", b"application/problem+json")]
+    _, headers, _, _ = json_response(400, own, {})
+    assert headers == [*own, (b"content-length", b"2")]
+    assert extra == [(b"x-a", b"1")]  # the caller's list is not modified
