@@ -22,6 +22,7 @@ from .types import (
     HttpFullResponse,
     HttpRequestCallback,
     Info,
+    Message,
     PushResponses,
     Receive,
     RouteMatches,
@@ -44,51 +45,70 @@ class RequestBody:
     raises :class:`~bareasgi.errors.ClientDisconnect`.
     """
 
-    __slots__ = ("_more", "_pending", "_receive", "_waiter", "_watched", "disconnected")
+    # Most requests never read their body, so everything but ``receive`` is set on first use.
+    __slots__ = ("_receive", "_state")
 
     def __init__(self, receive: Receive) -> None:
         self._receive = receive
-        self._pending: deque[bytes] = deque()
-        self._more = True
-        self._watched = False
-        self._waiter: asyncio.Future[None] | None = None
-        self.disconnected = False
+        self._state: _BodyState | None = None
+
+    @property
+    def disconnected(self) -> bool:
+        """True once the server has reported that the client went away."""
+        return self._state is not None and self._state.disconnected
 
     def __aiter__(self) -> RequestBody:
         return self
 
     async def __anext__(self) -> bytes:
+        state = self._state or self._start()
         while True:
-            if self._pending:
-                return self._pending.popleft()
-            if not self._more:
+            if state.pending:
+                return state.pending.popleft()
+            if not state.more:
                 raise StopAsyncIteration
-            if self.disconnected:
+            if state.disconnected:
                 raise ClientDisconnect("the client disconnected before sending the whole body")
-            if self._watched:
+            if state.watched:
                 # The disconnect watcher owns ``receive`` now; it hands chunks over.
-                self._waiter = asyncio.get_running_loop().create_future()
-                await self._waiter
+                state.waiter = asyncio.get_running_loop().create_future()
+                await state.waiter
             else:
-                self._take(await self._receive())
+                state.take(await self._receive())
 
-    def _take(self, message: Any) -> None:
+    def _start(self) -> _BodyState:
+        self._state = _BodyState()
+        return self._state
+
+    async def wait_for_disconnect(self) -> None:
+        """Receive until the client disconnects, keeping any body chunks for the reader."""
+        state = self._state or self._start()
+        state.watched = True
+        while not state.disconnected:
+            state.take(await self._receive())
+
+
+class _BodyState:
+    __slots__ = ("disconnected", "more", "pending", "waiter", "watched")
+
+    def __init__(self) -> None:
+        self.pending: deque[bytes] = deque()
+        self.more = True
+        self.disconnected = False
+        self.watched = False
+        self.waiter: asyncio.Future[None] | None = None
+
+    def take(self, message: Message) -> None:
         kind = message["type"]
         if kind == "http.request":
             chunk = message.get("body", b"")
             if chunk:
-                self._pending.append(chunk)
-            self._more = message.get("more_body", False)
+                self.pending.append(chunk)
+            self.more = message.get("more_body", False)
         elif kind == "http.disconnect":
             self.disconnected = True
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-
-    async def wait_for_disconnect(self) -> None:
-        """Receive until the client disconnects, keeping any body chunks for the reader."""
-        self._watched = True
-        while not self.disconnected:
-            self._take(await self._receive())
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
 
 
 def describe(handler: object) -> str:
@@ -137,7 +157,9 @@ async def serve_http(
     """Run one HTTP request through ``handler`` and send its response."""
     content = RequestBody(receive)
     try:
-        response = normalize(await handler(scope, info, matches, content), handler)
+        response = await handler(scope, info, matches, content)
+        if type(response) is not tuple or len(response) != 4:
+            response = normalize(response, handler)
     except HTTPError as error:
         response = error.to_response()
     except ClientDisconnect:
@@ -147,6 +169,15 @@ async def serve_http(
             "Unhandled exception in %s for %s %s", describe(handler), scope["method"], scope["path"]
         )
         response = internal_error()
+    status, headers, writer, pushes = response
+    # The common case, a body already in memory in one chunk, is sent right here.
+    if type(writer) is BodyWriter and len(writer) == 1 and not pushes and scope["method"] != "HEAD":
+        try:
+            await send({"type": "http.response.start", "status": status, "headers": headers or []})
+            await send({"type": "http.response.body", "body": writer[0], "more_body": False})
+        except OSError:
+            logger.debug("The client went away while %s was responding", describe(handler))
+        return
     await send_response(scope, send, content, response, handler)
 
 
@@ -178,7 +209,7 @@ async def send_response(
         elif writer is None:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         else:
-            chunks = writer.chunks  # type: ignore[attr-defined]
+            chunks: BodyWriter = writer  # type: ignore[assignment]
             for chunk in chunks[:-1]:
                 if chunk:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})

@@ -308,7 +308,12 @@ class HttpRouter(_Router[HttpRequestCallback]):
 
     def resolve(self, method: str, path: str) -> tuple[HttpRequestCallback, RouteMatches]:
         """Return the handler for the request and its path variables; never fails."""
-        found = self._find(method, path)
+        table = self._static.get(path)
+        if table is not None:
+            handler = table.get(method)
+            if handler is not None:
+                return handler, {}
+        found = self._tree.find(path[1:].split("/"), 0, method)
         if found is not None:
             return found
         if method == "HEAD":

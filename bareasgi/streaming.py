@@ -13,28 +13,25 @@ _TEXT_PLAIN = b"text/plain; charset=utf-8"
 _APPLICATION_JSON = b"application/json"
 
 
-class BodyWriter:
-    """A response body already held in memory, as a sequence of byte chunks.
+class BodyWriter(tuple[bytes, ...]):
+    """A response body already held in memory: a tuple of byte chunks.
 
     It is an async iterable like any writer, and can be iterated more than once.
     The framework recognises it and sends its chunks directly, without starting a
     task to watch for the client going away: there is nothing to wait for.
     """
 
-    __slots__ = ("chunks",)
-
-    def __init__(self, chunks: tuple[bytes, ...]) -> None:
-        self.chunks = chunks
+    __slots__ = ()
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._iterate()
 
     async def _iterate(self) -> AsyncIterator[bytes]:
-        for chunk in self.chunks:
+        for chunk in self:
             yield chunk
 
     def __repr__(self) -> str:
-        return f"BodyWriter({sum(map(len, self.chunks))} bytes in {len(self.chunks)} chunks)"
+        return f"BodyWriter({sum(map(len, self))} bytes in {len(self)} chunks)"
 
 
 def bytes_writer(buf: bytes, chunk_size: int = -1) -> BodyWriter:
