@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 from .errors import ClientDisconnect, HTTPError
@@ -80,10 +80,18 @@ class RequestBody:
         self._state = _BodyState()
         return self._state
 
-    async def wait_for_disconnect(self) -> None:
-        """Receive until the client disconnects, keeping any body chunks for the reader."""
+    def wait_for_disconnect(self) -> Coroutine[Any, Any, None]:
+        """Return a coroutine that receives until the client disconnects.
+
+        From the moment this is called, the reader waits for the body chunks the
+        coroutine hands over instead of calling ``receive`` itself: an ASGI
+        ``receive`` must not be awaited twice at once.
+        """
         state = self._state or self._start()
         state.watched = True
+        return self._watch(state)
+
+    async def _watch(self, state: _BodyState) -> None:
         while not state.disconnected:
             state.take(await self._receive())
 
@@ -231,14 +239,17 @@ async def _stream(
     send: Send, content: RequestBody, iterator: AsyncIterator[bytes], handler: object
 ) -> None:
     """Stream the writer while watching for a disconnect, which cancels the writer."""
-    streamer = asyncio.ensure_future(_send_chunks(send, iterator, handler))
     watcher = asyncio.ensure_future(content.wait_for_disconnect())
+    streamer = asyncio.ensure_future(_send_chunks(send, iterator, handler))
     try:
         await asyncio.wait((streamer, watcher), return_when=asyncio.FIRST_COMPLETED)
     finally:
         streamer.cancel()
         watcher.cancel()
-        await asyncio.gather(streamer, watcher, return_exceptions=True)
+        results = await asyncio.gather(streamer, watcher, return_exceptions=True)
+    for result in results:
+        if isinstance(result, Exception) and not isinstance(result, OSError):
+            logger.error("Streaming the response of %s failed", describe(handler), exc_info=result)
 
 
 async def _send_chunks(send: Send, iterator: AsyncIterator[bytes], handler: object) -> None:

@@ -158,6 +158,7 @@ class _Exchange:
         self.chunks: asyncio.Queue[Any] = asyncio.Queue()
         self._body_iterator: AsyncIterator[Any] | None = None
         self._body_done = False
+        self._receiving = False
         self.task = asyncio.ensure_future(app(scope, self.receive, self.send))
         self.task.add_done_callback(self._app_done)
 
@@ -166,6 +167,15 @@ class _Exchange:
         self.chunks.put_nowait(_APP_DONE)
 
     async def receive(self) -> Message:
+        if self._receiving:
+            raise ProtocolError("the application awaited receive() twice at the same time")
+        self._receiving = True
+        try:
+            return await self._receive()
+        finally:
+            self._receiving = False
+
+    async def _receive(self) -> Message:
         if not self._body_done and not self.disconnected.is_set():
             chunk, more = await self._next_body_chunk()
             if chunk is DISCONNECT:

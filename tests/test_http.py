@@ -427,3 +427,91 @@ async def test_info_is_passed_to_handlers_and_shared_between_requests():
     assert (await client.get("/")).text == "1"
     assert (await client.get("/")).text == "2"
     assert info["count"] == 2
+
+
+class GoneServer(RawServer):
+    """A server whose send fails, the way some do once the client has gone, after the start."""
+
+    async def send(self, message):
+        if message["type"] != "http.response.start":
+            raise OSError("connection lost")
+        await super().send(message)
+
+
+async def test_send_failing_because_the_client_left_ends_quietly_and_closes_the_writer(caplog):
+    closed = []
+
+    async def writer():
+        try:
+            yield b"never delivered"
+            yield b"never produced"
+        finally:
+            closed.append(True)
+
+    async def streaming(scope, info, matches, content):
+        return 200, TEXT, writer()
+
+    async def simple(scope, info, matches, content):
+        return 200, TEXT, text_writer("hi")
+
+    for handler in (streaming, simple):
+        server = GoneServer()
+        await app_with(handler)(http_scope(), server.receive, server.send)
+    assert closed == [True]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_bytes_like_chunks_are_sent_as_bytes():
+    async def writer():
+        yield bytearray(b"array")
+        yield memoryview(b"view")
+
+    async def handler(scope, info, matches, content):
+        return 200, TEXT, writer()
+
+    response = await TestClient(app_with(handler)).get("/")
+    assert [m["body"] for m in response.messages[1:]] == [b"array", b"view", b""]
+    assert all(type(m["body"]) is bytes for m in response.messages[1:])
+
+
+async def test_writer_reading_a_slow_upload_gets_every_chunk_from_the_disconnect_watcher():
+    async def handler(scope, info, matches, content):
+        async def echo():
+            yield b"start;"
+            async for chunk in content:
+                yield chunk
+
+        return 200, TEXT, echo()
+
+    async def slow_upload():
+        for part in (b"one;", b"two;", b"three"):
+            await asyncio.sleep(0.01)
+            yield part
+
+    response = await TestClient(app_with(handler, {"POST"})).post("/", body=slow_upload())
+    assert response.body == b"start;one;two;three"
+
+
+async def test_disconnect_while_a_streaming_writer_waits_for_the_upload_ends_the_writer():
+    closed = []
+
+    async def handler(scope, info, matches, content):
+        async def echo():
+            try:
+                yield b"ready"
+                async for chunk in content:
+                    yield chunk
+            finally:
+                closed.append(True)
+
+        return 200, TEXT, echo()
+
+    async def upload():
+        yield b"first"
+        await asyncio.sleep(0.05)
+        yield DISCONNECT
+
+    async with TestClient(app_with(handler, {"POST"})).stream("POST", "/", body=upload()) as response:
+        chunks = [chunk async for chunk in response]
+    assert chunks[0] == b"ready"
+    assert closed == [True]

@@ -44,7 +44,7 @@ async def test_bytes_writer_of_empty_body_yields_one_empty_chunk():
 
 async def test_readers_join_chunks():
     assert await bytes_reader(chunks_of(b"ab", b"cd")) == b"abcd"
-    assert await text_reader(chunks_of("h".encode(), "é".encode())) == "hé"
+    assert await text_reader(chunks_of(b"h", "é".encode())) == "hé"
     assert await json_reader(chunks_of(b'{"a": ', b"[1, 2]}")) == {"a": [1, 2]}
 
 
