@@ -511,7 +511,8 @@ async def test_disconnect_while_a_streaming_writer_waits_for_the_upload_ends_the
         await asyncio.sleep(0.05)
         yield DISCONNECT
 
-    async with TestClient(app_with(handler, {"POST"})).stream("POST", "/", body=upload()) as response:
+    client = TestClient(app_with(handler, {"POST"}))
+    async with client.stream("POST", "/", body=upload()) as response:
         chunks = [chunk async for chunk in response]
     assert chunks[0] == b"ready"
     assert closed == [True]
