@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections import deque
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator
 from typing import Any
 
 from .errors import ClientDisconnect, HTTPError
@@ -80,18 +81,17 @@ class RequestBody:
         self._state = _BodyState()
         return self._state
 
-    def wait_for_disconnect(self) -> Coroutine[Any, Any, None]:
-        """Return a coroutine that receives until the client disconnects.
+    def hand_over_receive(self) -> None:
+        """From now on, only :meth:`wait_for_disconnect` calls ``receive``.
 
-        From the moment this is called, the reader waits for the body chunks the
-        coroutine hands over instead of calling ``receive`` itself: an ASGI
-        ``receive`` must not be awaited twice at once.
+        The reader then waits for the body chunks it hands over instead of calling
+        ``receive`` itself: an ASGI ``receive`` must not be awaited twice at once.
         """
-        state = self._state or self._start()
-        state.watched = True
-        return self._watch(state)
+        (self._state or self._start()).watched = True
 
-    async def _watch(self, state: _BodyState) -> None:
+    async def wait_for_disconnect(self) -> None:
+        """Receive until the client disconnects, keeping any body chunks for the reader."""
+        state = self._state or self._start()
         while not state.disconnected:
             state.take(await self._receive())
 
@@ -222,7 +222,7 @@ async def send_response(
                 if chunk:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": chunks[-1], "more_body": False})
-    except OSError:
+    except (OSError, ClientDisconnect):
         logger.debug("The client went away while %s was responding", describe(handler))
         if iterator is not None:
             await _close(iterator)
@@ -238,21 +238,47 @@ async def _push(scope: Scope, send: Send, pushes: PushResponses) -> None:
 async def _stream(
     send: Send, content: RequestBody, iterator: AsyncIterator[bytes], handler: object
 ) -> None:
-    """Stream the writer while watching for a disconnect, which cancels the writer."""
-    watcher = asyncio.ensure_future(content.wait_for_disconnect())
-    streamer = asyncio.ensure_future(_send_chunks(send, iterator, handler))
+    """Stream the writer in this task while a second task watches for a disconnect.
+
+    On a disconnect the watcher cancels this task: the writer is interrupted at
+    whatever it awaits, its ``finally`` runs, and the cancellation is absorbed
+    here, so the server sees the application return normally.
+    """
+    task = asyncio.current_task()
+    assert task is not None  # an ASGI application always runs inside a task
+    content.hand_over_receive()
+    watcher = asyncio.ensure_future(_cancel_on_disconnect(content, task))
     try:
-        await asyncio.wait((streamer, watcher), return_when=asyncio.FIRST_COMPLETED)
+        await _send_chunks(send, iterator, handler)
+    except asyncio.CancelledError:
+        if not content.disconnected or _still_cancelled(task):
+            raise
+        logger.debug("The client went away while %s was streaming", describe(handler))
     finally:
-        streamer.cancel()
         watcher.cancel()
-        results = await asyncio.gather(streamer, watcher, return_exceptions=True)
-    for result in results:
-        if isinstance(result, Exception) and not isinstance(result, OSError):
-            logger.error("Streaming the response of %s failed", describe(handler), exc_info=result)
+
+
+async def _cancel_on_disconnect(content: RequestBody, task: asyncio.Task[Any]) -> None:
+    try:
+        await content.wait_for_disconnect()
+    except Exception:
+        logger.exception("Receiving while streaming failed; ending the response")
+    task.cancel()
+
+
+def _still_cancelled(task: asyncio.Task[Any]) -> bool:
+    """Withdraw our own cancellation; True if someone else cancelled the task too."""
+    if sys.version_info >= (3, 11):
+        return task.uncancel() > 0
+    return False
 
 
 async def _send_chunks(send: Send, iterator: AsyncIterator[bytes], handler: object) -> None:
+    """Send each chunk as the writer yields it, then end the response.
+
+    An error in the writer is logged and the response ended; an ``OSError`` from
+    ``send`` means the client has gone and becomes :class:`ClientDisconnect`.
+    """
     try:
         while True:
             try:
@@ -268,8 +294,11 @@ async def _send_chunks(send: Send, iterator: AsyncIterator[bytes], handler: obje
                         "expected bytes"
                     )
                 chunk = bytes(chunk)
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-    except OSError:
+            try:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            except OSError as error:
+                raise ClientDisconnect("the client went away") from error
+    except ClientDisconnect:
         raise
     except Exception:
         logger.exception("The writer of %s failed after the response started", describe(handler))

@@ -318,14 +318,16 @@ class WebSocketSession:
         self.close_code: int | None = None
         self.close_reason: str | None = None
         self._client_closed = False
+        self._app_closed = False
         self._task = asyncio.ensure_future(app(scope, self._to_app.get, self._send))
         self._task.add_done_callback(lambda _: self._from_app.put_nowait(_APP_DONE))
 
     async def _send(self, message: Message) -> None:
         if self._client_closed:
             raise OSError("the client has closed the WebSocket")
-        if self.close_code is not None:
+        if self._app_closed:
             raise ProtocolError(f"the application sent {message['type']!r} after closing")
+        self._app_closed = message["type"] == "websocket.close"
         self._from_app.put_nowait(message)
 
     async def _next(self) -> Message:
@@ -445,8 +447,8 @@ class TestClient:
         await self._lifespan_in.put({"type": f"lifespan.{phase}"})
         message = await asyncio.wait_for(self._lifespan_out.get(), self.timeout)
         if message is _APP_DONE:
-            await task  # an application without lifespan support may raise; servers go on
-            return
+            await task  # re-raises what escaped the application, failing the test
+            raise ProtocolError("the application returned during lifespan without answering")
         if message["type"] == f"lifespan.{phase}.failed":
             raise LifespanFailure(message.get("message", ""))
         if message["type"] != f"lifespan.{phase}.complete":

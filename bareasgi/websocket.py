@@ -56,7 +56,7 @@ class WebSocket:
         """
         if self.state is not WebSocketState.CONNECTING:
             raise RuntimeError(f"accept() on a WebSocket that is already {self.state.value}")
-        await self._send(
+        await self._send_to_server(
             {"type": "websocket.accept", "subprotocol": subprotocol, "headers": headers or []}
         )
         self.state = WebSocketState.ACCEPTED
@@ -102,7 +102,7 @@ class WebSocket:
             if self.state is WebSocketState.CONNECTING:
                 raise RuntimeError("send() before accept(): accept the WebSocket first")
             raise ClientDisconnect(f"send() on a WebSocket that is {self.state.value}")
-        await self._send(message)
+        await self._send_to_server(message)
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the socket; does nothing if it is already closed.
@@ -111,7 +111,16 @@ class WebSocket:
         """
         if self.state in (WebSocketState.CONNECTING, WebSocketState.ACCEPTED):
             self.state = WebSocketState.CLOSED
-            await self._send({"type": "websocket.close", "code": code, "reason": reason})
+            await self._send_to_server({"type": "websocket.close", "code": code, "reason": reason})
+
+    async def _send_to_server(self, message: dict[str, object]) -> None:
+        # A server's send fails with OSError once the client has gone; the handler's
+        # own OSErrors (timeouts, refused connections) are not mistaken for that.
+        try:
+            await self._send(message)
+        except OSError as error:
+            self.state = WebSocketState.DISCONNECTED
+            raise ClientDisconnect("the client has gone") from error
 
     def __aiter__(self) -> AsyncIterator[str | bytes]:
         return self._messages()
@@ -137,10 +146,11 @@ async def serve_websocket(
     try:
         await handler(scope, info, matches, web_socket)
         await web_socket.close()
-    except (ClientDisconnect, OSError):
+    except ClientDisconnect:
         logger.debug("The client left the WebSocket of %s", describe(handler))
     except Exception:
-        logger.exception("Unhandled exception in WebSocket handler %s for %s",
-                         describe(handler), scope["path"])
-        with contextlib.suppress(OSError):
+        logger.exception(
+            "Unhandled exception in WebSocket handler %s for %s", describe(handler), scope["path"]
+        )
+        with contextlib.suppress(ClientDisconnect):
             await web_socket.close(1011)

@@ -516,3 +516,18 @@ async def test_disconnect_while_a_streaming_writer_waits_for_the_upload_ends_the
         chunks = [chunk async for chunk in response]
     assert chunks[0] == b"ready"
     assert closed == [True]
+
+
+@pytest.mark.parametrize("error", [TimeoutError("upstream slow"), ConnectionRefusedError("db")])
+async def test_writer_raising_an_os_error_is_a_writer_failure_not_a_disconnect(error, caplog):
+    async def writer():
+        yield b"partial"
+        raise error
+
+    async def handler(scope, info, matches, content):
+        return 200, TEXT, writer()
+
+    response = await TestClient(app_with(handler)).get("/")
+    assert response.body == b"partial"
+    assert response.messages[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
+    assert any(r.exc_info and r.exc_info[1] is error for r in caplog.records)

@@ -1,0 +1,353 @@
+"""The benchmarked applications: one builder per framework, one app per case.
+
+Each builder returns an ASGI app that serves exactly one case (see ``CASE_NAMES``), written
+the idiomatic way for that framework. ``framework_cost.py`` drives and checks them. Peer
+frameworks are imported lazily, so a worker process only imports the framework it measures.
+
+Asgineer has no router: its handler dispatches on the path by hand, exactly like the bare
+ASGI app (split the path, one dict lookup), so its ``route1``/``routes1000`` numbers measure
+no router at all.
+"""
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from typing import Any, cast
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+CASE_NAMES = ("hello", "json", "route1", "routes1000", "stream", "upload", "websocket")
+HELLO = "Hello, World!"
+MESSAGE = {"message": HELLO}
+STREAM_CHUNK = b"x" * 4096
+STREAM_CHUNKS = 16  # 64 KiB in 4 KiB chunks
+UPLOAD_CHUNK = b"u" * 65536
+UPLOAD_CHUNKS = 16  # 1 MiB in 64 KiB chunks
+ROUTE_TARGET = 500
+ROUTE_PATH = f"/route{ROUTE_TARGET}/42/abc"
+ROUTE_BODY = b"42 abc"
+ROUTE_INDICES = {"route1": range(ROUTE_TARGET, ROUTE_TARGET + 1), "routes1000": range(1000)}
+WS_TEXT = "hello over websocket"
+TEXT = "text/plain; charset=utf-8"
+OCTETS = "application/octet-stream"
+
+
+async def stream_chunks() -> AsyncIterator[bytes]:
+    """The streamed response body, shared by every framework."""
+    for _ in range(STREAM_CHUNKS):
+        yield STREAM_CHUNK
+
+
+# --- bare ASGI: the floor -------------------------------------------------------------------
+
+
+async def _bare_respond(send: Send, body: bytes, content_type: str = TEXT) -> None:
+    headers = [(b"content-type", content_type.encode()), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+async def _bare_hello(scope: Scope, receive: Receive, send: Send) -> None:
+    await _bare_respond(send, HELLO.encode())
+
+
+async def _bare_json(scope: Scope, receive: Receive, send: Send) -> None:
+    await _bare_respond(send, json.dumps(MESSAGE).encode(), "application/json")
+
+
+async def _bare_stream(scope: Scope, receive: Receive, send: Send) -> None:
+    headers = [(b"content-type", OCTETS.encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    async for chunk in stream_chunks():
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _bare_upload(scope: Scope, receive: Receive, send: Send) -> None:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    await _bare_respond(send, str(len(b"".join(chunks))).encode())
+
+
+async def _bare_websocket(scope: Scope, receive: Receive, send: Send) -> None:
+    await receive()  # websocket.connect
+    await send({"type": "websocket.accept"})
+    message = await receive()
+    await send({"type": "websocket.send", "text": message.get("text")})
+    await send({"type": "websocket.close", "code": 1000})
+
+
+def split_route(path: str, table: dict[str, Any]) -> tuple[Any, int, str] | None:
+    """Hand-written routing for ``/route{i}/{a:int}/{b}``: one dict lookup."""
+    parts = path.split("/")
+    if len(parts) != 4 or parts[1] not in table or not parts[2].isdigit():
+        return None
+    return table[parts[1]], int(parts[2]), parts[3]
+
+
+def build_bare(case: str) -> ASGIApp:
+    if case in ROUTE_INDICES:
+        table = {f"route{i}": i for i in ROUTE_INDICES[case]}
+
+        async def routes(scope: Scope, receive: Receive, send: Send) -> None:
+            found = split_route(scope["path"], table)
+            if found is None:
+                await send({"type": "http.response.start", "status": 404, "headers": []})
+                await send({"type": "http.response.body", "body": b""})
+                return
+            _, a, b = found
+            await _bare_respond(send, f"{a:d} {b}".encode())
+
+        return routes
+    paths: dict[str, ASGIApp] = {
+        "hello": _bare_hello, "json": _bare_json, "stream": _bare_stream,
+        "upload": _bare_upload, "websocket": _bare_websocket,
+    }
+    handler = paths[case]
+    path = "/ws" if case == "websocket" else f"/{case}"
+    table_by_path = {path: handler}
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await table_by_path[scope["path"]](scope, receive, send)
+
+    return app
+
+
+# --- bareasgi -------------------------------------------------------------------------------
+
+
+def build_bareasgi(case: str) -> ASGIApp:
+    from bareasgi import Application, bytes_reader, json_response, text_response
+
+    app = Application()
+
+    async def hello(scope: Any, info: Any, matches: Any, content: Any) -> Any:
+        return text_response(200, None, HELLO)
+
+    async def as_json(scope: Any, info: Any, matches: Any, content: Any) -> Any:
+        return json_response(200, None, MESSAGE)
+
+    async def route(scope: Any, info: Any, matches: Any, content: Any) -> Any:
+        return text_response(200, None, f"{matches['a']:d} {matches['b']}")
+
+    async def stream(scope: Any, info: Any, matches: Any, content: Any) -> Any:
+        return 200, [(b"content-type", OCTETS.encode())], stream_chunks()
+
+    async def upload(scope: Any, info: Any, matches: Any, content: Any) -> Any:
+        body = await bytes_reader(content)
+        return text_response(200, None, str(len(body)))
+
+    async def echo(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        text = await web_socket.receive()
+        await web_socket.send(text)
+        await web_socket.close()
+
+    handlers = {"hello": hello, "json": as_json, "stream": stream}
+    if case in ROUTE_INDICES:
+        for i in ROUTE_INDICES[case]:
+            app.http_router.add({"GET"}, f"/route{i}/{{a:int}}/{{b}}", route)
+    elif case == "upload":
+        app.http_router.add({"POST"}, "/upload", upload)
+    elif case == "websocket":
+        app.ws_router.add("/ws", echo)
+    else:
+        app.http_router.add({"GET"}, f"/{case}", handlers[case])
+    return app
+
+
+# --- Starlette ------------------------------------------------------------------------------
+
+
+def build_starlette(case: str) -> ASGIApp:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+    from starlette.routing import BaseRoute, Route, WebSocketRoute
+    from starlette.websockets import WebSocket
+
+    async def hello(request: Request) -> Response:
+        return PlainTextResponse(HELLO)
+
+    async def as_json(request: Request) -> Response:
+        return JSONResponse(MESSAGE)
+
+    async def route(request: Request) -> Response:
+        params = request.path_params
+        return PlainTextResponse(f"{params['a']:d} {params['b']}")
+
+    async def stream(request: Request) -> Response:
+        return StreamingResponse(stream_chunks(), media_type=OCTETS)
+
+    async def upload(request: Request) -> Response:
+        return PlainTextResponse(str(len(await request.body())))
+
+    async def echo(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_text(await websocket.receive_text())
+        await websocket.close()
+
+    routes: list[BaseRoute]
+    if case in ROUTE_INDICES:
+        routes = [Route(f"/route{i}/{{a:int}}/{{b}}", route) for i in ROUTE_INDICES[case]]
+    elif case == "upload":
+        routes = [Route("/upload", upload, methods=["POST"])]
+    elif case == "websocket":
+        routes = [WebSocketRoute("/ws", echo)]
+    else:
+        routes = [Route(f"/{case}", {"hello": hello, "json": as_json, "stream": stream}[case])]
+    return Starlette(routes=routes)
+
+
+# --- Falcon (ASGI) --------------------------------------------------------------------------
+
+
+def build_falcon(case: str) -> ASGIApp:
+    import falcon
+    import falcon.asgi
+
+    class Hello:
+        async def on_get(self, req: Any, resp: Any) -> None:
+            resp.content_type = falcon.MEDIA_TEXT
+            resp.text = HELLO
+
+    class Json:
+        async def on_get(self, req: Any, resp: Any) -> None:
+            resp.media = MESSAGE
+
+    class RouteResource:
+        async def on_get(self, req: Any, resp: Any, a: int, b: str) -> None:
+            resp.content_type = falcon.MEDIA_TEXT
+            resp.text = f"{a:d} {b}"
+
+    class Stream:
+        async def on_get(self, req: Any, resp: Any) -> None:
+            resp.content_type = OCTETS
+            resp.stream = stream_chunks()
+
+    class Upload:
+        async def on_post(self, req: Any, resp: Any) -> None:
+            body = await req.stream.read()
+            resp.content_type = falcon.MEDIA_TEXT
+            resp.text = str(len(body))
+
+    class Echo:
+        async def on_websocket(self, req: Any, ws: Any) -> None:
+            await ws.accept()
+            await ws.send_text(await ws.receive_text())
+            await ws.close()
+
+    app = falcon.asgi.App()
+    if case in ROUTE_INDICES:
+        resource = RouteResource()
+        for i in ROUTE_INDICES[case]:
+            app.add_route(f"/route{i}/{{a:int}}/{{b}}", resource)
+    else:
+        resources = {"hello": Hello, "json": Json, "stream": Stream, "upload": Upload}
+        path, cls = ("/ws", Echo) if case == "websocket" else (f"/{case}", resources[case])
+        app.add_route(path, cls())
+    return cast(ASGIApp, app)  # falcon types scope as dict, not MutableMapping
+
+
+# --- BlackSheep -----------------------------------------------------------------------------
+
+
+def build_blacksheep(case: str) -> ASGIApp:
+    from blacksheep import Application, Request, Response, Router, StreamedContent, WebSocket
+    from blacksheep import json as json_response
+    from blacksheep import text as text_response
+
+    router = Router()
+    app = Application(router=router)
+
+    async def hello(request: Request) -> Response:
+        return text_response(HELLO)
+
+    async def as_json(request: Request) -> Response:
+        return json_response(MESSAGE)
+
+    async def route(a: int, b: str) -> Response:
+        return text_response(f"{a:d} {b}")
+
+    async def stream(request: Request) -> Response:
+        content = StreamedContent(OCTETS.encode(), stream_chunks)
+        return Response(200, None, content)
+
+    async def upload(request: Request) -> Response:
+        body = await request.read()
+        return text_response(str(len(body or b"")))
+
+    async def echo(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_text(await websocket.receive_text())
+        await websocket.close()
+
+    if case in ROUTE_INDICES:
+        for i in ROUTE_INDICES[case]:
+            router.add_get(f"/route{i}/{{int:a}}/{{b}}", route)
+    elif case == "upload":
+        router.add_post("/upload", upload)
+    elif case == "websocket":
+        router.add_ws("/ws", echo)
+    else:
+        router.add_get(f"/{case}", {"hello": hello, "json": as_json, "stream": stream}[case])
+    return app
+
+
+# --- Asgineer -------------------------------------------------------------------------------
+
+
+def build_asgineer(case: str) -> ASGIApp:
+    import asgineer  # type: ignore[import-untyped]
+
+    table = {f"route{i}": i for i in ROUTE_INDICES.get(case, ())}
+
+    async def hello(request: Any) -> Any:
+        return 200, {"content-type": TEXT}, HELLO
+
+    async def as_json(request: Any) -> Any:
+        return MESSAGE
+
+    async def route(request: Any) -> Any:
+        found = split_route(request.path, table)
+        if found is None:
+            return 404, {}, b""
+        _, a, b = found
+        return 200, {"content-type": TEXT}, f"{a:d} {b}"
+
+    async def stream(request: Any) -> Any:
+        return 200, {"content-type": OCTETS}, stream_chunks()
+
+    async def upload(request: Any) -> Any:
+        return 200, {"content-type": TEXT}, str(len(await request.get_body()))
+
+    async def echo(request: Any) -> None:
+        await request.accept()
+        await request.send(await request.receive())
+
+    paths = {"/hello": hello, "/json": as_json, "/stream": stream, "/upload": upload}
+
+    async def handler(request: Any) -> Any:
+        if request.scope["type"] == "websocket":
+            return await echo(request)
+        return await paths.get(request.path, route)(request)
+
+    return asgineer.to_asgi(handler)  # type: ignore[no-any-return]
+
+
+BUILDERS: dict[str, Callable[[str], ASGIApp]] = {
+    "bare": build_bare,
+    "bareasgi": build_bareasgi,
+    "starlette": build_starlette,
+    "falcon": build_falcon,
+    "blacksheep": build_blacksheep,
+    "asgineer": build_asgineer,
+}
+DISTRIBUTIONS = {name: name for name in BUILDERS if name != "bare"}

@@ -1,0 +1,286 @@
+"""Startup and shutdown handlers: order, info, failures, and background tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+
+from bareasgi import Application, text_response
+from bareasgi.testing import LifespanFailure, TestClient
+
+TIMEOUT = 5
+LIFESPAN_SCOPE = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}}
+
+
+async def run_lifespan(app: Application, *phases: str) -> list[dict[str, Any]]:
+    """Send ``lifespan.<phase>`` for each phase, waiting for each answer; return what was sent.
+
+    Stops sending once the application answers a phase with ``.failed``; waits for the
+    application to return in every case.
+    """
+    incoming: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    outgoing: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+        outgoing.put_nowait(message)
+
+    task = asyncio.ensure_future(app(dict(LIFESPAN_SCOPE), incoming.get, send))
+    try:
+        for phase in phases:
+            incoming.put_nowait({"type": f"lifespan.{phase}"})
+            answer = await asyncio.wait_for(outgoing.get(), TIMEOUT)
+            if answer["type"].endswith(".failed"):
+                break
+        await asyncio.wait_for(task, TIMEOUT)
+    finally:
+        task.cancel()
+    return sent
+
+
+def recording(log: list[str], name: str, fail: BaseException | None = None) -> Any:
+    async def handler(scope: Any, info: Any, message: Any) -> None:
+        log.append(name)
+        if fail is not None:
+            raise fail
+
+    handler.__name__ = handler.__qualname__ = name
+    return handler
+
+
+# -- order and arguments ------------------------------------------------------------------------
+
+
+async def test_startup_handlers_run_in_order_on_entry_and_shutdown_handlers_on_exit() -> None:
+    log: list[str] = []
+    app = Application(
+        startup_handlers=[recording(log, "start-1"), recording(log, "start-2")],
+        shutdown_handlers=[recording(log, "stop-1"), recording(log, "stop-2")],
+    )
+
+    async with TestClient(app):
+        assert log == ["start-1", "start-2"]
+
+    assert log == ["start-1", "start-2", "stop-1", "stop-2"]
+
+
+async def test_lifespan_messages_at_the_asgi_level_report_both_phases_complete() -> None:
+    log: list[str] = []
+    app = Application(
+        startup_handlers=[recording(log, "start-1"), recording(log, "start-2")],
+        shutdown_handlers=[recording(log, "stop-1")],
+    )
+
+    sent = await run_lifespan(app, "startup", "shutdown")
+
+    assert sent == [{"type": "lifespan.startup.complete"}, {"type": "lifespan.shutdown.complete"}]
+    assert log == ["start-1", "start-2", "stop-1"]
+
+
+async def test_application_without_lifespan_handlers_completes_both_phases() -> None:
+    sent = await run_lifespan(Application(), "startup", "shutdown")
+
+    assert sent == [{"type": "lifespan.startup.complete"}, {"type": "lifespan.shutdown.complete"}]
+
+
+async def test_handlers_receive_the_lifespan_scope_the_app_info_and_the_message() -> None:
+    given: dict[str, Any] = {}
+    seen: list[Any] = []
+
+    async def handler(scope: Any, info: Any, message: Any) -> None:
+        seen.append((scope["type"], info, message["type"]))
+
+    app = Application(info=given, startup_handlers=[handler], shutdown_handlers=[handler])
+
+    async with TestClient(app):
+        pass
+
+    assert seen == [
+        ("lifespan", given, "lifespan.startup"),
+        ("lifespan", given, "lifespan.shutdown"),
+    ]
+    assert all(info is given for _, info, _ in seen)
+
+
+async def test_values_put_in_info_at_startup_are_seen_by_http_handlers() -> None:
+    async def connect(scope: Any, info: Any, message: Any) -> None:
+        info["database"] = {"connected": True}
+
+    async def disconnect(scope: Any, info: Any, message: Any) -> None:
+        info["database"]["connected"] = False
+
+    async def status(scope: Any, info: Any, matches: Any, content: Any) -> Any:
+        return text_response(200, None, str(info["database"]["connected"]))
+
+    app = Application(startup_handlers=[connect], shutdown_handlers=[disconnect])
+    app.http_router.add({"GET"}, "/status", status)
+
+    async with TestClient(app) as client:
+        assert (await client.get("/status")).text == "True"
+
+    assert app.info["database"] == {"connected": False}
+
+
+# -- startup failure ----------------------------------------------------------------------------
+
+
+async def test_startup_failure_at_the_asgi_level_sends_failed_naming_the_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    log: list[str] = []
+    app = Application(
+        startup_handlers=[
+            recording(log, "first"),
+            recording(log, "broken", RuntimeError("database unreachable")),
+            recording(log, "never"),
+        ],
+        shutdown_handlers=[recording(log, "stop")],
+    )
+
+    with caplog.at_level(logging.ERROR, logger="bareasgi"):
+        sent = await run_lifespan(app, "startup")
+
+    assert len(sent) == 1
+    assert sent[0]["type"] == "lifespan.startup.failed"
+    assert "RuntimeError" in sent[0]["message"]
+    assert "database unreachable" in sent[0]["message"]
+    assert log == ["first", "broken"]
+    assert any(
+        r.name == "bareasgi" and r.exc_info and isinstance(r.exc_info[1], RuntimeError)
+        for r in caplog.records
+    )
+
+
+async def test_startup_failure_raises_lifespan_failure_in_the_test_client() -> None:
+    log: list[str] = []
+    app = Application(
+        startup_handlers=[
+            recording(log, "first"),
+            recording(log, "broken", RuntimeError("database unreachable")),
+            recording(log, "never"),
+        ],
+        shutdown_handlers=[recording(log, "stop")],
+    )
+
+    with pytest.raises(LifespanFailure) as failure:
+        async with TestClient(app):
+            log.append("body ran")
+
+    assert "RuntimeError" in str(failure.value)
+    assert "database unreachable" in str(failure.value)
+    assert log == ["first", "broken"]
+
+
+@pytest.mark.parametrize(
+    "error", [ValueError("bad setting"), KeyError("missing"), OSError("no port")]
+)
+async def test_startup_failure_message_names_the_exception_type(error: Exception) -> None:
+    app = Application(startup_handlers=[recording([], "broken", error)])
+
+    sent = await run_lifespan(app, "startup")
+
+    assert sent[0]["type"] == "lifespan.startup.failed"
+    assert type(error).__name__ in sent[0]["message"]
+    assert str(error) in sent[0]["message"]
+
+
+# -- shutdown failure ---------------------------------------------------------------------------
+
+
+async def test_shutdown_failure_at_the_asgi_level_sends_failed_naming_the_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    log: list[str] = []
+    app = Application(
+        shutdown_handlers=[
+            recording(log, "first"),
+            recording(log, "broken", RuntimeError("flush failed")),
+            recording(log, "never"),
+        ],
+    )
+
+    with caplog.at_level(logging.ERROR, logger="bareasgi"):
+        sent = await run_lifespan(app, "startup", "shutdown")
+
+    assert sent[0] == {"type": "lifespan.startup.complete"}
+    assert len(sent) == 2
+    assert sent[1]["type"] == "lifespan.shutdown.failed"
+    assert "RuntimeError" in sent[1]["message"]
+    assert "flush failed" in sent[1]["message"]
+    assert log == ["first", "broken"]
+    assert any(
+        r.name == "bareasgi" and r.exc_info and isinstance(r.exc_info[1], RuntimeError)
+        for r in caplog.records
+    )
+
+
+async def test_shutdown_failure_raises_lifespan_failure_in_the_test_client() -> None:
+    log: list[str] = []
+    app = Application(
+        shutdown_handlers=[
+            recording(log, "first"),
+            recording(log, "broken", RuntimeError("flush failed")),
+            recording(log, "never"),
+        ],
+    )
+
+    with pytest.raises(LifespanFailure) as failure:
+        async with TestClient(app):
+            log.append("body ran")
+
+    assert "RuntimeError" in str(failure.value)
+    assert "flush failed" in str(failure.value)
+    assert log == ["body ran", "first", "broken"]
+
+
+# -- background tasks ---------------------------------------------------------------------------
+
+
+async def test_background_task_started_at_startup_runs_until_stopped_at_shutdown() -> None:
+    ticked = asyncio.Event()
+    events: list[str] = []
+
+    async def ticker(info: Any) -> None:
+        try:
+            while True:
+                info["ticks"] += 1
+                ticked.set()
+                await asyncio.sleep(0.001)
+        except asyncio.CancelledError:
+            events.append("ticker cancelled")
+            raise
+
+    async def start_ticker(scope: Any, info: Any, message: Any) -> None:
+        info["ticks"] = 0
+        info["ticker"] = asyncio.create_task(ticker(info))
+
+    async def stop_ticker(scope: Any, info: Any, message: Any) -> None:
+        info["ticker"].cancel()
+        try:
+            await info["ticker"]
+        except asyncio.CancelledError:
+            events.append("ticker stopped")
+
+    async def ticks(scope: Any, info: Any, matches: Any, content: Any) -> Any:
+        return text_response(200, None, str(info["ticks"]))
+
+    app = Application(startup_handlers=[start_ticker], shutdown_handlers=[stop_ticker])
+    app.http_router.add({"GET"}, "/ticks", ticks)
+
+    async with TestClient(app) as client:
+        await asyncio.wait_for(ticked.wait(), TIMEOUT)
+        first = int((await client.get("/ticks")).text)
+        while int((await client.get("/ticks")).text) == first:
+            await asyncio.sleep(0.001)
+        assert not app.info["ticker"].done()
+
+    assert first >= 1
+    assert app.info["ticker"].cancelled()
+    assert events == ["ticker cancelled", "ticker stopped"]
+    count = app.info["ticks"]
+    await asyncio.sleep(0.01)
+    assert app.info["ticks"] == count

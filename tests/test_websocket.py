@@ -1,0 +1,613 @@
+"""WebSocket handlers: accepting, receiving, sending, closing, routing and errors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+
+from bareasgi import Application, ClientDisconnect
+from bareasgi.testing import TestClient, WebSocketClosed, WebSocketRejected
+
+TIMEOUT = 5
+
+
+class RawWebSocket:
+    """Drive one WebSocket connection at the ASGI level, recording every message the app sends."""
+
+    def __init__(
+        self, app: Application, path: str, subprotocols: list[str] | None = None
+    ) -> None:
+        scope = {
+            "type": "websocket",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "scheme": "ws",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"example.org")],
+            "subprotocols": subprotocols or [],
+        }
+        self.incoming: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.outgoing: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.sent: list[dict[str, Any]] = []
+        self.incoming.put_nowait({"type": "websocket.connect"})
+        self.task = asyncio.ensure_future(app(scope, self.incoming.get, self._send))
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        self.sent.append(message)
+        self.outgoing.put_nowait(message)
+
+    async def next_sent(self) -> dict[str, Any]:
+        return await asyncio.wait_for(self.outgoing.get(), TIMEOUT)
+
+    def client_sends(self, message: dict[str, Any]) -> None:
+        self.incoming.put_nowait(message)
+
+    async def finished(self) -> None:
+        await asyncio.wait_for(self.task, TIMEOUT)
+
+
+def app_with(path: str, handler: Any) -> Application:
+    app = Application()
+    app.ws_router.add(path, handler)
+    return app
+
+
+# -- accept -------------------------------------------------------------------------------------
+
+
+async def test_accept_sends_the_chosen_subprotocol_and_headers() -> None:
+    seen: list[Any] = []
+
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        seen.append(scope["subprotocols"])
+        await web_socket.accept("graphql-ws", [(b"x-session", b"abc")])
+        await web_socket.close()
+
+    async with TestClient(app_with("/ws", handler)).websocket(
+        "/ws", subprotocols=["chat", "graphql-ws"]
+    ) as ws:
+        assert ws.subprotocol == "graphql-ws"
+        assert ws.accept_headers == [(b"x-session", b"abc")]
+        with pytest.raises(WebSocketClosed):
+            await ws.receive()
+
+    assert seen == [["chat", "graphql-ws"]]
+
+
+async def test_accept_message_at_the_asgi_level_carries_subprotocol_and_headers() -> None:
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept(subprotocol="chat", headers=[(b"x-a", b"1")])
+        await web_socket.close()
+
+    raw = RawWebSocket(app_with("/ws", handler), "/ws", subprotocols=["chat"])
+    await raw.finished()
+
+    assert raw.sent == [
+        {"type": "websocket.accept", "subprotocol": "chat", "headers": [(b"x-a", b"1")]},
+        {"type": "websocket.close", "code": 1000, "reason": ""},
+    ]
+
+
+async def test_accept_without_arguments_chooses_no_subprotocol_and_adds_no_headers() -> None:
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        await web_socket.close()
+
+    raw = RawWebSocket(app_with("/ws", handler), "/ws", subprotocols=["chat"])
+    await raw.finished()
+    async with TestClient(app_with("/ws", handler)).websocket("/ws", subprotocols=["x"]) as ws:
+        assert ws.subprotocol is None
+        assert ws.accept_headers == []
+
+    accept = raw.sent[0]
+    assert accept["type"] == "websocket.accept"
+    assert accept.get("subprotocol") is None
+    assert list(accept.get("headers", [])) == []
+
+
+async def test_accept_twice_raises_runtime_error() -> None:
+    errors: list[str] = []
+
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        try:
+            await web_socket.accept()
+        except RuntimeError as error:
+            errors.append(str(error))
+        await web_socket.send("still open")
+
+    async with TestClient(app_with("/ws", handler)).websocket("/ws") as ws:
+        assert await ws.receive() == "still open"
+    assert len(errors) == 1
+
+
+# -- receive ------------------------------------------------------------------------------------
+
+
+async def test_receive_returns_str_for_text_and_bytes_for_binary() -> None:
+    received: list[Any] = []
+
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        for _ in range(3):
+            received.append(await web_socket.receive())
+        await web_socket.close()
+
+    async with TestClient(app_with("/ws", handler)).websocket("/ws") as ws:
+        await ws.send("hello")
+        await ws.send(b"\x00\x01\xff")
+        await ws.send("")
+        with pytest.raises(WebSocketClosed):
+            await ws.receive()
+
+    assert received == ["hello", b"\x00\x01\xff", ""]
+    assert [type(message) for message in received] == [str, bytes, str]
+
+
+async def test_receive_returns_none_once_the_client_disconnects_and_close_code_is_its_code(
+) -> None:
+    outcome: dict[str, Any] = {}
+
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        outcome["before"] = web_socket.close_code
+        outcome["first"] = await web_socket.receive()
+        outcome["second"] = await web_socket.receive()
+        outcome["again"] = await web_socket.receive()
+        outcome["code"] = web_socket.close_code
+        outcome["reason"] = web_socket.close_reason
+
+    async with TestClient(app_with("/ws", handler)).websocket("/ws") as ws:
+        await ws.send("last words")
+        await ws.close(4000, "going away")
+
+    assert outcome == {
+        "before": None,
+        "first": "last words",
+        "second": None,
+        "again": None,
+        "code": 4000,
+        "reason": "going away",
+    }
+
+
+async def test_client_disconnect_at_the_asgi_level_ends_receive_with_its_code() -> None:
+    outcome: dict[str, Any] = {}
+
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        outcome["received"] = await web_socket.receive()
+        outcome["code"] = web_socket.close_code
+
+    raw = RawWebSocket(app_with("/ws", handler), "/ws")
+    assert (await raw.next_sent())["type"] == "websocket.accept"
+    raw.client_sends({"type": "websocket.disconnect", "code": 4001})
+    await raw.finished()
+
+    assert outcome == {"received": None, "code": 4001}
+    assert [message["type"] for message in raw.sent] == ["websocket.accept"]
+
+
+async def test_async_for_yields_each_message_until_the_client_disconnects() -> None:
+    collected: list[Any] = []
+    loop_ended: list[bool] = []
+
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        async for message in web_socket:
+            collected.append(message)
+            await web_socket.send(f"ack {len(collected)}")
+        loop_ended.append(True)
+
+    async with TestClient(app_with("/ws", handler)).websocket("/ws") as ws:
+        await ws.send("one")
+        assert await ws.receive() == "ack 1"
+        await ws.send(b"two")
+        assert await ws.receive() == "ack 2"
+        await ws.send("three")
+        assert await ws.receive() == "ack 3"
+        await ws.close(1001)
+
+    assert collected == ["one", b"two", "three"]
+    assert loop_ended == [True]
+
+
+async def test_receive_before_accept_raises_runtime_error_and_sends_nothing() -> None:
+    errors: list[BaseException] = []
+
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        try:
+            await web_socket.receive()
+        except RuntimeError as error:
+            errors.append(error)
+        await web_socket.accept()
+        await web_socket.close()
+
+    raw = RawWebSocket(app_with("/ws", handler), "/ws")
+    await raw.finished()
+
+    assert len(errors) == 1
+    assert [message["type"] for message in raw.sent] == ["websocket.accept", "websocket.close"]
+
+
+async def test_send_before_accept_raises_runtime_error_and_sends_nothing() -> None:
+    errors: list[BaseException] = []
+
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        for data in ("text", b"bytes"):
+            try:
+                await web_socket.send(data)
+            except RuntimeError as error:
+                errors.append(error)
+        await web_socket.accept()
+        await web_socket.send("after accept")
+
+    raw = RawWebSocket(app_with("/ws", handler), "/ws")
+    await raw.finished()
+
+    assert len(errors) == 2
+    assert raw.sent == [
+        {"type": "websocket.accept", "subprotocol": None, "headers": []},
+        {"type": "websocket.send", "text": "after accept"},
+        {"type": "websocket.close", "code": 1000, "reason": ""},
+    ]
+
+
+# -- send ---------------------------------------------------------------------------------------
+
+
+async def test_send_delivers_text_as_str_and_binary_as_bytes() -> None:
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        await web_socket.send("text")
+        await web_socket.send(b"\x00binary")
+        await web_socket.send(bytearray(b"array"))
+        await web_socket.close()
+
+    async with TestClient(app_with("/ws", handler)).websocket("/ws") as ws:
+        assert await ws.receive() == "text"
+        assert await ws.receive() == b"\x00binary"
+        assert await ws.receive() == b"array"
+
+
+async def test_send_messages_at_the_asgi_level_use_text_or_bytes_keys() -> None:
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        await web_socket.send("héllo")
+        await web_socket.send(b"\x01")
+
+    raw = RawWebSocket(app_with("/ws", handler), "/ws")
+    await raw.finished()
+
+    assert raw.sent[1:] == [
+        {"type": "websocket.send", "text": "héllo"},
+        {"type": "websocket.send", "bytes": b"\x01"},
+        {"type": "websocket.close", "code": 1000, "reason": ""},
+    ]
+
+
+@pytest.mark.parametrize("data", [42, {"key": "value"}, ["a"], None, 1.5])
+async def test_send_of_anything_but_str_or_bytes_raises_type_error(data: Any) -> None:
+    errors: list[BaseException] = []
+
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        try:
+            await web_socket.send(data)
+        except TypeError as error:
+            errors.append(error)
+        await web_socket.send("after")
+        await web_socket.close()
+
+    raw = RawWebSocket(app_with("/ws", handler), "/ws")
+    await raw.finished()
+
+    assert len(errors) == 1
+    assert [message.get("text") for message in raw.sent if message["type"] == "websocket.send"] == [
+        "after"
+    ]
+
+
+async def test_send_after_the_client_disconnected_raises_client_disconnect() -> None:
+    errors: list[BaseException] = []
+
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        assert await web_socket.receive() is None
+        try:
+            await web_socket.send("too late")
+        except ClientDisconnect as error:
+            errors.append(error)
+
+    raw = RawWebSocket(app_with("/ws", handler), "/ws")
+    raw.client_sends({"type": "websocket.disconnect", "code": 1000})
+    await raw.finished()
+
+    assert len(errors) == 1
+    assert [message["type"] for message in raw.sent] == ["websocket.accept"]
+
+
+# -- close --------------------------------------------------------------------------------------
+
+
+async def test_close_code_and_reason_are_seen_by_the_client() -> None:
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        await web_socket.send("bye")
+        await web_socket.close(4001, "session expired")
+
+    async with TestClient(app_with("/ws", handler)).websocket("/ws") as ws:
+        assert await ws.receive() == "bye"
+        with pytest.raises(WebSocketClosed) as closed:
+            await ws.receive()
+
+    assert closed.value.code == 4001
+    assert closed.value.reason == "session expired"
+
+
+async def test_close_at_the_asgi_level_carries_code_and_reason() -> None:
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        await web_socket.close(4002, "done")
+
+    raw = RawWebSocket(app_with("/ws", handler), "/ws")
+    await raw.finished()
+
+    assert raw.sent[1:] == [{"type": "websocket.close", "code": 4002, "reason": "done"}]
+
+
+async def test_closing_twice_sends_one_close_message() -> None:
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        await web_socket.close(4003)
+        await web_socket.close(4004)
+
+    raw = RawWebSocket(app_with("/ws", handler), "/ws")
+    await raw.finished()
+
+    assert [message for message in raw.sent if message["type"] == "websocket.close"] == [
+        {"type": "websocket.close", "code": 4003, "reason": ""}
+    ]
+
+
+async def test_handler_returning_without_closing_is_closed_with_1000() -> None:
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        await web_socket.send("only message")
+
+    async with TestClient(app_with("/ws", handler)).websocket("/ws") as ws:
+        assert await ws.receive() == "only message"
+        with pytest.raises(WebSocketClosed) as closed:
+            await ws.receive()
+
+    assert closed.value.code == 1000
+
+    raw = RawWebSocket(app_with("/ws", handler), "/ws")
+    await raw.finished()
+    assert raw.sent[-1] == {"type": "websocket.close", "code": 1000, "reason": ""}
+    assert len(raw.sent) == 3
+
+
+async def test_handler_returning_after_the_client_left_sends_no_close() -> None:
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        await web_socket.receive()
+
+    raw = RawWebSocket(app_with("/ws", handler), "/ws")
+    raw.client_sends({"type": "websocket.disconnect", "code": 1001})
+    await raw.finished()
+
+    assert [message["type"] for message in raw.sent] == ["websocket.accept"]
+
+
+async def test_handler_closing_before_accept_rejects_the_connection() -> None:
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.close(4403, "not allowed")
+
+    with pytest.raises(WebSocketRejected) as rejected:
+        async with TestClient(app_with("/ws", handler)).websocket("/ws"):
+            pass
+    assert rejected.value.code == 4403
+
+    raw = RawWebSocket(app_with("/ws", handler), "/ws")
+    await raw.finished()
+    assert raw.sent == [{"type": "websocket.close", "code": 4403, "reason": "not allowed"}]
+
+
+# -- routing ------------------------------------------------------------------------------------
+
+
+async def test_unrouted_path_is_rejected_by_the_test_client() -> None:
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+
+    with pytest.raises(WebSocketRejected):
+        async with TestClient(app_with("/ws", handler)).websocket("/elsewhere"):
+            pass
+
+
+async def test_unrouted_path_is_closed_before_accept_at_the_asgi_level() -> None:
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+
+    raw = RawWebSocket(app_with("/ws", handler), "/elsewhere")
+    await raw.finished()
+
+    assert len(raw.sent) == 1
+    assert raw.sent[0]["type"] == "websocket.close"
+    assert all(message["type"] != "websocket.accept" for message in raw.sent)
+
+
+async def test_path_variables_arrive_in_matches_converted() -> None:
+    seen: list[Any] = []
+
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        seen.append(dict(matches))
+        await web_socket.accept()
+        await web_socket.send(str(matches["id"] * 2))
+
+    app = app_with("/rooms/{name}/items/{id:int}", handler)
+    async with TestClient(app).websocket("/rooms/blue/items/21") as ws:
+        assert await ws.receive() == "42"
+
+    assert seen == [{"name": "blue", "id": 21}]
+    assert type(seen[0]["id"]) is int
+
+
+async def test_path_that_does_not_convert_is_not_routed() -> None:
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+
+    with pytest.raises(WebSocketRejected):
+        async with TestClient(app_with("/items/{id:int}", handler)).websocket("/items/abc"):
+            pass
+
+
+async def test_http_routes_do_not_serve_websockets() -> None:
+    async def http_handler(scope: Any, info: Any, matches: Any, content: Any) -> Any:
+        return 200
+
+    app = Application()
+    app.http_router.add({"GET"}, "/ws", http_handler)
+
+    with pytest.raises(WebSocketRejected):
+        async with TestClient(app).websocket("/ws"):
+            pass
+
+
+# -- errors -------------------------------------------------------------------------------------
+
+
+async def test_handler_that_raises_is_logged_and_closed_with_1011(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        await web_socket.send("working")
+        raise RuntimeError("handler blew up")
+
+    with caplog.at_level(logging.ERROR, logger="bareasgi"):
+        async with TestClient(app_with("/ws", handler)).websocket("/ws") as ws:
+            assert await ws.receive() == "working"
+            with pytest.raises(WebSocketClosed) as closed:
+                await ws.receive()
+
+    assert closed.value.code == 1011
+    errors = [r for r in caplog.records if r.name == "bareasgi" and r.levelno >= logging.ERROR]
+    assert len(errors) == 1
+    assert errors[0].exc_info is not None
+    assert isinstance(errors[0].exc_info[1], RuntimeError)
+    assert "handler blew up" in caplog.text
+
+
+async def test_handler_that_raises_sends_close_1011_at_the_asgi_level(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        raise ValueError("bad")
+
+    with caplog.at_level(logging.ERROR, logger="bareasgi"):
+        raw = RawWebSocket(app_with("/ws", handler), "/ws")
+        await raw.finished()
+
+    assert raw.sent[-1]["type"] == "websocket.close"
+    assert raw.sent[-1]["code"] == 1011
+    assert len(raw.sent) == 2
+    assert any(r.exc_info and isinstance(r.exc_info[1], ValueError) for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        RuntimeError("state corrupted"),
+        TimeoutError("upstream too slow"),
+        ConnectionRefusedError("database down"),
+    ],
+    ids=["RuntimeError", "TimeoutError", "ConnectionRefusedError"],
+)
+async def test_any_exception_raised_by_the_handler_itself_is_logged_and_closed_with_1011(
+    error: Exception, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        await web_socket.send("working")
+        raise error
+
+    with caplog.at_level(logging.ERROR, logger="bareasgi"):
+        raw = RawWebSocket(app_with("/ws", handler), "/ws")
+        await raw.finished()
+
+    assert raw.sent[-1] == {"type": "websocket.close", "code": 1011, "reason": ""}
+    errors = [r for r in caplog.records if r.name == "bareasgi" and r.levelno >= logging.ERROR]
+    assert [r.exc_info[1] for r in errors if r.exc_info] == [error]
+
+
+async def test_handler_timing_out_is_closed_with_1011_for_the_test_client(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        await asyncio.wait_for(asyncio.Event().wait(), 0.01)
+
+    with caplog.at_level(logging.ERROR, logger="bareasgi"):
+        async with TestClient(app_with("/ws", handler), timeout=2).websocket("/ws") as ws:
+            with pytest.raises(WebSocketClosed) as closed:
+                await ws.receive()
+
+    assert closed.value.code == 1011
+    assert "TimeoutError" in caplog.text
+
+
+async def test_handler_that_raises_before_accept_rejects_the_connection(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        raise LookupError("no such room")
+
+    with caplog.at_level(logging.ERROR, logger="bareasgi"), pytest.raises(WebSocketRejected):
+        async with TestClient(app_with("/ws", handler)).websocket("/ws"):
+            pass
+
+    raw = RawWebSocket(app_with("/ws", handler), "/ws")
+    await raw.finished()
+    assert [message["type"] for message in raw.sent] == ["websocket.close"]
+    assert any(r.exc_info and isinstance(r.exc_info[1], LookupError) for r in caplog.records)
+
+
+async def test_handler_that_raises_after_the_client_left_does_not_escape_the_app(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        await web_socket.receive()
+        raise RuntimeError("cleanup failed")
+
+    with caplog.at_level(logging.ERROR, logger="bareasgi"):
+        raw = RawWebSocket(app_with("/ws", handler), "/ws")
+        raw.client_sends({"type": "websocket.disconnect", "code": 1000})
+        await raw.finished()
+
+    assert [message["type"] for message in raw.sent] == ["websocket.accept"]
+    assert "cleanup failed" in caplog.text
+
+
+async def test_websocket_handler_receives_the_app_info_and_the_scope() -> None:
+    seen: list[Any] = []
+
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        seen.append((info, scope["path"], scope["type"]))
+        await web_socket.accept()
+
+    app = app_with("/ws", handler)
+    async with TestClient(app).websocket("/ws"):
+        pass
+
+    assert seen == [(app.info, "/ws", "websocket")]
+    assert seen[0][0] is app.info
