@@ -47,11 +47,12 @@ class RequestBody:
     """
 
     # Most requests never read their body, so everything but ``receive`` is set on first use.
-    __slots__ = ("_receive", "_state")
+    __slots__ = ("_handed_over", "_receive", "_state")
 
     def __init__(self, receive: Receive) -> None:
         self._receive = receive
         self._state: _BodyState | None = None
+        self._handed_over = False
 
     @property
     def disconnected(self) -> bool:
@@ -70,7 +71,7 @@ class RequestBody:
                 raise StopAsyncIteration
             if state.disconnected:
                 raise ClientDisconnect("the client disconnected before sending the whole body")
-            if state.watched:
+            if self._handed_over:
                 # The disconnect watcher owns ``receive`` now; it hands chunks over.
                 state.waiter = asyncio.get_running_loop().create_future()
                 await state.waiter
@@ -87,7 +88,7 @@ class RequestBody:
         The reader then waits for the body chunks it hands over instead of calling
         ``receive`` itself: an ASGI ``receive`` must not be awaited twice at once.
         """
-        (self._state or self._start()).watched = True
+        self._handed_over = True
 
     async def wait_for_disconnect(self) -> None:
         """Receive until the client disconnects, keeping any body chunks for the reader."""
@@ -97,13 +98,12 @@ class RequestBody:
 
 
 class _BodyState:
-    __slots__ = ("disconnected", "more", "pending", "waiter", "watched")
+    __slots__ = ("disconnected", "more", "pending", "waiter")
 
     def __init__(self) -> None:
         self.pending: deque[bytes] = deque()
         self.more = True
         self.disconnected = False
-        self.watched = False
         self.waiter: asyncio.Future[None] | None = None
 
     def take(self, message: Message) -> None:
@@ -240,14 +240,23 @@ async def _stream(
 ) -> None:
     """Stream the writer in this task while a second task watches for a disconnect.
 
-    On a disconnect the watcher cancels this task: the writer is interrupted at
-    whatever it awaits, its ``finally`` runs, and the cancellation is absorbed
+    The watcher starts only if the writer yields control to the event loop: a
+    writer whose chunks are all ready is sent without creating any task. On a
+    disconnect the watcher cancels this task: the writer is interrupted at
+    whatever it awaits, its ``finally`` runs, and the cancellation is withdrawn
     here, so the server sees the application return normally.
     """
     task = asyncio.current_task()
     assert task is not None  # an ASGI application always runs inside a task
+    loop = asyncio.get_running_loop()
     content.hand_over_receive()
-    watcher = asyncio.ensure_future(_cancel_on_disconnect(content, task))
+    watcher: asyncio.Task[None] | None = None
+
+    def start_watcher() -> None:
+        nonlocal watcher
+        watcher = loop.create_task(_cancel_on_disconnect(content, task))
+
+    start = loop.call_soon(start_watcher)
     try:
         await _send_chunks(send, iterator, handler)
     except asyncio.CancelledError:
@@ -255,7 +264,9 @@ async def _stream(
             raise
         logger.debug("The client went away while %s was streaming", describe(handler))
     finally:
-        watcher.cancel()
+        start.cancel()
+        if watcher is not None:
+            watcher.cancel()
 
 
 async def _cancel_on_disconnect(content: RequestBody, task: asyncio.Task[Any]) -> None:
@@ -279,12 +290,9 @@ async def _send_chunks(send: Send, iterator: AsyncIterator[bytes], handler: obje
     An error in the writer is logged and the response ended; an ``OSError`` from
     ``send`` means the client has gone and becomes :class:`ClientDisconnect`.
     """
+    exhausted = False  # a writer that ran to its end needs no closing
     try:
-        while True:
-            try:
-                chunk = await iterator.__anext__()
-            except StopAsyncIteration:
-                break
+        async for chunk in iterator:
             if not chunk:
                 continue
             if type(chunk) is not bytes:
@@ -298,12 +306,14 @@ async def _send_chunks(send: Send, iterator: AsyncIterator[bytes], handler: obje
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             except OSError as error:
                 raise ClientDisconnect("the client went away") from error
+        exhausted = True
     except ClientDisconnect:
         raise
     except Exception:
         logger.exception("The writer of %s failed after the response started", describe(handler))
     finally:
-        await _close(iterator)
+        if not exhausted:
+            await _close(iterator)
     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 

@@ -308,6 +308,7 @@ class HttpRouter(_Router[HttpRequestCallback]):
 
     def resolve(self, method: str, path: str) -> tuple[HttpRequestCallback, RouteMatches]:
         """Return the handler for the request and its path variables; never fails."""
+        # _find inlined: this runs on every request.
         table = self._static.get(path)
         if table is not None:
             handler = table.get(method)
@@ -382,4 +383,7 @@ class WebSocketRouter(_Router[WebSocketRequestCallback]):
 
     def resolve(self, path: str) -> tuple[WebSocketRequestCallback, RouteMatches] | None:
         """Return the handler and path variables for ``path``, or None when nothing matches."""
-        return self._find("WEBSOCKET", path)
+        table = self._static.get(path)  # _find inlined: this runs on every connection
+        if table is not None:
+            return table["WEBSOCKET"], {}
+        return self._tree.find(path[1:].split("/"), 0, "WEBSOCKET")

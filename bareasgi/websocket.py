@@ -28,6 +28,13 @@ class WebSocketState(enum.Enum):
     """The client closed the socket or went away."""
 
 
+# Enum attribute lookups are slow; the hot paths compare against these.
+_CONNECTING = WebSocketState.CONNECTING
+_ACCEPTED = WebSocketState.ACCEPTED
+_CLOSED = WebSocketState.CLOSED
+_DISCONNECTED = WebSocketState.DISCONNECTED
+
+
 class WebSocket:
     """A WebSocket connection, as a handler sees it.
 
@@ -42,7 +49,7 @@ class WebSocket:
     def __init__(self, receive: Receive, send: Send) -> None:
         self._receive = receive
         self._send = send
-        self.state = WebSocketState.CONNECTING
+        self.state = _CONNECTING
         self.close_code: int | None = None
         """The close code the client sent, once it has disconnected."""
         self.close_reason: str | None = None
@@ -54,12 +61,14 @@ class WebSocket:
         Raises:
             RuntimeError: the socket was already accepted or closed.
         """
-        if self.state is not WebSocketState.CONNECTING:
+        if self.state is not _CONNECTING:
             raise RuntimeError(f"accept() on a WebSocket that is already {self.state.value}")
-        await self._send_to_server(
-            {"type": "websocket.accept", "subprotocol": subprotocol, "headers": headers or []}
-        )
-        self.state = WebSocketState.ACCEPTED
+        message = {"type": "websocket.accept", "subprotocol": subprotocol, "headers": headers or []}
+        try:
+            await self._send(message)
+        except OSError as error:
+            raise self._gone() from error
+        self.state = _ACCEPTED
 
     async def receive(self) -> str | bytes | None:
         """Wait for the next message: ``str`` for text, ``bytes`` for binary.
@@ -67,18 +76,18 @@ class WebSocket:
         Returns None once the client has disconnected; :attr:`close_code` then
         holds the code it sent.
         """
-        if self.state is WebSocketState.CONNECTING:
+        if self.state is _CONNECTING:
             raise RuntimeError("receive() before accept(): accept the WebSocket first")
-        while self.state is WebSocketState.ACCEPTED:
+        while self.state is _ACCEPTED:
             message = await self._receive()
             kind = message["type"]
             if kind == "websocket.receive":
-                text = message.get("text")
+                text: str | None = message.get("text")
                 if text is not None:
-                    return str(text)
+                    return text
                 return bytes(message.get("bytes") or b"")
             if kind == "websocket.disconnect":
-                self.state = WebSocketState.DISCONNECTED
+                self.state = _DISCONNECTED
                 self.close_code = message.get("code", 1005)
                 self.close_reason = message.get("reason") or ""
         return None
@@ -92,35 +101,41 @@ class WebSocket:
             ClientDisconnect: the socket has been closed.
         """
         message: dict[str, object]
-        if isinstance(data, str):
+        if type(data) is str:
             message = {"type": "websocket.send", "text": data}
         elif isinstance(data, (bytes, bytearray, memoryview)):
             message = {"type": "websocket.send", "bytes": bytes(data)}
+        elif isinstance(data, str):
+            message = {"type": "websocket.send", "text": str(data)}
         else:
             raise TypeError(f"WebSocket.send() takes str or bytes, not {type(data).__name__}")
-        if self.state is not WebSocketState.ACCEPTED:
-            if self.state is WebSocketState.CONNECTING:
+        if self.state is not _ACCEPTED:
+            if self.state is _CONNECTING:
                 raise RuntimeError("send() before accept(): accept the WebSocket first")
             raise ClientDisconnect(f"send() on a WebSocket that is {self.state.value}")
-        await self._send_to_server(message)
+        try:
+            await self._send(message)
+        except OSError as error:
+            raise self._gone() from error
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the socket; does nothing if it is already closed.
 
         Before :meth:`accept`, closing rejects the connection (the server answers 403).
         """
-        if self.state in (WebSocketState.CONNECTING, WebSocketState.ACCEPTED):
-            self.state = WebSocketState.CLOSED
-            await self._send_to_server({"type": "websocket.close", "code": code, "reason": reason})
+        if self.state is _ACCEPTED or self.state is _CONNECTING:
+            self.state = _CLOSED
+            try:
+                await self._send({"type": "websocket.close", "code": code, "reason": reason})
+            except OSError as error:
+                raise self._gone() from error
 
-    async def _send_to_server(self, message: dict[str, object]) -> None:
-        # A server's send fails with OSError once the client has gone; the handler's
-        # own OSErrors (timeouts, refused connections) are not mistaken for that.
-        try:
-            await self._send(message)
-        except OSError as error:
-            self.state = WebSocketState.DISCONNECTED
-            raise ClientDisconnect("the client has gone") from error
+    def _gone(self) -> ClientDisconnect:
+        # A server's send fails with OSError once the client has gone. Only those
+        # OSErrors mean a disconnect: the handler's own (timeouts, refused
+        # connections) stay errors.
+        self.state = _DISCONNECTED
+        return ClientDisconnect("the client has gone")
 
     def __aiter__(self) -> AsyncIterator[str | bytes]:
         return self._messages()
@@ -145,7 +160,10 @@ async def serve_websocket(
     web_socket = WebSocket(receive, send)
     try:
         await handler(scope, info, matches, web_socket)
-        await web_socket.close()
+        if web_socket.state is _ACCEPTED:
+            await web_socket.close()
+        elif web_socket.state is _CONNECTING:
+            await web_socket.close()  # never accepted: the server answers 403
     except ClientDisconnect:
         logger.debug("The client left the WebSocket of %s", describe(handler))
     except Exception:
