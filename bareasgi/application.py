@@ -8,9 +8,10 @@ from typing import Any, TypeVar
 from .http import normalize, serve_http
 from .lifespan import serve_lifespan
 from .middleware import chain
-from .routing import HttpRouter, WebSocketRouter
+from .routing import HttpRouter, WebSocketRouter, forward_to_mount, route_path
 from .streaming import BodyWriter
 from .types import (
+    ASGIApp,
     HttpChainedCallback,
     HttpMiddlewareCallback,
     HttpRequestCallback,
@@ -61,6 +62,7 @@ class Application:
         self._shutdown_handlers = shutdown_handlers if shutdown_handlers is not None else []
         if not_found_response is not None:
             self._http_router.not_found = _not_found_handler(not_found_response)
+        self._mounts: list[tuple[str, ASGIApp]] = []
         # Chains are built once per handler and rebuilt only if the middleware list changes.
         self._chains: dict[HttpRequestCallback, HttpChainedCallback] = {}
         self._chained_middlewares: list[HttpMiddlewareCallback] = []
@@ -95,6 +97,32 @@ class Application:
         """The shutdown handlers, run in order."""
         return self._shutdown_handlers
 
+    @property
+    def mounts(self) -> list[tuple[str, ASGIApp]]:
+        """The mounted applications as ``(prefix, app)``, longest prefix first."""
+        return self._mounts
+
+    def mount(self, prefix: str, app: ASGIApp) -> None:
+        """Serve another ASGI application under a path prefix.
+
+        Requests whose path is ``prefix`` or starts with ``prefix + "/"`` go to
+        ``app`` with ``prefix`` added to the scope's ``root_path`` (the path is
+        left whole, as ASGI servers give it). A request for the prefix itself is
+        redirected to ``prefix + "/"``, so pages using relative URLs work.
+        Mounted applications receive lifespan events after this application's
+        startup handlers and before its shutdown handlers.
+
+        Raises:
+            ValueError: ``prefix`` does not start with ``/``, ends with ``/``, or is
+                already mounted.
+        """
+        if not prefix.startswith("/") or prefix.endswith("/"):
+            raise ValueError(f"mount {prefix!r}: the prefix must start, and not end, with '/'")
+        if any(prefix == existing for existing, _ in self._mounts):
+            raise ValueError(f"mount {prefix!r}: already mounted")
+        self._mounts.append((prefix, app))
+        self._mounts.sort(key=lambda mount: len(mount[0]), reverse=True)
+
     def on_http_request(self, methods: Iterable[str], path: str) -> Callable[[H], H]:
         """Decorate an HTTP handler to register it for ``methods`` at ``path``."""
 
@@ -126,15 +154,27 @@ class Application:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            handler, matches = self._http_router.resolve(scope["method"], scope["path"])
+            path = route_path(scope) if scope.get("root_path") else scope["path"]
+            if self._mounts and await forward_to_mount(self._mounts, path, scope, receive, send):
+                return
+            handler, matches = self._http_router.resolve(scope["method"], path)
             if self._middlewares:
                 handler = self._chain(handler)
             await serve_http(scope, receive, send, handler, matches, self._info)
         elif kind == "websocket":
-            await serve_websocket(scope, receive, send, self._ws_router, self._info)
+            path = route_path(scope)
+            if self._mounts and await forward_to_mount(self._mounts, path, scope, receive, send):
+                return
+            await serve_websocket(scope, receive, send, self._ws_router, self._info, path)
         elif kind == "lifespan":
             await serve_lifespan(
-                scope, receive, send, self._info, self._startup_handlers, self._shutdown_handlers
+                scope,
+                receive,
+                send,
+                self._info,
+                self._startup_handlers,
+                self._shutdown_handlers,
+                [app for _, app in self._mounts],
             )
         else:
             raise ValueError(f"bareasgi does not handle the ASGI scope type {kind!r}")

@@ -15,7 +15,15 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from .types import HttpRequestCallback, RouteMatches, WebSocketRequestCallback
+from .types import (
+    ASGIApp,
+    HttpRequestCallback,
+    Receive,
+    RouteMatches,
+    Scope,
+    Send,
+    WebSocketRequestCallback,
+)
 
 Handler = TypeVar("Handler")
 Converter = Callable[[str], Any]
@@ -387,3 +395,59 @@ class WebSocketRouter(_Router[WebSocketRequestCallback]):
         if table is not None:
             return table["WEBSOCKET"], {}
         return self._tree.find(path[1:].split("/"), 0, "WEBSOCKET")
+
+
+def route_path(scope: Scope) -> str:
+    """The path to route on: ``scope['path']`` less the ``root_path`` it starts with.
+
+    ASGI servers give the whole path, with any ``root_path`` the application is
+    served under at its start; older ones leave it out. Either way the result is
+    the path within this application.
+    """
+    path: str = scope["path"]
+    root_path = scope.get("root_path")
+    if root_path and path.startswith(root_path):
+        rest = path[len(root_path) :]
+        if not rest:
+            return "/"
+        if rest[0] == "/":
+            return rest
+    return path
+
+
+async def forward_to_mount(
+    mounts: list[tuple[str, ASGIApp]], path: str, scope: Scope, receive: Receive, send: Send
+) -> bool:
+    """Pass the request to the application mounted at the longest prefix of ``path``.
+
+    Returns False if no prefix matches. A request for a prefix without its
+    trailing slash is redirected (308) to the prefix with one.
+    """
+    for prefix, app in mounts:
+        if not path.startswith(prefix):
+            continue
+        if len(path) == len(prefix):
+            if scope["type"] == "http":
+                await _redirect_to_slash(prefix, scope, send)
+                return True
+        elif path[len(prefix)] != "/":
+            continue
+        await app({**scope, "root_path": scope.get("root_path", "") + prefix}, receive, send)
+        return True
+    return False
+
+
+async def _redirect_to_slash(prefix: str, scope: Scope, send: Send) -> None:
+    # A relative location keeps whatever root path is in front of this application.
+    location = prefix.rsplit("/", 1)[1] + "/"
+    query: bytes = scope.get("query_string") or b""
+    if query:
+        location += "?" + query.decode("latin-1")
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 308,
+            "headers": [(b"location", location.encode("latin-1")), (b"content-length", b"0")],
+        }
+    )
+    await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -402,7 +402,8 @@ class TestClient:
     Args:
         app: The application.
         server_push: Offer the ``http.response.push`` extension, as an HTTP/2 server does.
-        root_path: The ASGI ``root_path`` to put in every scope.
+        root_path: The ASGI ``root_path`` to put in every scope; as uvicorn does, the
+            request path is given with it in front.
         timeout: Seconds to wait for the application before failing with
             :class:`ProtocolError` instead of hanging the test.
 
@@ -471,8 +472,8 @@ class TestClient:
             "http_version": "2" if self.server_push else "1.1",
             "method": method.upper(),
             "scheme": "http",
-            "path": unquote(path),
-            "raw_path": quote(unquote(path)).encode("ascii"),
+            "path": self.root_path + unquote(path),
+            "raw_path": quote(self.root_path + unquote(path)).encode("ascii"),
             "query_string": query.encode("latin-1"),
             "root_path": self.root_path,
             "headers": raw_headers,
@@ -588,8 +589,8 @@ class TestClient:
             "asgi": {"version": "3.0", "spec_version": "2.3"},
             "http_version": "1.1",
             "scheme": "ws",
-            "path": unquote(path),
-            "raw_path": quote(unquote(path)).encode("ascii"),
+            "path": self.root_path + unquote(path),
+            "raw_path": quote(self.root_path + unquote(path)).encode("ascii"),
             "query_string": query.encode("latin-1"),
             "root_path": self.root_path,
             "headers": [(b"host", b"testserver"), *_encode_headers(headers)],

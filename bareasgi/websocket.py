@@ -146,13 +146,13 @@ class WebSocket:
 
 
 async def serve_websocket(
-    scope: Scope, receive: Receive, send: Send, router: WebSocketRouter, info: Info
+    scope: Scope, receive: Receive, send: Send, router: WebSocketRouter, info: Info, path: str
 ) -> None:
-    """Run one WebSocket connection through its handler; close it whatever happens."""
+    """Run one WebSocket connection to ``path`` through its handler; close it whatever happens."""
     message = await receive()
     if message["type"] != "websocket.connect":
         return
-    found = router.resolve(scope["path"])
+    found = router.resolve(path)
     if found is None:
         await send({"type": "websocket.close", "code": 1000, "reason": ""})
         return
