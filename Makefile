@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PORT := 9009
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run test lint typecheck pytest docs bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,23 +13,30 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
-	$(BIN)/python examples/simple/app.py
+# The documentation site with every example mounted live under /try/NAME/.
+run: docs
+	$(BIN)/python -m gallery.app
+
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --quiet
 
 lint: $(STAMP)
-	$(BIN)/ruff check bareasgi tests benchmarks examples
+	$(BIN)/ruff check bareasgi tests benchmarks examples gallery docs/hooks.py
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict bareasgi
+	$(BIN)/mypy --strict bareasgi gallery
 
+# The examples must be covered completely by their in-process tests.
 pytest: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --cov --cov-report=
+	$(BIN)/coverage report --include='examples/*' --fail-under=100 --skip-covered
+	$(BIN)/coverage report --include='bareasgi/*' --fail-under=95 --skip-covered
 
-test: lint typecheck pytest
+test: lint typecheck docs pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt
 	$(BIN)/python benchmarks/framework_cost.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -1,0 +1,111 @@
+"""The documentation site: every example embedded, line references anchored, snippets run."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mkdocs.exceptions import PluginError
+
+from docs import hooks
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+PAGES = sorted(DOCS.rglob("*.md"))
+EMBED = re.compile(r'^\s*--8<--\s+"([^"]+)"', re.MULTILINE)
+EXAMPLES = sorted(path.name for path in (ROOT / "examples").iterdir() if (path / "app.py").exists())
+# Files an example consists of: everything in its folder but packaging and caches.
+EXAMPLE_FILES = sorted(
+    path.relative_to(ROOT).as_posix()
+    for path in (ROOT / "examples").glob("*/*")
+    if path.is_file() and path.name != "__init__.py" and path.suffix != ".pyc"
+)
+FENCE = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
+HAND_WRITTEN_LINE_NUMBER = re.compile(r"\blines? \d+")
+
+
+def embedded_files() -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for page in PAGES:
+        for path in EMBED.findall(page.read_text(encoding="utf-8")):
+            found.setdefault(path, []).append(page.relative_to(DOCS).as_posix())
+    return found
+
+
+def test_every_example_file_is_embedded_by_a_page():
+    embedded = embedded_files()
+    missing = [path for path in EXAMPLE_FILES if path not in embedded]
+    assert not missing, f"example files no page embeds: {missing}"
+
+
+def test_every_embedded_file_exists():
+    missing = {path: pages for path, pages in embedded_files().items() if not (ROOT / path).is_file()}
+    assert not missing, f"pages embed files that do not exist: {missing}"
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_every_example_is_listed_in_the_gallery_index_and_has_a_tutorial(example):
+    index = (DOCS / "tutorials" / "index.md").read_text(encoding="utf-8")
+    assert f"]({example}.md)" in index
+    tutorial = DOCS / "tutorials" / f"{example}.md"
+    assert tutorial.is_file()
+    assert f'--8<-- "examples/{example}/app.py"' in tutorial.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.relative_to(DOCS).as_posix())
+def test_line_numbers_in_prose_come_from_anchors_that_resolve(page):
+    text = page.read_text(encoding="utf-8")
+    prose = FENCE.sub("", text)
+    assert not HAND_WRITTEN_LINE_NUMBER.findall(prose), "write {{ lines(...) }}, not a number"
+    hooks.expand(text, page.name)  # raises PluginError if an anchor is missing or ambiguous
+
+
+def test_line_macro_names_the_lines_holding_the_anchors(tmp_path, monkeypatch):
+    monkeypatch.setattr(hooks, "ROOT", tmp_path)
+    (tmp_path / "app.py").write_text("one\ntwo = 2\nthree\nfour\n")
+    assert hooks.expand('{{ lines("app.py", "two =") }}') == "line 2"
+    assert hooks.expand('{{ lines("app.py", "two", "four") }}') == "lines 2-4"
+    assert hooks.expand('hl_lines="{{ hl("app.py", "three", "four") }}"') == 'hl_lines="3 4"'
+
+
+@pytest.mark.parametrize(
+    ("macro", "problem"),
+    [
+        ('{{ lines("app.py", "absent") }}', "found nowhere"),
+        ('{{ lines("app.py", "o") }}', "found on lines [1, 2, 4]"),
+        ('{{ lines("app.py", "four", "two") }}', "comes before"),
+    ],
+)
+def test_anchors_that_do_not_pin_one_line_fail_the_build(tmp_path, monkeypatch, macro, problem):
+    monkeypatch.setattr(hooks, "ROOT", tmp_path)
+    (tmp_path / "app.py").write_text("one\ntwo = 2\nthree\nfour\n")
+    with pytest.raises(PluginError, match=re.escape(problem)):
+        hooks.expand(macro, "page.md")
+
+
+GUIDE_SNIPPETS = [
+    (page, number, block)
+    for page in [DOCS / "index.md", *sorted((DOCS / "guide").glob("*.md"))]
+    for number, block in enumerate(
+        re.findall(r"^```python[^\n]*\n(.*?)^```", page.read_text(encoding="utf-8"),
+                   re.MULTILINE | re.DOTALL),
+        1,
+    )
+]
+
+
+@pytest.mark.parametrize(
+    ("page", "number", "block"),
+    GUIDE_SNIPPETS,
+    ids=[f"{page.relative_to(DOCS).as_posix()}#{number}" for page, number, _ in GUIDE_SNIPPETS],
+)
+def test_python_snippets_in_the_guide_run(page, number, block, tmp_path):
+    script = tmp_path / "snippet.py"
+    script.write_text(block, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
