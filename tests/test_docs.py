@@ -42,7 +42,8 @@ def test_every_example_file_is_embedded_by_a_page():
 
 
 def test_every_embedded_file_exists():
-    missing = {path: pages for path, pages in embedded_files().items() if not (ROOT / path).is_file()}
+    embedded = embedded_files()
+    missing = {path: pages for path, pages in embedded.items() if not (ROOT / path).is_file()}
     assert not missing, f"pages embed files that do not exist: {missing}"
 
 

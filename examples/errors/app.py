@@ -1,0 +1,39 @@
+"""Errors: HTTPError for the failures you expect, a custom 404, and a 500 that hides the bug."""
+
+import json
+
+import uvicorn
+
+from bareasgi import Application, HTTPError, text_response
+
+BOOKS = {1: "Dune", 2: "Emma"}
+
+
+async def get_book(scope, info, matches, content):
+    book_id = matches["id"]
+    if book_id not in BOOKS:
+        raise HTTPError(404, f"There is no book {book_id}.")
+    return text_response(200, None, BOOKS[book_id])
+
+
+async def delete_book(scope, info, matches, content):
+    body = json.dumps({"error": "The library is read-only."})
+    raise HTTPError(403, body, [(b"content-type", b"application/json")])
+
+
+async def crash(scope, info, matches, content):
+    # The client gets a bare 500; the message and traceback go to the "bareasgi" logger.
+    raise RuntimeError("the database password is 'hunter2'")
+
+
+async def not_found(scope, info, matches, content):
+    return text_response(404, None, f"There is nothing at {scope['path']}.\n")
+
+
+app = Application(not_found_response=not_found)
+app.http_router.add({"GET"}, "/books/{id:int}", get_book)
+app.http_router.add({"DELETE"}, "/books/{id:int}", delete_book)
+app.http_router.add({"GET"}, "/crash", crash)
+
+if __name__ == "__main__":
+    uvicorn.run(app, host="127.0.0.1", port=9009)

@@ -1,0 +1,49 @@
+"""Middleware: a chain around every route, a chain around one route, and timing each response."""
+
+import time
+
+import uvicorn
+
+from bareasgi import Application, mw, text_response
+
+
+async def timer(scope, info, matches, content, handler):
+    start = time.perf_counter()
+    status, headers, writer, pushes = await handler(scope, info, matches, content)
+    # Time to produce the response; a streaming body is sent after this returns.
+    timing = f"app;dur={(time.perf_counter() - start) * 1000:.3f}".encode()
+    return status, [*(headers or []), (b"server-timing", timing)], writer, pushes
+
+
+# Per-request data travels in a copy of the scope: info is shared by every request.
+async def first(scope, info, matches, content, handler):
+    scope = {**scope, "message": "The first middleware ran, "}
+    return await handler(scope, info, matches, content)
+
+
+async def second(scope, info, matches, content, handler):
+    scope = {**scope, "message": scope["message"] + "then the second, "}
+    return await handler(scope, info, matches, content)
+
+
+async def hello(scope, info, matches, content):
+    return text_response(200, None, scope["message"] + "then the handler.\n")
+
+
+async def require_token(scope, info, matches, content, handler):
+    if (b"authorization", b"Bearer let-me-in") not in scope["headers"]:
+        headers = [(b"www-authenticate", b"Bearer")]
+        return text_response(401, headers, "Send the header authorization: Bearer let-me-in.\n")
+    return await handler(scope, info, matches, content)
+
+
+async def secret(scope, info, matches, content):
+    return text_response(200, None, "The secret is that there is no secret.\n")
+
+
+app = Application(middlewares=[timer, first, second])  # timer outermost, second innermost
+app.http_router.add({"GET"}, "/", hello)
+app.http_router.add({"GET"}, "/secret", mw(require_token, handler=secret))
+
+if __name__ == "__main__":
+    uvicorn.run(app, host="127.0.0.1", port=9009)

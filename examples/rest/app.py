@@ -1,0 +1,38 @@
+"""A small REST API over the info dict: read it, update it from JSON, delete one key."""
+
+import uvicorn
+
+from bareasgi import Application, HTTPError, json_reader, json_response
+
+
+async def get_info(scope, info, matches, content):
+    return json_response(200, None, info)
+
+
+async def update_info(scope, info, matches, content):
+    # Header names in the ASGI scope are lower case bytes; the media type is not case sensitive.
+    content_type = dict(scope["headers"]).get(b"content-type", b"")
+    if content_type.partition(b";")[0].strip().lower() != b"application/json":
+        raise HTTPError(415, "Send the body as JSON, with content-type: application/json.")
+    changes = await json_reader(content)  # malformed JSON is a 400 that says where
+    if not isinstance(changes, dict):
+        raise HTTPError(400, "The body must be a JSON object.")
+    info.update(changes)
+    return 204
+
+
+async def delete_info(scope, info, matches, content):
+    key = matches["key"]
+    if key not in info:
+        raise HTTPError(404, f"There is no key {key!r}.")
+    del info[key]
+    return 204
+
+
+app = Application(info={"name": "Michael Caine", "occupation": "Actor"})
+app.http_router.add({"GET"}, "/info", get_info)
+app.http_router.add({"POST"}, "/info", update_info)
+app.http_router.add({"DELETE"}, "/info/{key}", delete_info)
+
+if __name__ == "__main__":
+    uvicorn.run(app, host="127.0.0.1", port=9009)

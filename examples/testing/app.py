@@ -1,0 +1,41 @@
+"""A to-do list kept in memory, made by a factory so that each test gets a fresh one."""
+
+import itertools
+
+import uvicorn
+
+from bareasgi import Application, HTTPError, json_reader, json_response
+
+
+async def list_todos(scope, info, matches, content):
+    todos = [{"id": todo_id, "title": title} for todo_id, title in info["todos"].items()]
+    return json_response(200, None, todos)
+
+
+async def add_todo(scope, info, matches, content):
+    body = await json_reader(content)
+    if not isinstance(body, dict) or not isinstance(body.get("title"), str):
+        raise HTTPError(400, 'Send a JSON object such as {"title": "Buy milk"}.')
+    todo = {"id": next(info["ids"]), "title": body["title"]}
+    info["todos"][todo["id"]] = todo["title"]
+    return json_response(201, None, todo)
+
+
+async def delete_todo(scope, info, matches, content):
+    if info["todos"].pop(matches["id"], None) is None:
+        raise HTTPError(404, f"There is no to-do {matches['id']}.")
+    return 204
+
+
+def create_app():
+    app = Application(info={"todos": {}, "ids": itertools.count(1)})
+    app.http_router.add({"GET"}, "/todos", list_todos)
+    app.http_router.add({"POST"}, "/todos", add_todo)
+    app.http_router.add({"DELETE"}, "/todos/{id:int}", delete_todo)
+    return app
+
+
+app = create_app()
+
+if __name__ == "__main__":
+    uvicorn.run(app, host="127.0.0.1", port=9009)

@@ -1,0 +1,56 @@
+"""Tests for the to-do app, run in process with bareasgi's TestClient: no server, no network.
+
+They need pytest and pytest-asyncio with asyncio_mode = "auto" (here, set in pyproject.toml).
+"""
+
+import pytest
+
+from bareasgi.testing import TestClient
+from examples.testing.app import create_app
+
+
+@pytest.fixture
+async def client():
+    async with TestClient(create_app()) as client:  # a fresh app, with lifespan, for each test
+        yield client
+
+
+async def test_the_list_starts_empty(client):
+    response = await client.get("/todos")
+    assert response.status == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == []
+
+
+async def test_an_added_todo_is_listed(client):
+    response = await client.post("/todos", json={"title": "Buy milk"})
+    assert response.status == 201
+    assert response.json() == {"id": 1, "title": "Buy milk"}
+
+    response = await client.get("/todos")
+    assert response.json() == [{"id": 1, "title": "Buy milk"}]
+
+
+@pytest.mark.parametrize("body", ['"Buy milk"', '{"name": "Buy milk"}', "{not json"])
+async def test_a_bad_body_is_a_400(client, body):
+    response = await client.post("/todos", body=body)
+    assert response.status == 400
+    assert "JSON" in response.text
+
+
+async def test_a_deleted_todo_is_gone(client):
+    await client.post("/todos", json={"title": "Buy milk"})
+    await client.post("/todos", json={"title": "Walk the dog"})
+
+    response = await client.delete("/todos/1")
+    assert response.status == 204
+    assert response.body == b""
+
+    response = await client.get("/todos")
+    assert response.json() == [{"id": 2, "title": "Walk the dog"}]
+
+
+async def test_deleting_an_unknown_todo_is_a_404(client):
+    response = await client.delete("/todos/7")
+    assert response.status == 404
+    assert response.text == "There is no to-do 7."

@@ -1,0 +1,430 @@
+"""Every example in examples/, served by real uvicorn and hypercorn processes, used by real clients.
+
+The examples are discovered (every ``examples/NAME/app.py``), and each must have an entry in
+``EXAMPLES`` below: a new example without one fails these tests loudly. For each example and
+each server, one server process serves ``examples.NAME.app:app`` from the repository root;
+it is stopped before the next one starts. The clients are real too: httpx for HTTP (streamed
+reads and chunked uploads where the example streams), ``websockets`` for WebSockets and, for
+HTTP/2 server push under hypercorn, an ``h2`` client speaking cleartext HTTP/2.
+
+Each example's ``if __name__ == "__main__":`` block is run too, as ``python examples/NAME/app.py``
+would run it, but moved to a free port by ``tests/run_example_main.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from websockets.sync.client import connect
+
+from tests.realserver import (
+    REPO_ROOT,
+    SERVER_KINDS,
+    Server,
+    ServerKind,
+    free_port,
+    poll,
+    start_process,
+    start_server,
+    stop,
+    traceback_endings,
+)
+
+EXAMPLES_DIR = REPO_ROOT / "examples"
+LAUNCHER = REPO_ROOT / "tests" / "run_example_main.py"
+TIMEOUT = 10.0
+
+
+def discover_examples() -> list[str]:
+    """The names of the folders holding an example: examples/NAME/app.py."""
+    return sorted(path.parent.name for path in EXAMPLES_DIR.glob("*/app.py"))
+
+
+@dataclass
+class Served:
+    """An example being served by a real server, and an HTTP client for it."""
+
+    name: str
+    kind: ServerKind
+    server: Server
+    client: httpx.Client
+
+
+@dataclass(frozen=True)
+class Example:
+    """How to tell that an example works under a real server."""
+
+    check: Callable[[Served], None]
+    # GET this path until it answers 200 to know that the server is up.
+    probe_path: str = "/"
+    # Substrings of the exceptions the example raises on purpose, and logs with a traceback.
+    deliberate_errors: tuple[str, ...] = field(default=())
+
+
+# simple -----------------------------------------------------------------------------------------
+
+
+def check_simple(served: Served) -> None:
+    client = served.client
+    for path in ("/", "/hello", "/deep/down/here"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["content-type"] == "text/plain; charset=utf-8"
+        assert response.text == "Hello, World!\n"
+
+    head = client.head("/")
+    assert head.status_code == 200
+    assert head.content == b""
+
+    response = client.post("/", content=b"x")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD"
+
+
+# rest -------------------------------------------------------------------------------------------
+
+
+def check_rest(served: Served) -> None:
+    client = served.client
+    json_type = {"content-type": "application/json"}
+
+    response = client.get("/info")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {"name": "Michael Caine", "occupation": "Actor"}
+
+    # A JSON body uploaded in chunks, without a content-length.
+    body = json.dumps({"occupation": "Knight", "born": 1933}).encode()
+    chunks = [body[i : i + 7] for i in range(0, len(body), 7)]
+    response = client.post("/info", headers=json_type, content=iter(chunks))
+    assert response.status_code == 204
+    assert response.content == b""
+    expected = {"name": "Michael Caine", "occupation": "Knight", "born": 1933}
+    assert client.get("/info").json() == expected
+
+    response = client.post("/info", headers=json_type, content=b'{"name": ')
+    assert response.status_code == 400
+    assert "line 1 column 10" in response.text
+
+    response = client.post("/info", headers=json_type, content=b"[1, 2]")
+    assert response.status_code == 400
+    assert response.text == "The body must be a JSON object."
+
+    response = client.post("/info", headers={"content-type": "text/plain"}, content=b"{}")
+    assert response.status_code == 415
+
+    assert client.delete("/info/born").status_code == 204
+    assert client.get("/info").json() == {"name": "Michael Caine", "occupation": "Knight"}
+    response = client.delete("/info/born")
+    assert response.status_code == 404
+    assert response.text == "There is no key 'born'."
+
+    response = client.put("/info", json={})
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD, POST"
+
+
+# routing ----------------------------------------------------------------------------------------
+
+
+def check_routing(served: Served) -> None:
+    client = served.client
+    expected = {
+        "/users/alice": "name: str = alice\n",
+        "/items/42": "id: int = 42\n",
+        "/items/-3": "id: int = -3\n",
+        "/prices/9.5": "amount: float = 9.5\n",
+        "/day/2024-05-01": "when: datetime = 2024-05-01 00:00:00\n",
+        "/files/docs/guide/intro.md": "rest: str = docs/guide/intro.md\n",
+        # Percent-encoded by the client; the server decodes the path before routing.
+        "/users/J%C3%BCrgen": "name: str = Jürgen\n",
+    }
+    for path, text in expected.items():
+        response = client.get(path)
+        assert (response.status_code, response.text) == (200, text), path
+
+    for path in ("/items/abc", "/prices/cheap", "/day/2024-02-30", "/users/alice/more", "/"):
+        assert client.get(path).status_code == 404, path
+
+    response = client.post("/items/42", content=b"")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD"
+
+
+# errors -----------------------------------------------------------------------------------------
+
+
+def check_errors(served: Served) -> None:
+    client = served.client
+
+    response = client.get("/books/1")
+    assert (response.status_code, response.text) == (200, "Dune")
+
+    response = client.get("/books/3")
+    assert (response.status_code, response.text) == (404, "There is no book 3.")
+
+    response = client.delete("/books/1")
+    assert response.status_code == 403
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {"error": "The library is read-only."}
+
+    response = client.get("/no/such/page")
+    assert (response.status_code, response.text) == (404, "There is nothing at /no/such/page.\n")
+
+    response = client.get("/crash")
+    assert (response.status_code, response.text) == (500, "Internal Server Error")
+    assert "hunter2" not in response.text
+    # The traceback goes to the "bareasgi" logger, which ends up on the server's stderr.
+    assert poll(lambda: "hunter2" in served.server.stderr(), timeout=5.0), "no traceback logged"
+
+
+# middleware -------------------------------------------------------------------------------------
+
+TIMING = re.compile(r"app;dur=\d+\.\d{3}")
+
+
+def check_middleware(served: Served) -> None:
+    client = served.client
+
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.text == "The first middleware ran, then the second, then the handler.\n"
+    assert TIMING.fullmatch(response.headers["server-timing"])
+
+    response = client.get("/secret")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert TIMING.fullmatch(response.headers["server-timing"])
+
+    response = client.get("/secret", headers={"authorization": "Bearer let-me-in"})
+    assert response.status_code == 200
+    assert response.text == "The secret is that there is no secret.\n"
+
+    response = client.get("/missing")
+    assert response.status_code == 404
+    assert TIMING.fullmatch(response.headers["server-timing"])
+
+
+# lifespan ---------------------------------------------------------------------------------------
+
+
+def check_lifespan(served: Served) -> None:
+    client = served.client
+
+    first = client.get("/")
+    assert first.status_code == 200
+    assert first.json()["running"] is True
+
+    # The ticker started at startup ticks once a second while the server runs.
+    def ticked() -> bool:
+        state = client.get("/").json()
+        return bool(state["running"] and state["ticks"] > first.json()["ticks"])
+
+    assert poll(ticked, timeout=5.0), "the background task did not tick within 5 s"
+
+
+# testing ----------------------------------------------------------------------------------------
+
+
+def check_testing(served: Served) -> None:
+    client = served.client
+
+    response = client.get("/todos")
+    assert (response.status_code, response.json()) == (200, [])
+
+    response = client.post("/todos", content=iter([b'{"title": ', b'"Buy milk"}']))
+    assert (response.status_code, response.json()) == (201, {"id": 1, "title": "Buy milk"})
+    assert client.get("/todos").json() == [{"id": 1, "title": "Buy milk"}]
+
+    response = client.post("/todos", json={"name": "no title"})
+    assert response.status_code == 400
+
+    assert client.delete("/todos/1").status_code == 204
+    assert client.delete("/todos/1").status_code == 404
+    assert client.get("/todos").json() == []
+
+
+# websocket --------------------------------------------------------------------------------------
+
+
+def check_websocket(served: Served) -> None:
+    page = served.client.get("/")
+    assert page.status_code == 200
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert "new WebSocket(" in page.text
+
+    with connect(f"{served.server.ws_url}/ws", open_timeout=TIMEOUT) as ws:
+        for text in ("hello", "grüße, and a second message"):
+            ws.send(text)
+            assert ws.recv(timeout=TIMEOUT) == f"You said: {text}"
+
+
+# streaming --------------------------------------------------------------------------------------
+
+
+def check_streaming(served: Served) -> None:
+    client = served.client
+
+    # Each tick reaches the client as it is written, half a second apart.
+    arrivals: list[tuple[float, str]] = []
+    with client.stream("GET", "/ticks", params={"count": "3"}) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "text/plain; charset=utf-8"
+        for line in response.iter_lines():
+            arrivals.append((time.monotonic(), line))
+    assert [line for _, line in arrivals] == ["tick 1 of 3", "tick 2 of 3", "tick 3 of 3"]
+    spread = arrivals[-1][0] - arrivals[0][0]
+    assert spread > 0.5, f"the ticks arrived together ({spread:.3f} s apart): buffered"
+
+    # A client that leaves in the middle: the server must take it in its stride.
+    with client.stream("GET", "/ticks", params={"count": "100"}) as response:
+        assert next(response.iter_raw()) == b"tick 1 of 100\n"
+
+    response = client.get("/ticks", params={"count": "many"})
+    assert response.status_code == 400
+
+    # An upload in chunks, hashed as it arrives.
+    chunks = [secrets.token_bytes(64 * 1024) for _ in range(16)]
+    response = client.post("/sha256", content=iter(chunks))
+    assert response.status_code == 200
+    body = b"".join(chunks)
+    assert response.json() == {"sha256": hashlib.sha256(body).hexdigest(), "bytes": len(body)}
+
+
+# server_sent_events -----------------------------------------------------------------------------
+
+CLOCK = re.compile(r"\d\d:\d\d:\d\d")
+
+
+def read_events(lines: Iterator[str], count: int) -> list[dict[str, str]]:
+    """The first ``count`` events of an event stream, each as its fields; comments skipped."""
+    events: list[dict[str, str]] = []
+    fields: dict[str, str] = {}
+    for line in lines:
+        if line == "":
+            if fields:
+                events.append(fields)
+                fields = {}
+                if len(events) == count:
+                    return events
+        elif not line.startswith(":"):
+            name, _, value = line.partition(":")
+            fields[name] = value.removeprefix(" ")
+    raise AssertionError(f"the stream ended after {len(events)} events: {events}")
+
+
+def check_server_sent_events(served: Served) -> None:
+    client = served.client
+
+    page = client.get("/")
+    assert page.status_code == 200
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert 'new EventSource("events")' in page.text
+
+    # An endless stream: read two events, a second apart, then leave.
+    with client.stream("GET", "/events") as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "text/event-stream"
+        assert response.headers["cache-control"] == "no-cache"
+        events = read_events(response.iter_lines(), 2)
+    assert [event["id"] for event in events] == ["1", "2"]
+    assert all(CLOCK.fullmatch(event["data"]) for event in events), events
+
+    # A reconnecting browser sends the id of the last event it got.
+    with client.stream("GET", "/events", headers={"last-event-id": "41"}) as response:
+        [event] = read_events(response.iter_lines(), 1)
+    assert event["id"] == "42"
+
+
+# ------------------------------------------------------------------------------------------------
+
+EXAMPLES: dict[str, Example] = {
+    "simple": Example(check_simple),
+    "rest": Example(check_rest, probe_path="/info"),
+    "routing": Example(check_routing, probe_path="/items/1"),
+    "errors": Example(check_errors, probe_path="/books/1", deliberate_errors=("hunter2",)),
+    "middleware": Example(check_middleware),
+    "lifespan": Example(check_lifespan),
+    "testing": Example(check_testing, probe_path="/todos"),
+    "websocket": Example(check_websocket),
+    "streaming": Example(check_streaming, probe_path="/ticks?count=0"),
+    "server_sent_events": Example(check_server_sent_events),
+}
+
+
+def _example(name: str) -> Example:
+    example = EXAMPLES.get(name)
+    if example is None:
+        pytest.fail(
+            f"examples/{name}/app.py has no check: add one to EXAMPLES in {Path(__file__).name}"
+        )
+    return example
+
+
+def test_every_example_has_a_check() -> None:
+    assert sorted(EXAMPLES) == discover_examples()
+
+
+@pytest.fixture(
+    scope="module",
+    params=[(name, kind) for name in discover_examples() for kind in SERVER_KINDS],
+    ids=lambda param: f"{param[0]}-{param[1]}",
+)
+def served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    name, kind = request.param
+    example = _example(name)
+    with (
+        start_server(
+            kind,
+            f"examples.{name}.app:app",
+            tmp_dir=tmp_path_factory.mktemp(f"{name}-{kind}"),
+            probe_path=example.probe_path,
+        ) as server,
+        httpx.Client(base_url=server.base_url, timeout=TIMEOUT) as client,
+    ):
+        yield Served(name=name, kind=kind, server=server, client=client)
+
+
+def test_example_works_with_real_clients(served: Served) -> None:
+    _example(served.name).check(served)
+
+
+def test_example_server_logged_no_asgi_errors(served: Served) -> None:
+    """Runs after the check on the same server, and stops it: shutting down is covered too."""
+    served.client.close()
+    stop(served.server.process)
+    log = served.server.stderr()
+
+    assert served.server.server_errors() == [], log
+    deliberate = _example(served.name).deliberate_errors
+    unexpected = [
+        end for end in traceback_endings(log) if not any(error in end for error in deliberate)
+    ]
+    assert unexpected == [], log
+
+
+@pytest.mark.parametrize("name", discover_examples())
+def test_example_main_block_serves(name: str, tmp_path: Path) -> None:
+    """``python examples/NAME/app.py`` starts a server that answers (moved to a free port)."""
+    example = _example(name)
+    port = free_port()
+    command = [sys.executable, str(LAUNCHER), str(port), f"examples/{name}/app.py"]
+    with start_process(
+        command, name=f"{name}-main", port=port, tmp_dir=tmp_path, probe_path=example.probe_path
+    ) as server:
+        assert httpx.get(f"{server.base_url}{example.probe_path}").status_code == 200
+    assert server.server_errors() == [], server.stderr()
+
+
