@@ -1,0 +1,31 @@
+"""Starting the server from your own code: hypercorn's serve() with a Config, and a clean stop."""
+
+import asyncio
+
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+
+from bareasgi import Application, bytes_writer
+
+app = Application()
+
+
+@app.on_http_request({"GET"}, "/hello-world")
+async def hello_world(scope, info, matches, content):
+    return 200, [(b"content-type", b"text/plain; charset=utf-8")], bytes_writer(b"Hello, World!\n")
+
+
+async def main(bind, shutdown_trigger=None):
+    """Serve on `bind` until `shutdown_trigger`, an async function, returns.
+
+    Without a trigger, hypercorn stops on Ctrl+C or SIGTERM. Either way it stops
+    accepting connections, then gives the requests in flight time to finish.
+    """
+    config = Config()
+    config.bind = [bind]
+    config.graceful_timeout = 5.0  # seconds
+    await serve(app, config, shutdown_trigger=shutdown_trigger)
+
+
+if __name__ == "__main__":
+    asyncio.run(main("127.0.0.1:9009"))
