@@ -7,15 +7,8 @@ WebSocket, talking over a socket to the server's process.
 
 from __future__ import annotations
 
-import os
 import secrets
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -23,130 +16,36 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-APP = "tests.server_app:app"
-STARTUP_TIMEOUT = 20.0
-SHUTDOWN_TIMEOUT = 10.0
-POLL_INTERVAL = 0.05
-BOOM_MESSAGE = "deliberate failure: secret-boom-detail"
-
-# What the servers themselves log when an application misbehaves.
-SERVER_ASGI_ERRORS = (
-    "Exception in ASGI application",  # uvicorn
-    "ASGI callable returned without",  # uvicorn
-    "Exception in 'lifespan' protocol",  # uvicorn
-    "'lifespan' protocol appears unsupported",  # uvicorn
-    "Application startup failed",  # uvicorn
-    "Application shutdown failed",  # uvicorn
-    "Error in ASGI Framework",  # hypercorn
-    "ASGI Framework Lifespan error",  # hypercorn
+from tests.realserver import (
+    SERVER_KINDS,
+    Server,
+    ServerKind,
+    poll,
+    start_server,
+    traceback_endings,
 )
 
-
-@dataclass
-class Server:
-    """A server process serving the test application."""
-
-    name: str
-    process: subprocess.Popen[bytes]
-    base_url: str
-    ws_url: str
-    stderr_path: Path
-
-    def stderr(self) -> str:
-        return self.stderr_path.read_text(errors="replace")
+APP = "tests.server_app:app"
+BOOM_MESSAGE = "deliberate failure: secret-boom-detail"
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _command(name: str, port: int) -> list[str]:
-    if name == "uvicorn":
-        return [sys.executable, "-m", "uvicorn", APP, "--port", str(port)]
-    return [sys.executable, "-m", "hypercorn", APP, "--bind", f"127.0.0.1:{port}"]
-
-
-def _wait_until_answering(server: Server) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            pytest.fail(
-                f"{server.name} exited with {server.process.returncode} before answering:\n"
-                f"{server.stderr()}"
-            )
-        try:
-            if httpx.get(f"{server.base_url}/hello", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(POLL_INTERVAL)
-    pytest.fail(f"{server.name} did not answer within {STARTUP_TIMEOUT} s:\n{server.stderr()}")
-
-
-def _server_errors(log: str) -> list[str]:
-    return [line for line in log.splitlines() if any(error in line for error in SERVER_ASGI_ERRORS)]
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=SHUTDOWN_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=SHUTDOWN_TIMEOUT)
-
-
-@pytest.fixture(scope="module", params=["uvicorn", "hypercorn"])
+@pytest.fixture(scope="module", params=SERVER_KINDS)
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
-    name: str = request.param
-    port = _free_port()
-    stderr_path = tmp_path_factory.mktemp(name) / "stderr.log"
-    with stderr_path.open("wb") as stderr:
-        process = subprocess.Popen(
-            _command(name, port),
-            cwd=REPO_ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    running = Server(
-        name=name,
-        process=process,
-        base_url=f"http://127.0.0.1:{port}",
-        ws_url=f"ws://127.0.0.1:{port}",
-        stderr_path=stderr_path,
-    )
-    try:
-        _wait_until_answering(running)
+    kind: ServerKind = request.param
+    with start_server(
+        kind, APP, tmp_dir=tmp_path_factory.mktemp(kind), probe_path="/hello"
+    ) as running:
         yield running
-    finally:
-        _stop(process)
     # Shutting down is covered too: the lifespan shutdown and any connections still open.
-    assert _server_errors(running.stderr()) == [], running.stderr()
+    assert running.server_errors() == [], running.stderr()
 
 
 @pytest.fixture
 def client(server: Server) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.base_url, timeout=10.0) as http_client:
         yield http_client
-
-
-def _poll(check: Callable[[], Any], timeout: float) -> Any:
-    """Call ``check`` until it returns something truthy or ``timeout`` seconds pass."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(POLL_INTERVAL)
 
 
 def test_get_returns_text(client: httpx.Client) -> None:
@@ -278,22 +177,9 @@ def test_client_disconnect_stops_the_streaming_writer(server: Server, client: ht
         current: dict[str, Any] | None = client.get("/stream-state", params={"token": token}).json()
         return current if current and current["stopped"] else None
 
-    stopped = _poll(state, timeout=10.0)
+    stopped = poll(state, timeout=10.0)
     assert stopped, "the writer was still running 10 s after the client disconnected"
     assert not stopped["completed"], stopped
-
-
-def _traceback_endings(log: str) -> list[str]:
-    """The exception line ending each traceback in ``log``."""
-    endings = []
-    in_traceback = False
-    for line in log.splitlines():
-        if line.startswith("Traceback (most recent call last):"):
-            in_traceback = True
-        elif in_traceback and line and not line[0].isspace():
-            endings.append(line)
-            in_traceback = False
-    return endings
 
 
 def test_server_logged_no_asgi_errors(server: Server, client: httpx.Client) -> None:
@@ -302,9 +188,9 @@ def test_server_logged_no_asgi_errors(server: Server, client: httpx.Client) -> N
     This runs after the other tests on the same server, so their requests are in the log.
     """
     assert client.get("/boom").status_code == 500
-    _poll(lambda: BOOM_MESSAGE in server.stderr(), timeout=5.0)  # let the log catch up
+    poll(lambda: BOOM_MESSAGE in server.stderr(), timeout=5.0)  # let the log catch up
     log = server.stderr()
 
-    assert _server_errors(log) == [], log
-    unexpected = [end for end in _traceback_endings(log) if BOOM_MESSAGE not in end]
+    assert server.server_errors() == [], log
+    unexpected = [end for end in traceback_endings(log) if BOOM_MESSAGE not in end]
     assert unexpected == [], log

@@ -17,14 +17,26 @@ import hashlib
 import json
 import re
 import secrets
+import signal
+import socket
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
+from h2.config import H2Configuration
+from h2.connection import H2Connection
+from h2.events import (
+    ConnectionTerminated,
+    DataReceived,
+    PushedStreamReceived,
+    ResponseReceived,
+    StreamEnded,
+    StreamReset,
+)
 from websockets.sync.client import connect
 
 from tests.realserver import (
@@ -68,7 +80,7 @@ class Example:
     # GET this path until it answers 200 to know that the server is up.
     probe_path: str = "/"
     # Substrings of the exceptions the example raises on purpose, and logs with a traceback.
-    deliberate_errors: tuple[str, ...] = field(default=())
+    deliberate_errors: tuple[str, ...] = ()
 
 
 # simple -----------------------------------------------------------------------------------------
@@ -346,6 +358,120 @@ def check_server_sent_events(served: Served) -> None:
     assert event["id"] == "42"
 
 
+# http2_push -------------------------------------------------------------------------------------
+
+
+@dataclass
+class H2Stream:
+    """One stream of an HTTP/2 connection, as the client saw it."""
+
+    request: dict[str, str] = field(default_factory=dict)  # the pushed request, for a push
+    response: dict[str, str] = field(default_factory=dict)
+    body: bytearray = field(default_factory=bytearray)
+    ended: bool = False
+
+
+def h2_get(port: int, path: str) -> tuple[H2Stream, list[H2Stream]]:
+    """GET ``path`` over cleartext HTTP/2 with prior knowledge (h2c), as one client stream.
+
+    Returns the response, and the streams the server pushed with it, each read to its end.
+    PUSH_PROMISE frames come on the request's stream before it ends, so by the time the
+    response has ended every push has been announced.
+    """
+    connection = H2Connection(config=H2Configuration(client_side=True, header_encoding="utf-8"))
+    streams: dict[int, H2Stream] = {}
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
+        connection.initiate_connection()
+        stream_id = connection.get_next_available_stream_id()
+        streams[stream_id] = H2Stream()
+        request = [
+            (":method", "GET"),
+            (":scheme", "http"),
+            (":authority", f"127.0.0.1:{port}"),
+            (":path", path),
+        ]
+        connection.send_headers(stream_id, request, end_stream=True)
+        sock.sendall(connection.data_to_send())
+
+        while not all(stream.ended for stream in streams.values()):
+            data = sock.recv(65536)
+            assert data, f"the server closed the connection; streams so far: {streams}"
+            for event in connection.receive_data(data):
+                if isinstance(event, PushedStreamReceived):
+                    assert event.pushed_stream_id is not None and event.headers is not None
+                    streams[event.pushed_stream_id] = H2Stream(request=_h2_headers(event.headers))
+                elif isinstance(event, ResponseReceived):
+                    assert event.stream_id is not None and event.headers is not None
+                    streams[event.stream_id].response = _h2_headers(event.headers)
+                elif isinstance(event, DataReceived):
+                    assert event.stream_id is not None and event.data is not None
+                    streams[event.stream_id].body += event.data
+                    connection.acknowledge_received_data(
+                        event.flow_controlled_length or 0, event.stream_id
+                    )
+                elif isinstance(event, StreamEnded):
+                    assert event.stream_id is not None
+                    streams[event.stream_id].ended = True
+                elif isinstance(event, (StreamReset, ConnectionTerminated)):
+                    raise AssertionError(f"{event}; streams so far: {streams}")
+            sock.sendall(connection.data_to_send())
+
+        connection.close_connection()
+        sock.sendall(connection.data_to_send())
+    response = streams.pop(stream_id)
+    return response, list(streams.values())
+
+
+def _h2_headers(headers: Iterable[tuple[bytes | str, bytes | str]]) -> dict[str, str]:
+    def text(value: bytes | str) -> str:
+        return value.decode() if isinstance(value, bytes) else value
+
+    return {text(name): text(value) for name, value in headers}
+
+
+def check_http2_push(served: Served) -> None:
+    client = served.client
+    style = (EXAMPLES_DIR / "http2_push" / "style.css").read_text(encoding="utf-8")
+
+    # HTTP/1.1, under either server: no push, and the browser fetches the stylesheet itself.
+    page = client.get("/")
+    assert page.status_code == 200
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert '<link rel="stylesheet" href="style.css">' in page.text
+    response = client.get("/style.css")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/css; charset=utf-8"
+    assert response.text == style
+
+    if served.kind != "hypercorn":
+        return  # uvicorn speaks HTTP/1.1 only
+
+    h2_page, pushes = h2_get(served.server.port, "/")
+    assert h2_page.response[":status"] == "200"
+    assert h2_page.body.decode() == page.text
+    pushed_paths = [push.request.get(":path") for push in pushes]
+    assert pushed_paths == ["/style.css"], "the stylesheet was not pushed with the page"
+    [push] = pushes
+    assert push.request[":method"] == "GET"
+    assert push.response[":status"] == "200"
+    assert push.response["content-type"] == "text/css; charset=utf-8"
+    assert push.body.decode() == style
+
+
+# hypercorn --------------------------------------------------------------------------------------
+
+
+def check_hypercorn(served: Served) -> None:
+    client = served.client
+
+    response = client.get("/hello-world")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert response.text == "Hello, World!\n"
+
+    assert client.get("/").status_code == 404
+
+
 # ------------------------------------------------------------------------------------------------
 
 EXAMPLES: dict[str, Example] = {
@@ -359,6 +485,8 @@ EXAMPLES: dict[str, Example] = {
     "websocket": Example(check_websocket),
     "streaming": Example(check_streaming, probe_path="/ticks?count=0"),
     "server_sent_events": Example(check_server_sent_events),
+    "http2_push": Example(check_http2_push),
+    "hypercorn": Example(check_hypercorn, probe_path="/hello-world"),
 }
 
 
@@ -372,7 +500,12 @@ def _example(name: str) -> Example:
 
 
 def test_every_example_has_a_check() -> None:
-    assert sorted(EXAMPLES) == discover_examples()
+    discovered = set(discover_examples())
+    assert discovered, f"no example found in {EXAMPLES_DIR}"
+    without_a_check = sorted(discovered - EXAMPLES.keys())
+    without_an_example = sorted(EXAMPLES.keys() - discovered)
+    assert without_a_check == [], f"examples with no check in EXAMPLES: {without_a_check}"
+    assert without_an_example == [], f"checks for no example: {without_an_example}"
 
 
 @pytest.fixture(
@@ -401,8 +534,11 @@ def test_example_works_with_real_clients(served: Served) -> None:
     _example(served.name).check(served)
 
 
-def test_example_server_logged_no_asgi_errors(served: Served) -> None:
-    """Runs after the check on the same server, and stops it: shutting down is covered too."""
+def test_example_server_logged_no_errors(served: Served) -> None:
+    """No ASGI-error line from the server, no traceback but the example's deliberate ones.
+
+    Runs after the check on the same server, and stops it first: shutting down is covered too.
+    """
     served.client.close()
     stop(served.server.process)
     log = served.server.stderr()
@@ -416,8 +552,8 @@ def test_example_server_logged_no_asgi_errors(served: Served) -> None:
 
 
 @pytest.mark.parametrize("name", discover_examples())
-def test_example_main_block_serves(name: str, tmp_path: Path) -> None:
-    """``python examples/NAME/app.py`` starts a server that answers (moved to a free port)."""
+def test_example_main_block_serves_until_sigterm(name: str, tmp_path: Path) -> None:
+    """``python examples/NAME/app.py`` serves (on a free port), and SIGTERM stops it cleanly."""
     example = _example(name)
     port = free_port()
     command = [sys.executable, str(LAUNCHER), str(port), f"examples/{name}/app.py"]
@@ -425,6 +561,9 @@ def test_example_main_block_serves(name: str, tmp_path: Path) -> None:
         command, name=f"{name}-main", port=port, tmp_dir=tmp_path, probe_path=example.probe_path
     ) as server:
         assert httpx.get(f"{server.base_url}{example.probe_path}").status_code == 200
+        stop(server.process)
+
+    # uvicorn.run re-raises the SIGTERM it handled once it has shut down; hypercorn exits 0.
+    returncode = server.process.returncode
+    assert returncode in (0, -signal.SIGTERM), f"exit status {returncode}:\n{server.stderr()}"
     assert server.server_errors() == [], server.stderr()
-
-

@@ -1,0 +1,120 @@
+"""The pages of the websocket and server_sent_events examples, in a real headless Chromium.
+
+Each example is served by a real uvicorn process (tests/realserver.py); Playwright drives
+Debian's ``chromium`` with a fresh temporary profile. After the interaction, a screenshot of
+the page at a fixed viewport is saved to docs/images/examples/NAME.png for the documentation.
+
+Without a ``chromium`` on the PATH these tests skip, saying how to install one.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
+
+from tests.realserver import REPO_ROOT, Server, start_server
+
+CHROMIUM = shutil.which("chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+VIEWPORT: ViewportSize = {"width": 900, "height": 600}
+TIMEOUT_MS = 10_000
+SCREENSHOTS = REPO_ROOT / "docs" / "images" / "examples"
+
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="no chromium on the PATH: install one with `apt-get install chromium`",
+)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        # launch() gives the browser a fresh temporary profile, deleted when it closes.
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _served(name: str, tmp_path: Path) -> Iterator[Server]:
+    with start_server("uvicorn", f"examples.{name}.app:app", tmp_dir=tmp_path) as server:
+        yield server
+    assert server.server_errors() == [], server.stderr()
+
+
+@pytest.fixture
+def websocket_server(tmp_path: Path) -> Iterator[Server]:
+    yield from _served("websocket", tmp_path)
+
+
+@pytest.fixture
+def sse_server(tmp_path: Path) -> Iterator[Server]:
+    yield from _served("server_sent_events", tmp_path)
+
+
+@contextmanager
+def open_page(browser: Browser) -> Iterator[Page]:
+    """A page in a fresh browser context, closed on the way out; fails if its script raised.
+
+    Close it before the server stops, so that no connection of the page keeps it waiting.
+    """
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        yield page
+        assert errors == [], f"the page's script raised: {errors}"
+    finally:
+        context.close()
+
+
+def _screenshot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"{name}.png")
+
+
+def test_websocket_page_shows_the_echo_of_a_typed_message(
+    websocket_server: Server, browser: Browser
+) -> None:
+    with open_page(browser) as page:
+        page.goto(f"{websocket_server.base_url}/")
+        expect(page.locator("#status")).to_have_text("Connected.")
+
+        for text in ("Hello from Chromium", "Is anybody there?"):
+            page.locator("#message").fill(text)
+            page.locator("#send").click()
+            expect(page.locator("#log li").last).to_have_text(f"You said: {text}")
+
+        expect(page.locator("#log li")).to_have_text(
+            ["You said: Hello from Chromium", "You said: Is anybody there?"]
+        )
+        expect(page.locator("#message")).to_have_value("")
+        _screenshot(page, "websocket")
+
+
+def test_server_sent_events_page_lists_the_events(sse_server: Server, browser: Browser) -> None:
+    with open_page(browser) as page:
+        page.goto(f"{sse_server.base_url}/")
+        expect(page.locator("#status")).to_have_text(re.compile(r"^Connected"))
+
+        page.wait_for_function("document.querySelectorAll('#log li').length >= 2")
+        items = page.locator("#log li").all_inner_texts()
+        assert re.fullmatch(r"#1\s*\d\d:\d\d:\d\d", items[0]), items
+        assert re.fullmatch(r"#2\s*\d\d:\d\d:\d\d", items[1]), items
+        _screenshot(page, "server_sent_events")
