@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import mimetypes
+import os
 from pathlib import Path
 
 import uvicorn
@@ -72,8 +73,12 @@ async def _not_found(site: Path) -> HttpResponse:
     raise HTTPError(404)
 
 
-def create_app(site: Path = ROOT / "site") -> Application:
-    """The gallery: ``site`` served at ``/``, each example mounted at ``/try/NAME``."""
+def create_app(site: Path | None = None) -> Application:
+    """The gallery: ``site`` served at ``/``, each example mounted at ``/try/NAME``.
+
+    ``site`` defaults to ``$GALLERY_SITE``, else the ``site/`` folder ``make docs`` builds.
+    """
+    site = site or Path(os.environ.get("GALLERY_SITE", ROOT / "site"))
     app = Application()
     for name, example in example_apps().items():
         app.mount(f"/try/{name}", example)

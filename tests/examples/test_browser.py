@@ -2,53 +2,28 @@
 
 Each example is served by a real uvicorn process (tests/realserver.py); Playwright drives
 Debian's ``chromium`` with a fresh temporary profile. After the interaction, a screenshot of
-the page at a fixed viewport is saved to docs/images/examples/NAME.png for the documentation.
+the page at a fixed viewport is taken; with ``SCREENSHOTS=1`` in the environment (``make
+screenshots``) it is saved to docs/images/examples/NAME.png for the documentation, so an
+ordinary test run leaves the working tree as it was.
 
 Without a ``chromium`` on the PATH these tests skip, saying how to install one.
 """
 
 from __future__ import annotations
 
+import os
 import re
-import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
+from tests.browser import SKIP_WITHOUT_CHROMIUM, open_page
 from tests.realserver import REPO_ROOT, Server, start_server
 
-CHROMIUM = shutil.which("chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-VIEWPORT: ViewportSize = {"width": 900, "height": 600}
-TIMEOUT_MS = 10_000
 SCREENSHOTS = REPO_ROOT / "docs" / "images" / "examples"
-
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="no chromium on the PATH: install one with `apt-get install chromium`",
-)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        # launch() gives the browser a fresh temporary profile, deleted when it closes.
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
+pytestmark = SKIP_WITHOUT_CHROMIUM
 
 def _served(name: str, tmp_path: Path) -> Iterator[Server]:
     with start_server("uvicorn", f"examples.{name}.app:app", tmp_dir=tmp_path) as server:
@@ -66,27 +41,12 @@ def sse_server(tmp_path: Path) -> Iterator[Server]:
     yield from _served("server_sent_events", tmp_path)
 
 
-@contextmanager
-def open_page(browser: Browser) -> Iterator[Page]:
-    """A page in a fresh browser context, closed on the way out; fails if its script raised.
-
-    Close it before the server stops, so that no connection of the page keeps it waiting.
-    """
-    context = browser.new_context(viewport=VIEWPORT)
-    try:
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        yield page
-        assert errors == [], f"the page's script raised: {errors}"
-    finally:
-        context.close()
-
-
 def _screenshot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / f"{name}.png")
+    image = page.screenshot()
+    assert image.startswith(b"\x89PNG")
+    if os.environ.get("SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        (SCREENSHOTS / f"{name}.png").write_bytes(image)
 
 
 def test_websocket_page_shows_the_echo_of_a_typed_message(

@@ -1,0 +1,47 @@
+"""A headless Debian chromium driven by Playwright, shared by the browser tests."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from playwright.sync_api import Browser, Page, ViewportSize
+
+CHROMIUM = shutil.which("chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+VIEWPORT: ViewportSize = {"width": 900, "height": 600}
+TIMEOUT_MS = 10_000
+
+SKIP_WITHOUT_CHROMIUM = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="no chromium on the PATH: install one with `apt-get install chromium`",
+)
+
+
+@contextmanager
+def open_page(browser: Browser) -> Iterator[Page]:
+    """A page in a fresh browser context, closed on the way out; fails if its script raised.
+
+    Close it before the server stops, so that no connection of the page keeps it waiting.
+    """
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        yield page
+        assert errors == [], f"the page's script raised: {errors}"
+    finally:
+        context.close()
+
+
