@@ -25,9 +25,11 @@ then round 2, ...) and the median over rounds is reported.
 Run (the peers are benchmark-only dependencies)::
 
     pip install -r benchmarks/requirements.txt
-    python benchmarks/framework_cost.py [--rounds 7] [--target 0.3] [--json results.json]
+    python benchmarks/framework_cost.py [--rounds 7] [--target 0.3] [--json [PATH]]
 
-``make bench`` does both. Output: a Markdown table on stdout, progress on stderr.
+Output: a Markdown table on stdout, progress on stderr. ``--json`` also writes the results,
+with the date, machine and package versions, to ``benchmarks/results/framework_cost.json``
+(or PATH), which ``report.py`` reads; ``run_all.py`` (``make bench``) runs it that way.
 """
 
 from __future__ import annotations
@@ -36,7 +38,6 @@ import argparse
 import asyncio
 import gc
 import json
-import platform
 import statistics
 import subprocess
 import sys
@@ -64,7 +65,9 @@ from apps import (
     Message,
     Scope,
 )
+from common import RESULTS_DIR, write_results
 
+DEFAULT_JSON = RESULTS_DIR / "framework_cost.json"
 MARKER = "@@bench "  # prefixes worker protocol lines, so stray prints cannot confuse us
 CHECK_TIMEOUT_S = 5.0
 
@@ -389,14 +392,14 @@ def markdown(results: dict[tuple[str, str], dict[str, Any]], frameworks: list[st
     return "\n".join(lines)
 
 
-def write_json(path: str, results: dict[tuple[str, str], dict[str, Any]],
-               args: argparse.Namespace) -> None:
-    document = {
-        "python": sys.version, "platform": platform.platform(), "rounds": args.rounds,
-        "target_s": args.target,
+def write_json(path: Path, results: dict[tuple[str, str], dict[str, Any]],
+               args: argparse.Namespace, frameworks: list[str], cases: list[str]) -> None:
+    settings = {"rounds": args.rounds, "target_s": args.target, "frameworks": frameworks,
+                "cases": cases, "loop": "asyncio (default event loop)"}
+    write_results(path, {
+        "settings": settings,
         "results": [{"framework": f, "case": c, **r} for (f, c), r in results.items()],
-    }
-    Path(path).write_text(json.dumps(document, indent=2) + "\n")
+    })
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -407,7 +410,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--frameworks", default=",".join(BUILDERS),
                         help="comma-separated, default all; 'bare' is always included")
     parser.add_argument("--cases", default=",".join(CASE_NAMES), help="comma-separated")
-    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument("--json", metavar="PATH", type=Path, nargs="?", const=DEFAULT_JSON,
+                        help="also write the results as JSON, by default to "
+                             "benchmarks/results/framework_cost.json")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--case", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -430,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
         measure_case(case, frameworks, args, results)
     print(markdown(results, frameworks, cases))
     if args.json:
-        write_json(args.json, results, args)
+        write_json(args.json, results, args, frameworks, cases)
     failed = any("error" in r for r in results.values())
     return 1 if failed else 0
 
