@@ -3,9 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PORT := 9009
+export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: run test lint typecheck pytest docs bench clean
+.PHONY: run test lint typecheck pytest docs screenshots bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ pytest: $(STAMP)
 	$(BIN)/coverage report --include='bareasgi/*' --fail-under=95 --skip-covered
 
 test: lint typecheck docs pytest
+
+# Refresh the screenshots the documentation shows, from the browser tests.
+screenshots: $(STAMP)
+	SCREENSHOTS=1 $(BIN)/pytest -q tests/examples/test_browser.py tests/test_docs_browser.py
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt
