@@ -3,13 +3,17 @@
 Middleware is ``async def middleware(scope, info, matches, content, handler)``.
 The ``handler`` it receives always returns the full ``(status, headers, writer,
 pushes)`` tuple, whatever the handler behind it returned, so middleware can
-inspect or change the response without checking its shape.
+inspect or change the response without checking its shape. An
+:class:`~bareasgi.errors.HTTPError` raised further in arrives as its response
+tuple too, so middleware that adds headers adds them to error responses as well.
+Other exceptions pass through, to become a 500 at the top.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .errors import HTTPError
 from .http import normalize
 from .types import (
     Content,
@@ -24,17 +28,25 @@ from .types import (
 
 
 def _complete(handler: HttpRequestCallback) -> HttpChainedCallback:
-    async def call(scope: Scope, info: Info, matches: RouteMatches, content: Content
-                   ) -> HttpFullResponse:
-        return normalize(await handler(scope, info, matches, content), handler)
+    async def call(
+        scope: Scope, info: Info, matches: RouteMatches, content: Content
+    ) -> HttpFullResponse:
+        try:
+            return normalize(await handler(scope, info, matches, content), handler)
+        except HTTPError as error:
+            return error.to_response()
 
     return call
 
 
 def _link(middleware: HttpMiddlewareCallback, inner: HttpChainedCallback) -> HttpChainedCallback:
-    async def call(scope: Scope, info: Info, matches: RouteMatches, content: Content
-                   ) -> HttpFullResponse:
-        return normalize(await middleware(scope, info, matches, content, inner), middleware)
+    async def call(
+        scope: Scope, info: Info, matches: RouteMatches, content: Content
+    ) -> HttpFullResponse:
+        try:
+            return normalize(await middleware(scope, info, matches, content, inner), middleware)
+        except HTTPError as error:
+            return error.to_response()
 
     return call
 

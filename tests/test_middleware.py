@@ -473,7 +473,7 @@ async def test_http_error_raised_in_middleware_after_the_handler_replaces_its_re
     assert response.text == "Conflict"
 
 
-async def test_http_error_from_handler_passes_through_middleware_to_the_client() -> None:
+async def test_http_error_from_handler_comes_back_through_middleware_to_the_client() -> None:
     log: list[str] = []
 
     async def handler(scope: Any, info: Any, matches: Any, content: Any) -> Any:
@@ -486,7 +486,7 @@ async def test_http_error_from_handler_passes_through_middleware_to_the_client()
 
     assert response.status == 418
     assert response.text == "teapot"
-    assert log == ["a-before"]
+    assert log == ["a-before", "a-after"]
 
 
 async def test_exception_in_middleware_is_a_500_revealing_nothing_and_is_logged(
@@ -569,3 +569,32 @@ async def test_middleware_returning_something_not_a_response_is_a_logged_500_nam
     assert response.text == "Internal Server Error"
     assert "returns_text" in caplog.text
     assert "TypeError" in caplog.text
+
+
+async def test_http_error_raised_further_in_reaches_middleware_as_its_response() -> None:
+    seen = []
+
+    async def add_header(scope, info, matches, content, handler):
+        status, headers, writer, pushes = await handler(scope, info, matches, content)
+        seen.append(status)
+        return status, [*(headers or []), (b"x-seen", b"yes")], writer, pushes
+
+    async def refuse(scope, info, matches, content, handler):
+        raise HTTPError(401, "who are you?")
+
+    async def missing(scope, info, matches, content):
+        raise HTTPError(404, "no such thing")
+
+    app = Application(middlewares=[add_header])
+    app.http_router.add({"GET"}, "/missing", missing)
+    app.http_router.add({"GET"}, "/refused", mw(refuse, handler=missing))
+    client = TestClient(app)
+    response = await client.get("/missing")
+    assert (response.status, response.text, response.headers.get("x-seen")) == (
+        404, "no such thing", "yes",
+    )
+    response = await client.get("/refused")
+    assert (response.status, response.text, response.headers.get("x-seen")) == (
+        401, "who are you?", "yes",
+    )
+    assert seen == [404, 401]
