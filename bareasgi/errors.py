@@ -42,11 +42,13 @@ class HTTPError(Exception):
             return self.status, headers, None, None
         body = self.body if self.body is not None else _phrase(self.status)
         data = body.encode() if isinstance(body, str) else body
-        if not any(name.lower() == b"content-type" for name, _ in headers):
+        names = {name.lower() for name, _ in headers}
+        if b"content-type" not in names:
             is_text = isinstance(body, str)
             kind = b"text/plain; charset=utf-8" if is_text else b"application/octet-stream"
             headers.append((b"content-type", kind))
-        headers.append((b"content-length", str(len(data)).encode()))
+        if b"content-length" not in names:
+            headers.append((b"content-length", str(len(data)).encode()))
         return self.status, headers, bytes_writer(data), None
 
 

@@ -136,9 +136,12 @@ def normalize(response: Any, handler: object) -> HttpFullResponse:
     if type(response) is tuple:
         size = len(response)
         if 0 < size <= 4 and isinstance(response[0], int) and not isinstance(response[0], bool):
-            return response + _PADDING[size] if size != 4 else response
+            if type(response[0]) is not int:  # an IntEnum such as HTTPStatus.OK
+                response = (int(response[0]), *response[1:])
+            full: HttpFullResponse = response + _PADDING[size]
+            return full
     elif isinstance(response, int) and not isinstance(response, bool):
-        return response, None, None, None
+        return int(response), None, None, None
     raise TypeError(
         f"{describe(handler)} returned {response!r:.100}; expected a status int or a tuple "
         "(status, headers, writer, pushes) of 1 to 4 items"
@@ -166,7 +169,7 @@ async def serve_http(
     content = RequestBody(receive)
     try:
         response = await handler(scope, info, matches, content)
-        if type(response) is not tuple or len(response) != 4:
+        if type(response) is not tuple or len(response) != 4 or type(response[0]) is not int:
             response = normalize(response, handler)
     except HTTPError as error:
         response = error.to_response()

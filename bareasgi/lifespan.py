@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from .types import ASGIApp, Info, LifespanRequestHandler, Message, Receive, Scope, Send
@@ -25,8 +26,9 @@ async def serve_lifespan(
 
     Mounted applications get their own lifespan events: they start after the
     application's startup handlers and stop before its shutdown handlers. A
-    handler that raises, or a mounted application that reports a failure, stops
-    the phase: the server is told it failed, with a message naming the error.
+    handler that raises, or a mounted application that reports a failure, makes
+    the phase fail: the server is told, with a message naming the first error.
+    Startup stops there; shutdown still runs every other handler.
     """
     children = [_MountedLifespan(app, scope) for app in mounted]
     while True:
@@ -34,17 +36,18 @@ async def serve_lifespan(
         phase = message["type"].removeprefix("lifespan.")
         if phase not in ("startup", "shutdown"):
             continue
-        try:
-            if phase == "startup":
-                await _run(startup_handlers, scope, info, message)
-                for child in children:
-                    await child.run("startup")
-            else:
-                for child in reversed(children):
-                    await child.run("shutdown")
-                await _run(shutdown_handlers, scope, info, message)
-        except Exception as error:
-            logger.exception("The %s handler failed", phase)
+        if phase == "startup":
+            steps = [
+                *_handler_steps(startup_handlers, scope, info, message),
+                *_child_steps(children, phase),
+            ]
+        else:
+            steps = [
+                *_child_steps(reversed(children), phase),
+                *_handler_steps(shutdown_handlers, scope, info, message),
+            ]
+        error = await _run(steps, stop_at_first_error=phase == "startup")
+        if error is not None:
             failure = f"{phase} failed: {type(error).__name__}: {error}"
             await send({"type": f"lifespan.{phase}.failed", "message": failure})
             return
@@ -53,11 +56,35 @@ async def serve_lifespan(
             return
 
 
-async def _run(
+Step = Callable[[], Awaitable[None]]
+
+
+def _handler_steps(
     handlers: list[LifespanRequestHandler], scope: Scope, info: Info, message: Message
-) -> None:
-    for handler in handlers:
-        await handler(scope, info, message)
+) -> list[Step]:
+    return [functools.partial(handler, scope, info, message) for handler in handlers]
+
+
+def _child_steps(children: Iterable[_MountedLifespan], phase: str) -> list[Step]:
+    return [functools.partial(child.run, phase) for child in children]
+
+
+async def _run(steps: list[Step], stop_at_first_error: bool) -> Exception | None:
+    """Run the steps in order; return the first error, each one logged.
+
+    Startup stops at the first error: nothing should serve half started. Shutdown
+    runs every step, so one failure does not leave the other resources open.
+    """
+    first: Exception | None = None
+    for step in steps:
+        try:
+            await step()
+        except Exception as error:
+            logger.exception("A lifespan handler failed")
+            first = first or error
+            if stop_at_first_error:
+                break
+    return first
 
 
 class MountedAppFailed(RuntimeError):

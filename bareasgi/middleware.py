@@ -11,6 +11,7 @@ Other exceptions pass through, to become a 500 at the top.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from .errors import HTTPError
@@ -58,7 +59,8 @@ def chain(
     call = _complete(handler)
     for middleware in reversed(middlewares):
         call = _link(middleware, call)
-    return call
+    # Log lines name the handler, not this wrapper.
+    return functools.update_wrapper(call, handler, updated=())
 
 
 def mw(*middlewares: HttpMiddlewareCallback, handler: HttpRequestCallback) -> HttpChainedCallback:

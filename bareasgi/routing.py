@@ -62,6 +62,7 @@ def _datetime_converter(fmt: str | None) -> Converter:
 
 
 _CONVERTERS: dict[str, Converter] = {"str": _to_str, "int": _to_int, "float": _to_float}
+_STRICTNESS = {"int": 0, "float": 1, "datetime": 2, "str": 3}
 
 
 class Variable:
@@ -181,6 +182,9 @@ class _Node(Generic[Handler]):
             else:
                 child = _Node()
                 node.variables.append((segment, child))
+                # The strictest type is tried first, so registration order cannot hide a
+                # route: "42" goes to {id:int} even if {name} was registered before it.
+                node.variables.sort(key=lambda pair: _STRICTNESS[pair[0].type])
                 node = child
         if template.catch_all is not None:
             if node.catch_all is None:

@@ -97,8 +97,8 @@ class WebSocket:
 
         Raises:
             TypeError: ``data`` is neither ``str`` nor bytes-like.
-            RuntimeError: the socket is not accepted yet.
-            ClientDisconnect: the socket has been closed.
+            RuntimeError: the socket is not accepted yet, or the application closed it.
+            ClientDisconnect: the client has disconnected.
         """
         message: dict[str, object]
         if type(data) is str:
@@ -112,7 +112,9 @@ class WebSocket:
         if self.state is not _ACCEPTED:
             if self.state is _CONNECTING:
                 raise RuntimeError("send() before accept(): accept the WebSocket first")
-            raise ClientDisconnect(f"send() on a WebSocket that is {self.state.value}")
+            if self.state is _CLOSED:
+                raise RuntimeError("send() after close(): the application closed this WebSocket")
+            raise ClientDisconnect("send() on a WebSocket the client has disconnected")
         try:
             await self._send(message)
         except OSError as error:

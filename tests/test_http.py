@@ -531,3 +531,34 @@ async def test_writer_raising_an_os_error_is_a_writer_failure_not_a_disconnect(e
     assert response.body == b"partial"
     assert response.messages[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
     assert any(r.exc_info and r.exc_info[1] is error for r in caplog.records)
+
+
+async def test_http_error_keeps_a_content_length_it_was_given():
+    async def handler(scope, info, matches, content):
+        raise HTTPError(400, b"abc", [(b"content-length", b"3")])
+
+    response = await TestClient(app_with(handler)).get("/")
+    assert response.headers.get_all("content-length") == ["3"]
+
+
+@pytest.mark.parametrize("status", ["200", True, 200.0])
+async def test_full_tuple_with_a_status_that_is_not_an_int_is_a_500(status, caplog):
+    async def bad_status(scope, info, matches, content):
+        return status, None, None, None
+
+    response = await TestClient(app_with(bad_status)).get("/")
+    assert response.status == 500
+    assert "bad_status" in caplog.text
+
+
+async def test_log_line_names_the_handler_even_behind_middleware(caplog):
+    async def passthrough(scope, info, matches, content, handler):
+        return await handler(scope, info, matches, content)
+
+    async def failing_handler(scope, info, matches, content):
+        raise RuntimeError("boom")
+
+    app = Application(middlewares=[passthrough])
+    app.http_router.add({"GET"}, "/", failing_handler)
+    assert (await TestClient(app).get("/")).status == 500
+    assert "failing_handler" in caplog.records[0].getMessage()

@@ -191,7 +191,7 @@ async def test_startup_failure_message_names_the_exception_type(error: Exception
 # -- shutdown failure ---------------------------------------------------------------------------
 
 
-async def test_shutdown_failure_at_the_asgi_level_sends_failed_naming_the_error(
+async def test_shutdown_failure_sends_failed_naming_the_error_and_still_runs_the_rest(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     log: list[str] = []
@@ -199,7 +199,7 @@ async def test_shutdown_failure_at_the_asgi_level_sends_failed_naming_the_error(
         shutdown_handlers=[
             recording(log, "first"),
             recording(log, "broken", RuntimeError("flush failed")),
-            recording(log, "never"),
+            recording(log, "after"),
         ],
     )
 
@@ -211,20 +211,20 @@ async def test_shutdown_failure_at_the_asgi_level_sends_failed_naming_the_error(
     assert sent[1]["type"] == "lifespan.shutdown.failed"
     assert "RuntimeError" in sent[1]["message"]
     assert "flush failed" in sent[1]["message"]
-    assert log == ["first", "broken"]
+    assert log == ["first", "broken", "after"]
     assert any(
         r.name == "bareasgi" and r.exc_info and isinstance(r.exc_info[1], RuntimeError)
         for r in caplog.records
     )
 
 
-async def test_shutdown_failure_raises_lifespan_failure_in_the_test_client() -> None:
+async def test_shutdown_failure_raises_lifespan_failure_after_running_every_handler() -> None:
     log: list[str] = []
     app = Application(
         shutdown_handlers=[
             recording(log, "first"),
             recording(log, "broken", RuntimeError("flush failed")),
-            recording(log, "never"),
+            recording(log, "after"),
         ],
     )
 
@@ -234,7 +234,7 @@ async def test_shutdown_failure_raises_lifespan_failure_in_the_test_client() -> 
 
     assert "RuntimeError" in str(failure.value)
     assert "flush failed" in str(failure.value)
-    assert log == ["body ran", "first", "broken"]
+    assert log == ["body ran", "first", "broken", "after"]
 
 
 # -- background tasks ---------------------------------------------------------------------------

@@ -299,3 +299,17 @@ def test_websocket_router_rejects_sync_handlers_and_bad_paths():
         WebSocketRouter().add("/ws", not_async)
     with pytest.raises(ValueError, match="must start with '/'"):
         WebSocketRouter().add("ws", ws_handler)
+
+
+def test_stricter_variable_types_are_tried_first_whatever_the_registration_order():
+    router = HttpRouter()
+    router.add({"GET"}, "/items/{name}", handler_a)
+    router.add({"GET"}, "/items/{price:float}", handler_b)
+
+    async def by_id(scope, info, matches, content):
+        return 200
+
+    router.add({"GET"}, "/items/{id:int}", by_id)
+    assert resolve(router, "GET", "/items/42") == (by_id, {"id": 42})
+    assert resolve(router, "GET", "/items/4.5") == (handler_b, {"price": 4.5})
+    assert resolve(router, "GET", "/items/box") == (handler_a, {"name": "box"})

@@ -611,3 +611,23 @@ async def test_websocket_handler_receives_the_app_info_and_the_scope() -> None:
 
     assert seen == [(app.info, "/ws", "websocket")]
     assert seen[0][0] is app.info
+
+
+async def test_send_after_the_application_closed_is_a_runtime_error_not_a_disconnect() -> None:
+    errors: list[BaseException] = []
+
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        await web_socket.close()
+        try:
+            await web_socket.send("too late")
+        except Exception as error:
+            errors.append(error)
+
+    app = Application()
+    app.ws_router.add("/ws", handler)
+    async with TestClient(app).websocket("/ws") as ws:
+        with pytest.raises(WebSocketClosed):
+            await ws.receive()
+    assert len(errors) == 1 and type(errors[0]) is RuntimeError
+    assert "after close()" in str(errors[0])
