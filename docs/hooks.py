@@ -47,6 +47,11 @@ def line_range(path: str, start: str, end: str | None = None) -> tuple[int, int]
     return first, last
 
 
+def _starts_sentence(before: str) -> bool:
+    ending = before.rstrip()
+    return not ending or before.endswith("\n\n") or ending.endswith((".", "!", "?"))
+
+
 def expand(markdown: str, page: str = "?") -> str:
     """Replace every macro in ``markdown``."""
 
@@ -65,7 +70,8 @@ def expand(markdown: str, page: str = "?") -> str:
         first, last = line_range(*args)
         if name == "hl":
             return " ".join(str(number) for number in range(first, last + 1))
-        return f"line {first}" if first == last else f"lines {first}-{last}"
+        text = f"line {first}" if first == last else f"lines {first}-{last}"
+        return text.capitalize() if _starts_sentence(match.string[: match.start()]) else text
 
     try:
         return MACRO.sub(replace, markdown)

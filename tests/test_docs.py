@@ -73,9 +73,11 @@ def test_tutorial_prose_names_no_line_number_by_hand(page):
 def test_line_macro_names_the_lines_holding_the_anchors(tmp_path, monkeypatch):
     monkeypatch.setattr(hooks, "ROOT", tmp_path)
     (tmp_path / "app.py").write_text("one\ntwo = 2\nthree\nfour\n")
-    assert hooks.expand('{{ lines("app.py", "two =") }}') == "line 2"
-    assert hooks.expand('{{ lines("app.py", "two", "four") }}') == "lines 2-4"
+    assert hooks.expand('see {{ lines("app.py", "two =") }}') == "see line 2"
+    assert hooks.expand('see {{ lines("app.py", "two", "four") }}') == "see lines 2-4"
     assert hooks.expand('hl_lines="{{ hl("app.py", "three", "four") }}"') == 'hl_lines="3 4"'
+    assert hooks.expand('Done. {{ lines("app.py", "two =") }} sets it') == "Done. Line 2 sets it"
+    assert hooks.expand('{{ lines("app.py", "two", "four") }} set it') == "Lines 2-4 set it"
 
 
 @pytest.mark.parametrize(
