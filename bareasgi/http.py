@@ -1,11 +1,12 @@
 """One HTTP exchange: the request body, running the handler, sending the response.
 
-The response goes through three explicit states: not started (an error can still
-become a clean 500), started (headers are out: an error can only end the body),
-and finished (the last body message, ``more_body: False``, has been sent).
-A writer that is not a :class:`~bareasgi.streaming.BodyWriter` really streams:
-only then are two tasks started, one sending chunks as the writer yields them
-and one watching for the client going away, which stops the writer at once.
+A response goes through three stages, each with its own error rule: before it
+starts (an error still becomes a clean 500), started (headers are out: an error
+can only end the body), and finished (the last body message, ``more_body:
+False``, has been sent). A body already in memory (a
+:class:`~bareasgi.streaming.BodyWriter`) is sent at once. Any other writer
+really streams: it runs in the request's task, and a watcher task, started only
+once the writer waits for something, stops it at once if the client goes away.
 """
 
 from __future__ import annotations
@@ -224,7 +225,8 @@ async def send_response(
             for chunk in chunks[:-1]:
                 if chunk:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": chunks[-1], "more_body": False})
+            last = chunks[-1] if chunks else b""
+            await send({"type": "http.response.body", "body": last, "more_body": False})
     except (OSError, ClientDisconnect):
         logger.debug("The client went away while %s was responding", describe(handler))
         if iterator is not None:
@@ -276,7 +278,9 @@ async def _cancel_on_disconnect(content: RequestBody, task: asyncio.Task[Any]) -
     try:
         await content.wait_for_disconnect()
     except Exception:
-        logger.exception("Receiving while streaming failed; ending the response")
+        # A server whose receive fails cannot report a disconnect: stop watching.
+        logger.exception("Receiving while streaming failed; no longer watching for a disconnect")
+        return
     task.cancel()
 
 

@@ -562,3 +562,24 @@ async def test_log_line_names_the_handler_even_behind_middleware(caplog):
     app.http_router.add({"GET"}, "/", failing_handler)
     assert (await TestClient(app).get("/")).status == 500
     assert "failing_handler" in caplog.records[0].getMessage()
+
+
+async def test_a_server_whose_receive_fails_while_streaming_still_gets_the_whole_response(caplog):
+    async def writer():
+        yield b"one"
+        await asyncio.sleep(0.01)  # lets the disconnect watcher start
+        yield b"two"
+
+    async def handler(scope, info, matches, content):
+        return 200, TEXT, writer()
+
+    class BrokenReceive(RawServer):
+        async def receive(self):
+            if self.requests:
+                return self.requests.pop(0)
+            raise RuntimeError("server bug")
+
+    server = BrokenReceive()
+    await app_with(handler)(http_scope(), server.receive, server.send)
+    assert [m["body"] for m in server.bodies] == [b"one", b"two", b""]
+    assert "no longer watching" in caplog.text
