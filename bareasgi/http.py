@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sys
 from collections import deque
 from collections.abc import AsyncIterator
@@ -149,6 +150,28 @@ def normalize(response: Any, handler: object) -> HttpFullResponse:
     )
 
 
+_BAD_NAME = re.compile(rb"[^!#$%&'*+\-.^_`|~0-9A-Za-z]")
+
+
+def header_problem(headers: object) -> str | None:
+    """Say what is wrong with response headers, or None if they can go to the server.
+
+    Names must be HTTP tokens and values free of CR, LF and NUL, both as ``bytes``: a
+    header that could split the response (header injection) never reaches the server.
+    """
+    try:
+        for name, value in headers:  # type: ignore[attr-defined]
+            if type(name) is not bytes or type(value) is not bytes:
+                return f"{name!r}: {value!r:.60} is not a pair of bytes"
+            if b"\r" in value or b"\n" in value or b"\0" in value:
+                return f"the value of {name!r} contains CR, LF or NUL"
+            if not name or _BAD_NAME.search(name):
+                return f"{name!r} is not a valid header name"
+    except (TypeError, ValueError):
+        return f"headers must be a list of (bytes, bytes) pairs, not {headers!r:.80}"
+    return None
+
+
 def internal_error() -> HttpFullResponse:
     """The 500 response sent for an unhandled exception; it reveals nothing of the error."""
     headers = [
@@ -182,6 +205,12 @@ async def serve_http(
         )
         response = internal_error()
     status, headers, writer, pushes = response
+    if headers:
+        problem = header_problem(headers)
+        if problem is not None:
+            logger.error("%s returned a bad header, answering 500: %s", describe(handler), problem)
+            response = internal_error()
+            status, headers, writer, pushes = response
     # The common case, a body already in memory in one chunk, is sent right here.
     if type(writer) is BodyWriter and len(writer) == 1 and not pushes and scope["method"] != "HEAD":
         try:

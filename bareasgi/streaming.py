@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from .errors import HTTPError
-from .types import Content, Headers, HttpFullResponse
+from .types import Content, Headers, HttpFullResponse, Scope
 
 _TEXT_PLAIN = b"text/plain; charset=utf-8"
 _APPLICATION_JSON = b"application/json"
@@ -83,11 +83,17 @@ async def json_reader(
     content: Content,
     loads: Callable[[bytes], Any] = json.loads,
     max_size: int | None = None,
+    *,
+    scope: Scope | None = None,
 ) -> Any:
     """Read the whole request body as JSON; malformed JSON is ``HTTPError(400)``.
 
     The message names the line and column where parsing failed, never the body itself.
+    Given the request's ``scope``, a content type other than ``application/json`` (or
+    ``application/*+json``) is ``HTTPError(415)``, before any of the body is read.
     """
+    if scope is not None:
+        _require_json_content_type(scope)
     data = await bytes_reader(content, max_size)
     try:
         return loads(data)
@@ -98,6 +104,19 @@ async def json_reader(
         ) from error
     except (ValueError, UnicodeDecodeError) as error:
         raise HTTPError(400, "The request body is not valid JSON.") from error
+
+
+def _require_json_content_type(scope: Scope) -> None:
+    for name, value in scope.get("headers") or ():
+        if name.lower() == b"content-type":
+            kind = value.split(b";", 1)[0].strip().lower()
+            if kind == b"application/json" or (
+                kind.startswith(b"application/") and kind.endswith(b"+json")
+            ):
+                return
+            shown = kind.decode("latin-1")
+            raise HTTPError(415, f"Expected a JSON body (application/json), not {shown}.")
+    raise HTTPError(415, "Expected a JSON body: send content-type: application/json.")
 
 
 def _with_entity_headers(headers: Headers | None, kind: bytes, body: bytes) -> Headers:

@@ -583,3 +583,44 @@ async def test_a_server_whose_receive_fails_while_streaming_still_gets_the_whole
     await app_with(handler)(http_scope(), server.receive, server.send)
     assert [m["body"] for m in server.bodies] == [b"one", b"two", b""]
     assert "no longer watching" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("headers", "problem"),
+    [
+        ([(b"x-evil", b"a\r\nset-cookie: stolen=1")], "contains CR, LF or NUL"),
+        ([(b"x-evil", b"a\nb")], "contains CR, LF or NUL"),
+        ([(b"x-nul", b"a\x00b")], "contains CR, LF or NUL"),
+        ([(b"bad name", b"v")], "is not a valid header name"),
+        ([(b"x-split:\r\n", b"v")], "is not a valid header name"),
+        ([(b"", b"v")], "is not a valid header name"),
+        ([("x-text", "caf\u00e9 \u2603")], "is not a pair of bytes"),
+        ([(b"x-one", b"1", b"extra")], "list of (bytes, bytes) pairs"),
+        ({"content-type": "text/plain"}, "list of (bytes, bytes) pairs"),
+        ([b"x-flat"], "list of (bytes, bytes) pairs"),
+    ],
+)
+async def test_bad_response_headers_become_a_500_and_never_reach_the_server(
+    headers, problem, caplog
+):
+    async def injects(scope, info, matches, content):
+        return 200, headers, text_writer("ok")
+
+    server = RawServer()
+    await app_with(injects)(http_scope(), server.receive, server.send)
+    start = server.sent[0]
+    assert start["status"] == 500
+    assert all(b"evil" not in name and b"stolen" not in value for name, value in start["headers"])
+    assert server.bodies[-1]["body"] == b"Internal Server Error"
+    assert "injects" in caplog.text and problem in caplog.text
+
+
+async def test_valid_unusual_headers_pass_untouched():
+    headers = [(b"x-obs-text", "caf\u00e9".encode("latin-1")), (b"X-Token_!#$%&'*+-.^`|~9", b"")]
+
+    async def handler(scope, info, matches, content):
+        return 200, headers, text_writer("ok")
+
+    response = await TestClient(app_with(handler)).get("/")
+    assert response.status == 200
+    assert response.headers.raw == headers

@@ -106,3 +106,34 @@ async def test_json_response_keeps_given_headers_and_content_type():
     _, headers, _, _ = json_response(400, own, {})
     assert headers == [*own, (b"content-length", b"2")]
     assert extra == [(b"x-a", b"1")]  # the caller's list is not modified
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [b"application/json", b"Application/JSON; charset=utf-8", b"application/problem+json"],
+)
+async def test_json_reader_with_scope_accepts_json_content_types(content_type):
+    scope = {"headers": [(b"content-type", content_type)]}
+    assert await json_reader(chunks_of(b"[1]"), scope=scope) == [1]
+
+
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        ([(b"content-type", b"text/plain")], "not text/plain"),
+        ([(b"content-type", b"application/x-www-form-urlencoded")], "not application/x-www"),
+        ([], "send content-type: application/json"),
+    ],
+)
+async def test_json_reader_with_scope_refuses_other_content_types_with_415(headers, message):
+    pulled = []
+
+    async def body():
+        pulled.append(1)
+        yield b"{}"
+
+    with pytest.raises(HTTPError) as error:
+        await json_reader(body(), scope={"headers": headers})
+    assert error.value.status == 415
+    assert message in str(error.value.body)
+    assert pulled == []  # nothing of the body was read
