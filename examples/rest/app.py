@@ -10,11 +10,8 @@ async def get_info(scope, info, matches, content):
 
 
 async def update_info(scope, info, matches, content):
-    # Header names in the ASGI scope are lower case bytes; the media type is not case sensitive.
-    content_type = dict(scope["headers"]).get(b"content-type", b"")
-    if content_type.partition(b";")[0].strip().lower() != b"application/json":
-        raise HTTPError(415, "Send the body as JSON, with content-type: application/json.")
-    changes = await json_reader(content)  # malformed JSON is a 400 that says where
+    # Given the scope, a body not sent as JSON is a 415; malformed JSON is a 400 that says where.
+    changes = await json_reader(content, scope=scope)
     if not isinstance(changes, dict):
         raise HTTPError(400, "The body must be a JSON object.")
     info.update(changes)

@@ -57,11 +57,20 @@ async def test_json_that_is_not_an_object_is_a_400(body):
     assert response.text == "The body must be a JSON object."
 
 
-@pytest.mark.parametrize("headers", [{}, {"content-type": "text/plain"}])
-async def test_a_body_that_is_not_declared_json_is_a_415(headers):
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        ({}, "Expected a JSON body: send content-type: application/json."),
+        (
+            {"content-type": "text/plain"},
+            "Expected a JSON body (application/json), not text/plain.",
+        ),
+    ],
+)
+async def test_a_body_that_is_not_declared_json_is_a_415(headers, message):
     response = await TestClient(app).post("/info", headers=headers, body='{"name": "Harry"}')
     assert response.status == 415
-    assert response.text == "Send the body as JSON, with content-type: application/json."
+    assert response.text == message
     assert app.info["name"] == "Michael Caine"
 
 
