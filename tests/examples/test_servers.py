@@ -14,6 +14,7 @@ would run it, but moved to a free port by ``tests/run_example_main.py``.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import re
 import secrets
@@ -21,7 +22,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,11 +40,10 @@ from h2.events import (
 )
 from websockets.sync.client import connect
 
+from tests.examples.serving import Example, Served
 from tests.realserver import (
     REPO_ROOT,
     SERVER_KINDS,
-    Server,
-    ServerKind,
     free_port,
     poll,
     start_process,
@@ -60,27 +60,6 @@ TIMEOUT = 10.0
 def discover_examples() -> list[str]:
     """The names of the folders holding an example: examples/NAME/app.py."""
     return sorted(path.parent.name for path in EXAMPLES_DIR.glob("*/app.py"))
-
-
-@dataclass
-class Served:
-    """An example being served by a real server, and an HTTP client for it."""
-
-    name: str
-    kind: ServerKind
-    server: Server
-    client: httpx.Client
-
-
-@dataclass(frozen=True)
-class Example:
-    """How to tell that an example works under a real server."""
-
-    check: Callable[[Served], None]
-    # GET this path until it answers 200 to know that the server is up.
-    probe_path: str = "/"
-    # Substrings of the exceptions the example raises on purpose, and logs with a traceback.
-    deliberate_errors: tuple[str, ...] = ()
 
 
 # simple -----------------------------------------------------------------------------------------
@@ -488,6 +467,16 @@ EXAMPLES: dict[str, Example] = {
     "http2_push": Example(check_http2_push),
     "hypercorn": Example(check_hypercorn, probe_path="/hello-world"),
 }
+
+
+def _load_check_modules() -> None:
+    """Add the checks of examples that keep theirs in tests/examples/checks_NAME.py."""
+    for path in sorted(Path(__file__).parent.glob("checks_*.py")):
+        module = importlib.import_module(f"tests.examples.{path.stem}")
+        EXAMPLES[path.stem.removeprefix("checks_")] = module.EXAMPLE
+
+
+_load_check_modules()
 
 
 def _example(name: str) -> Example:

@@ -1,0 +1,103 @@
+"""Header helpers: find and set headers in ASGI header lists, parse content-type and accept.
+
+An opt-in extra: ``import bareasgi`` does not load it. ASGI carries headers as a list
+of ``(bytes, bytes)`` pairs; request header names are lower case, response header
+names are whatever the application wrote, so lookups here ignore case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .types import Headers, Scope
+
+__all__ = [
+    "find_all_headers",
+    "find_header",
+    "parse_accept",
+    "parse_content_type",
+    "request_header",
+    "set_header",
+]
+
+
+def find_header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> bytes | None:
+    """The value of the first header called ``name`` (any case), or None."""
+    name = name.lower()
+    for key, value in headers:
+        if key.lower() == name:
+            return value
+    return None
+
+
+def find_all_headers(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> list[bytes]:
+    """The values of every header called ``name`` (any case), in order."""
+    name = name.lower()
+    return [value for key, value in headers if key.lower() == name]
+
+
+def request_header(scope: Scope, name: bytes) -> bytes | None:
+    """The value of the request header ``name``, or None; repeated headers are joined by ``, ``.
+
+    HTTP allows a header that holds a list to be sent several times; joined, the
+    values read as the one list they stand for.
+    """
+    values = find_all_headers(scope.get("headers") or (), name)
+    return b", ".join(values) if values else None
+
+
+def set_header(headers: Headers | None, name: bytes, value: bytes) -> Headers:
+    """A new header list with every header ``name`` (any case) replaced by one ``name: value``."""
+    lowered = name.lower()
+    kept = [(key, item) for key, item in headers or () if key.lower() != lowered]
+    kept.append((name, value))
+    return kept
+
+
+def _parameters(parts: Iterable[bytes]) -> dict[str, str]:
+    parameters = {}
+    for part in parts:
+        key, equals, value = part.partition(b"=")
+        if not equals:
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[:1] == value[-1:] == b'"':
+            value = value[1:-1].replace(b'\\"', b'"')
+        parameters[key.strip().lower().decode("latin-1")] = value.decode("latin-1")
+    return parameters
+
+
+def parse_content_type(value: bytes | None) -> tuple[str, dict[str, str]]:
+    """Split a content-type into its lower-case media type and its parameters.
+
+    ``b'text/HTML; Charset="utf-8"'`` gives ``("text/html", {"charset": "utf-8"})``;
+    None or an empty value gives ``("", {})``.
+    """
+    if not value:
+        return "", {}
+    media_type, *parameters = value.split(b";")
+    return media_type.strip().lower().decode("latin-1"), _parameters(parameters)
+
+
+def parse_accept(value: bytes | None) -> list[tuple[str, float]]:
+    """Parse an Accept, Accept-Encoding or Accept-Language value into ``(item, q)`` pairs.
+
+    Items are lower case, best first (ties keep the client's order); a missing ``q``
+    is 1, one that does not parse is 0, and items with ``q=0`` are kept, since they
+    say what the client refuses.
+    """
+    if not value:
+        return []
+    items = []
+    for index, part in enumerate(value.split(b",")):
+        item, *parameters = part.split(b";")
+        name = item.strip().lower().decode("latin-1")
+        if not name:
+            continue
+        q_text = _parameters(parameters).get("q", "1")
+        try:
+            q = min(max(float(q_text), 0.0), 1.0)
+        except ValueError:
+            q = 0.0
+        items.append((-q, index, name))
+    return [(name, -negative_q) for negative_q, _, name in sorted(items)]
