@@ -20,12 +20,15 @@ The driver awaits ``app(scope, receive, send)`` N times in one coroutine under
 per request, timed with ``time.perf_counter_ns``. ``receive`` behaves like uvicorn's: once
 the request is delivered it blocks until the response is complete, then reports a
 disconnect. Rounds are interleaved across frameworks (round 1 runs every framework once,
-then round 2, ...) and the median over rounds is reported.
+then round 2, ...; route1 and routes1000 share their rounds) and the median over rounds is
+reported. Ratios are paired: the median over rounds of the ratio of two samples taken in the
+same round (to bare, or routes1000 to route1), which a noisy machine disturbs far less than
+the ratio of two medians.
 
 Run (the peers are benchmark-only dependencies)::
 
     pip install -r benchmarks/requirements.txt
-    python benchmarks/framework_cost.py [--rounds 7] [--target 0.3] [--json [PATH]]
+    python benchmarks/framework_cost.py [--rounds 9] [--target 0.3] [--json [PATH]]
 
 Output: a Markdown table on stdout, progress on stderr. ``--json`` also writes the results,
 with the date, machine and package versions, to ``benchmarks/results/framework_cost.json``
@@ -306,6 +309,7 @@ class Worker:
         command = [sys.executable, str(Path(__file__).resolve()), "--worker", framework,
                    "--case", case, "--target", str(target_s)]
         self.framework = framework
+        self.case = case
         self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      text=True)
         hello = self._read()
@@ -335,52 +339,93 @@ class Worker:
         self.proc.wait(timeout=30)
 
 
-def measure_case(case: str, frameworks: list[str], args: argparse.Namespace,
-                 results: dict[tuple[str, str], dict[str, Any]]) -> None:
+def case_groups(cases: list[str]) -> list[list[str]]:
+    """The cases measured in the same rounds: one each, but route1 and routes1000 together,
+    so that the cost of 1000 routes against one is compared at the same moments."""
+    groups: list[list[str]] = []
+    for case in cases:
+        if case == "routes1000" and "route1" in cases:
+            continue  # measured with route1
+        paired = case == "route1" and "routes1000" in cases
+        groups.append(["route1", "routes1000"] if paired else [case])
+    return groups
+
+
+Results = dict[tuple[str, str], dict[str, Any]]
+
+
+def start_workers(group: list[str], frameworks: list[str], args: argparse.Namespace,
+                  results: Results) -> list[Worker]:
     workers: list[Worker] = []
-    for framework in frameworks:  # started one by one so start-ups do not overlap
-        try:
-            workers.append(Worker(framework, case, args.target))
-        except WorkerError as exc:
-            print(f"  {framework}/{case}: FAILED: {exc}", file=sys.stderr)
-            results[framework, case] = {"error": str(exc)}
-    samples: dict[str, list[float]] = {w.framework: [] for w in workers}
+    for case in group:
+        for framework in frameworks:  # started one by one so start-ups do not overlap
+            try:
+                workers.append(Worker(framework, case, args.target))
+            except WorkerError as exc:
+                print(f"  {framework}/{case}: FAILED: {exc}", file=sys.stderr)
+                results[framework, case] = {"error": str(exc)}
+    return workers
+
+
+def measure_group(group: list[str], frameworks: list[str], args: argparse.Namespace,
+                  results: Results) -> None:
+    """Interleaved rounds over every (framework, case) of the group: sample i of each is
+    taken in round i, so samples of the same round can be compared pairwise."""
+    workers = start_workers(group, frameworks, args, results)
+    samples: dict[Worker, list[float]] = {worker: [] for worker in workers}
     try:
         for round_ in range(args.rounds):
             shift = round_ % max(1, len(workers))
             for worker in workers[shift:] + workers[:shift]:  # rotate who goes first
-                samples[worker.framework].append(worker.run())
+                samples[worker].append(worker.run())
     finally:
         for worker in workers:
             worker.close()
     for worker in workers:
-        results[worker.framework, case] = {
-            "median_us": statistics.median(samples[worker.framework]),
-            "samples_us": samples[worker.framework], "n": worker.n, "version": worker.version,
+        results[worker.framework, worker.case] = {
+            "median_us": statistics.median(samples[worker]),
+            "samples_us": samples[worker], "n": worker.n, "version": worker.version,
         }
-        print(f"  {worker.framework:>10}/{case}: {results[worker.framework, case]['median_us']:.2f}"
-              f" us (n={worker.n})", file=sys.stderr)
+        print(f"  {worker.framework:>10}/{worker.case}: "
+              f"{results[worker.framework, worker.case]['median_us']:.2f} us (n={worker.n})",
+              file=sys.stderr)
 
 
-def cell(results: dict[tuple[str, str], dict[str, Any]], framework: str, case: str) -> str:
+def paired_ratio(samples: list[float], floor: list[float]) -> float:
+    """The median over rounds of ``samples[i] / floor[i]``: on a noisy machine, steadier than
+    the ratio of the medians, since the two samples of a round are taken moments apart."""
+    return statistics.median(a / b for a, b in zip(samples, floor, strict=True))
+
+
+def add_ratios(results: Results) -> None:
+    """Add ``ratio_to_bare`` to every result, and ``ratio_to_route1`` to routes1000's."""
+    for (framework, case), result in results.items():
+        bare = results.get(("bare", case), {})
+        if "samples_us" in result and "samples_us" in bare:
+            result["ratio_to_bare"] = paired_ratio(result["samples_us"], bare["samples_us"])
+        one = results.get((framework, "route1"), {})
+        if case == "routes1000" and "samples_us" in result and "samples_us" in one:
+            result["ratio_to_route1"] = paired_ratio(result["samples_us"], one["samples_us"])
+
+
+def cell(results: Results, framework: str, case: str) -> str:
     result = results.get((framework, case), {})
     if "median_us" not in result:
         return "error" if "error" in result else "-"
     text = f"{result['median_us']:.1f}"
-    floor = results.get(("bare", case), {}).get("median_us")
-    return f"{text} ({result['median_us'] / floor:.1f}x)" if floor else text
+    ratio = result.get("ratio_to_bare")
+    return f"{text} ({ratio:.1f}x)" if ratio is not None else text
 
 
-def routing_ratio(results: dict[tuple[str, str], dict[str, Any]], framework: str) -> str:
-    many = results.get((framework, "routes1000"), {}).get("median_us")
-    one = results.get((framework, "route1"), {}).get("median_us")
-    return f"{many / one:.2f}" if many and one else "-"
+def routing_ratio(results: Results, framework: str) -> str:
+    ratio = results.get((framework, "routes1000"), {}).get("ratio_to_route1")
+    return f"{ratio:.2f}" if ratio is not None else "-"
 
 
 def markdown(results: dict[tuple[str, str], dict[str, Any]], frameworks: list[str],
              cases: list[str]) -> str:
     lines = [
-        "Median microseconds per request (ratio to the bare ASGI app).",
+        "Median microseconds per request (median ratio to the bare ASGI app in the same round).",
         "",
         "| framework | " + " | ".join(cases) + " | routes1000/route1 |",
         "|---" * (len(cases) + 2) + "|",
@@ -404,7 +449,7 @@ def write_json(path: Path, results: dict[tuple[str, str], dict[str, Any]],
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--rounds", type=int, default=7, help="timed rounds (default 7)")
+    parser.add_argument("--rounds", type=int, default=9, help="timed rounds (default 9)")
     parser.add_argument("--target", type=float, default=0.3,
                         help="seconds per timed batch (default 0.3)")
     parser.add_argument("--frameworks", default=",".join(BUILDERS),
@@ -430,9 +475,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown framework or case: {', '.join(unknown)}", file=sys.stderr)
         return 2
     results: dict[tuple[str, str], dict[str, Any]] = {}
-    for case in cases:
-        print(f"case {case}:", file=sys.stderr)
-        measure_case(case, frameworks, args, results)
+    for group in case_groups(cases):
+        print(f"case {' + '.join(group)}:", file=sys.stderr)
+        measure_group(group, frameworks, args, results)
+    add_ratios(results)
     print(markdown(results, frameworks, cases))
     if args.json:
         write_json(args.json, results, args, frameworks, cases)
