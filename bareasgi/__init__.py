@@ -6,8 +6,10 @@ from .middleware import mw
 from .routing import HttpRouter, PathTemplate, WebSocketRouter
 from .streaming import (
     BodyWriter,
+    FileWriter,
     bytes_reader,
     bytes_writer,
+    file_writer,
     json_reader,
     json_response,
     text_reader,
@@ -44,6 +46,7 @@ __all__ = [
     "BodyWriter",
     "ClientDisconnect",
     "Content",
+    "FileWriter",
     "HTTPError",
     "Header",
     "Headers",
@@ -70,6 +73,7 @@ __all__ = [
     "Writer",
     "bytes_reader",
     "bytes_writer",
+    "file_writer",
     "json_reader",
     "json_response",
     "mw",

@@ -20,8 +20,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from .errors import ClientDisconnect, HTTPError
-from .streaming import BodyWriter
+from .streaming import BodyWriter, FileWriter
 from .types import (
+    Headers,
     HttpFullResponse,
     HttpRequestCallback,
     Info,
@@ -234,6 +235,9 @@ async def send_response(
     if scope["method"] == "HEAD" and writer is not None:
         await _close(writer)
         writer = None
+    if type(writer) is FileWriter and "http.response.pathsend" in (scope.get("extensions") or ()):
+        await _send_path(scope, send, status, headers, pushes, writer.path)
+        return
     iterator: AsyncIterator[bytes] | None = None
     if writer is not None and type(writer) is not BodyWriter:
         try:
@@ -260,6 +264,24 @@ async def send_response(
         logger.debug("The client went away while %s was responding", describe(handler))
         if iterator is not None:
             await _close(iterator)
+
+
+async def _send_path(
+    scope: Scope,
+    send: Send,
+    status: int,
+    headers: Headers | None,
+    pushes: PushResponses | None,
+    path: str,
+) -> None:
+    """Let the server send the file itself (the ``http.response.pathsend`` extension)."""
+    try:
+        await send({"type": "http.response.start", "status": status, "headers": headers or []})
+        if pushes:
+            await _push(scope, send, pushes)
+        await send({"type": "http.response.pathsend", "path": path})
+    except OSError:
+        logger.debug("The client went away before %s was sent", path)
 
 
 async def _push(scope: Scope, send: Send, pushes: PushResponses) -> None:

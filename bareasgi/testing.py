@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json as json_module
+import os
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
 from typing import Any, Literal
 from urllib.parse import quote, unquote
@@ -218,6 +219,16 @@ class _Exchange:
             raise ProtocolError(f"the application sent {kind!r} before http.response.start")
         elif kind == "http.response.push":
             self.pushes.append((message["path"], list(message["headers"])))
+        elif kind == "http.response.pathsend":
+            path = message["path"]
+            if not os.path.isabs(path):
+                raise ProtocolError(f"http.response.pathsend needs an absolute path, not {path!r}")
+            if "http.response.pathsend" not in (self.scope.get("extensions") or {}):
+                raise ProtocolError("the application used pathsend, which was not offered")
+            with open(path, "rb") as file:  # as a server would, send the file itself
+                self.chunks.put_nowait(file.read())
+            self.finished = True
+            self.disconnected.set()
         elif kind == "http.response.body":
             body = message.get("body", b"")
             if not isinstance(body, bytes):
@@ -402,6 +413,8 @@ class TestClient:
     Args:
         app: The application.
         server_push: Offer the ``http.response.push`` extension, as an HTTP/2 server does.
+        pathsend: Offer the ``http.response.pathsend`` extension, as some servers do: the
+            application may then hand over a file's path, and the client reads the file.
         root_path: The ASGI ``root_path`` to put in every scope; as uvicorn does, the
             request path is given with it in front.
         timeout: Seconds to wait for the application before failing with
@@ -418,11 +431,13 @@ class TestClient:
         app: ASGIApp,
         *,
         server_push: bool = False,
+        pathsend: bool = False,
         root_path: str = "",
         timeout: float = 30.0,
     ) -> None:
         self.app = app
         self.server_push = server_push
+        self.pathsend = pathsend
         self.root_path = root_path
         self.timeout = timeout
         self._lifespan_task: asyncio.Task[None] | None = None
@@ -479,8 +494,16 @@ class TestClient:
             "headers": raw_headers,
             "client": ("127.0.0.1", 50000),
             "server": ("testserver", 80),
-            "extensions": {"http.response.push": {}} if self.server_push else {},
+            "extensions": self._extensions(),
         }
+
+    def _extensions(self) -> dict[str, dict[str, Any]]:
+        extensions: dict[str, dict[str, Any]] = {}
+        if self.server_push:
+            extensions["http.response.push"] = {}
+        if self.pathsend:
+            extensions["http.response.pathsend"] = {}
+        return extensions
 
     def _exchange(
         self, method: str, path: str, headers: RequestHeaders | None, body: Body, json: Any
