@@ -173,6 +173,24 @@ def header_problem(headers: object) -> str | None:
     return None
 
 
+def error_response(error: Exception, source: object, scope: Scope) -> HttpFullResponse:
+    """The response for an exception raised by ``source`` (a handler or middleware).
+
+    An ``HTTPError`` becomes its own response; anything else is logged with its
+    traceback, naming ``source``, and becomes the plain 500.
+    """
+    if isinstance(error, HTTPError):
+        return error.to_response()
+    logger.error(
+        "Unhandled exception in %s for %s %s",
+        describe(source),
+        scope["method"],
+        scope["path"],
+        exc_info=error,
+    )
+    return internal_error()
+
+
 def internal_error() -> HttpFullResponse:
     """The 500 response sent for an unhandled exception; it reveals nothing of the error."""
     headers = [
@@ -196,15 +214,10 @@ async def serve_http(
         response = await handler(scope, info, matches, content)
         if type(response) is not tuple or len(response) != 4 or type(response[0]) is not int:
             response = normalize(response, handler)
-    except HTTPError as error:
-        response = error.to_response()
     except ClientDisconnect:
         return
-    except Exception:
-        logger.exception(
-            "Unhandled exception in %s for %s %s", describe(handler), scope["method"], scope["path"]
-        )
-        response = internal_error()
+    except Exception as error:
+        response = error_response(error, handler, scope)
     status, headers, writer, pushes = response
     if headers:
         problem = header_problem(headers)

@@ -3,10 +3,10 @@
 Middleware is ``async def middleware(scope, info, matches, content, handler)``.
 The ``handler`` it receives always returns the full ``(status, headers, writer,
 pushes)`` tuple, whatever the handler behind it returned, so middleware can
-inspect or change the response without checking its shape. An
-:class:`~bareasgi.errors.HTTPError` raised further in arrives as its response
-tuple too, so middleware that adds headers adds them to error responses as well.
-Other exceptions pass through, to become a 500 at the top.
+inspect or change the response without checking its shape. An ``HTTPError``
+raised further in arrives as its response tuple too, and any other exception as
+the plain 500 response (logged where it was raised), so middleware that adds
+headers (CORS, timing) adds them to error responses as well.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
-from .errors import HTTPError
-from .http import normalize
+from .errors import ClientDisconnect
+from .http import error_response, normalize
 from .types import (
     Content,
     HttpChainedCallback,
@@ -34,8 +34,10 @@ def _complete(handler: HttpRequestCallback) -> HttpChainedCallback:
     ) -> HttpFullResponse:
         try:
             return normalize(await handler(scope, info, matches, content), handler)
-        except HTTPError as error:
-            return error.to_response()
+        except ClientDisconnect:
+            raise
+        except Exception as error:
+            return error_response(error, handler, scope)
 
     return call
 
@@ -46,8 +48,10 @@ def _link(middleware: HttpMiddlewareCallback, inner: HttpChainedCallback) -> Htt
     ) -> HttpFullResponse:
         try:
             return normalize(await middleware(scope, info, matches, content, inner), middleware)
-        except HTTPError as error:
-            return error.to_response()
+        except ClientDisconnect:
+            raise
+        except Exception as error:
+            return error_response(error, middleware, scope)
 
     return call
 

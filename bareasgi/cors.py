@@ -1,0 +1,336 @@
+"""Cross-origin resource sharing (CORS): let pages from other origins call the application.
+
+An opt-in extra: ``import bareasgi`` does not load it. A browser lets a page read a
+response from another origin (scheme, host and port) only if the response says that
+the page's origin may; for a request that is more than a simple ``GET`` or form ``POST``,
+it first asks with a *preflight*, an ``OPTIONS`` request carrying
+``Access-Control-Request-Method``. ``CORSMiddleware`` answers preflights itself and
+adds the ``Access-Control-*`` headers to every other response:
+
+```python
+from bareasgi.cors import CORSMiddleware
+
+cors = CORSMiddleware(allow_origins=["https://app.example.com"], allow_methods=["GET", "PUT"])
+app = Application(middlewares=[cors])
+```
+
+The rules it follows:
+
+- A request without an ``Origin`` header is not a CORS request: the handler's
+  response goes out unchanged, but for ``Vary: Origin`` (or, with the literal
+  wildcard, ``Access-Control-Allow-Origin: *``) so that a cache never serves it to
+  a CORS request it does not fit.
+- A preflight never reaches the handler, so it works for paths that have no
+  ``OPTIONS`` route. An allowed one gets ``204`` with the ``Access-Control-Allow-*``
+  headers; one whose origin, method or headers are not allowed gets ``400`` and a
+  text body saying which.
+- Any other request from an allowed origin gets ``Access-Control-Allow-Origin`` (and
+  ``-Allow-Credentials`` and ``-Expose-Headers`` if configured) on whatever the handler
+  answered, error responses and ``HTTPError`` included; these replace any the handler
+  set. From any other origin the response is left alone: the browser then withholds
+  it from the page. Requests are never refused for their origin, since browsers send
+  ``Origin`` on same-origin ``POST`` requests too.
+- ``*`` is sent as the allowed origin only for ``allow_origins=["*"]`` without
+  credentials. Otherwise the request's origin is echoed back, with ``Vary: Origin``,
+  because browsers refuse ``*`` on a request that carries credentials.
+- Error responses get the headers too: an ``HTTPError`` and the ``500`` for an
+  unhandled exception both reach middleware as responses, so a page reads the
+  real status instead of a CORS failure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from .headers import request_header
+from .streaming import text_response
+from .types import (
+    Content,
+    Headers,
+    HttpChainedCallback,
+    HttpFullResponse,
+    Info,
+    RouteMatches,
+    Scope,
+)
+
+__all__ = ["SAFELISTED_HEADERS", "CORSMiddleware"]
+
+SAFELISTED_HEADERS = frozenset({"accept", "accept-language", "content-language", "content-type"})
+"""Request headers always allowed: ``content-type`` is listed so JSON requests need no setup."""
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+# What a browser sends as Origin: scheme://host[:port] with no path, or "null".
+_ORIGIN = re.compile(r"(?:[a-z][a-z0-9+.\-]*://[^\s,/?#*]+|null)\Z", re.IGNORECASE)
+
+_ALLOW_ORIGIN = b"access-control-allow-origin"
+_CREDENTIALS = (b"access-control-allow-credentials", b"true")
+_VARY_ORIGIN = (b"vary", b"Origin")
+_CORS_RESPONSE_HEADERS = frozenset(
+    {_ALLOW_ORIGIN, b"access-control-allow-credentials", b"access-control-expose-headers"}
+)
+
+
+class CORSMiddleware:
+    """Middleware that answers CORS preflights and adds CORS headers to responses.
+
+    Use it application-wide, ``Application(middlewares=[cors])``, which also answers
+    preflights for paths with no ``OPTIONS`` route, or around one route with
+    ``mw(cors, handler=h)``; a route-local one sees preflights only if the route's
+    methods include ``OPTIONS``. All arguments are keyword-only, and a bad one raises
+    at construction, not at the first request.
+
+    Args:
+        allow_origins: The origins allowed, as browsers send them:
+            ``"https://example.com"``, ``"http://localhost:8000"``, no path and no
+            trailing slash; ``"*"`` allows every origin. A single string is one origin.
+        allow_origin_regex: A regular expression an origin must match in full to be
+            allowed, for example ``r"https://[a-z0-9-]+\\.example\\.com"``; with
+            ``allow_origins``, an origin allowed by either is allowed.
+        allow_methods: The methods a preflight may ask for; ``"*"`` allows any.
+        allow_headers: The request headers a preflight may ask for, in any case;
+            ``"*"`` allows any. ``SAFELISTED_HEADERS`` are always allowed.
+        allow_credentials: Let pages send cookies and ``Authorization``
+            (``fetch(url, {credentials: "include"})``) and read the answer.
+            Combined with ``"*"``, every origin is echoed back instead of ``*``.
+        expose_headers: Response headers, beyond the few a browser always shows, that
+            a page's script may read; ``"*"`` exposes all, but only without credentials.
+        max_age: How many seconds a browser may cache a preflight answer (browsers
+            cap it: Chrome at 7200); None sends no ``Access-Control-Max-Age``.
+
+    Raises:
+        ValueError: An origin that is not ``scheme://host[:port]``, ``*`` or ``null``
+            (a pattern such as ``https://*.example.com`` belongs in
+            ``allow_origin_regex``); a regular expression that does not compile; a
+            method or header name that is not an HTTP token; ``expose_headers="*"``
+            with credentials; a negative ``max_age``.
+        TypeError: ``max_age`` is not an int, or ``allow_origin_regex`` is a bytes pattern.
+    """
+
+    def __init__(
+        self,
+        *,
+        allow_origins: str | Iterable[str] = (),
+        allow_origin_regex: str | re.Pattern[str] | None = None,
+        allow_methods: str | Iterable[str] = ("GET", "HEAD", "POST"),
+        allow_headers: str | Iterable[str] = (),
+        allow_credentials: bool = False,
+        expose_headers: str | Iterable[str] = (),
+        max_age: int | None = 600,
+    ) -> None:
+        origins = _as_list(allow_origins)
+        self._any_origin = "*" in origins
+        self._origins = frozenset(_check_origin(origin) for origin in origins if origin != "*")
+        self._origin_regex = _compile(allow_origin_regex)
+        self._credentials = bool(allow_credentials)
+        # The one case where the answer is the same for every origin: no Vary needed.
+        self._literal_any = self._any_origin and not self._credentials
+
+        methods = [
+            _check_token(method, "allow_methods").upper() for method in _as_list(allow_methods)
+        ]
+        self._any_method = "*" in methods
+        self._methods = frozenset(methods)
+        self._methods_value = ", ".join(dict.fromkeys(methods)).encode("latin-1")
+
+        headers = [_check_token(name, "allow_headers").lower() for name in _as_list(allow_headers)]
+        self._any_header = "*" in headers
+        self._headers = SAFELISTED_HEADERS | set(headers)
+        self._headers_value = ", ".join(sorted(self._headers)).encode("latin-1")
+
+        exposed = [_check_token(name, "expose_headers") for name in _as_list(expose_headers)]
+        if "*" in exposed and self._credentials:
+            raise ValueError(
+                "expose_headers='*' exposes nothing when allow_credentials is set (browsers "
+                "then read it as a header named '*'): list the headers to expose"
+            )
+
+        if max_age is not None:
+            if not isinstance(max_age, int) or isinstance(max_age, bool):
+                raise TypeError(f"max_age must be an int number of seconds, not {max_age!r}")
+            if max_age < 0:
+                raise ValueError(f"max_age must be 0 or more seconds, not {max_age}")
+        self._max_age = None if max_age is None else str(max_age).encode("ascii")
+
+        # Headers every allowed actual response gets after Access-Control-Allow-Origin.
+        self._extra: Headers = []
+        if self._credentials:
+            self._extra.append(_CREDENTIALS)
+        if exposed:
+            value = ", ".join(dict.fromkeys(exposed)).encode("latin-1")
+            self._extra.append((b"access-control-expose-headers", value))
+        self._star: Headers = [(_ALLOW_ORIGIN, b"*"), *self._extra]
+
+    def allows_origin(self, origin: str | bytes) -> bool:
+        """Whether ``origin``, an ``Origin`` header's value, is allowed.
+
+        Useful beyond HTTP: a WebSocket handler can check the handshake's ``Origin`` with it.
+        """
+        if isinstance(origin, bytes):
+            origin = origin.decode("latin-1")
+        if origin.lower() in self._origins:
+            return True
+        if not (self._any_origin or self._origin_regex):
+            return False
+        # Anything else would be echoed back: it must have the shape of one origin.
+        if not _ORIGIN.match(origin):
+            return False
+        return self._any_origin or bool(self._origin_regex and self._origin_regex.fullmatch(origin))
+
+    async def __call__(
+        self,
+        scope: Scope,
+        info: Info,
+        matches: RouteMatches,
+        content: Content,
+        handler: HttpChainedCallback,
+    ) -> HttpFullResponse:
+        """Answer a preflight, or call ``handler`` and add the CORS headers to its response."""
+        origin = request_header(scope, b"origin")
+        if origin is not None and scope["method"] == "OPTIONS":
+            method = request_header(scope, b"access-control-request-method")
+            if method is not None:
+                requested = request_header(scope, b"access-control-request-headers")
+                return self._preflight(origin, method, requested)
+        status, headers, writer, pushes = await handler(scope, info, matches, content)
+        return status, self._response_headers(headers, origin), writer, pushes
+
+    def _response_headers(self, headers: Headers | None, origin: bytes | None) -> Headers:
+        if self._literal_any:
+            return _merge(headers, self._star, vary=False)
+        if origin is not None and self.allows_origin(origin):
+            return _merge(headers, [(_ALLOW_ORIGIN, origin), *self._extra], vary=True)
+        return _merge(headers, [], vary=True)
+
+    def _preflight(self, origin: bytes, method: bytes, requested: bytes | None) -> HttpFullResponse:
+        problems = []
+        headers: Headers = []
+        vary = [] if self._literal_any else [b"Origin"]
+        if self._literal_any:
+            headers.append((_ALLOW_ORIGIN, b"*"))
+        elif self.allows_origin(origin):
+            headers.append((_ALLOW_ORIGIN, origin))
+            if self._credentials:
+                headers.append(_CREDENTIALS)
+        else:
+            problems.append(f"the origin {_show(origin)} is not allowed")
+
+        method_text = method.decode("latin-1").strip()
+        if self._any_method and _TOKEN.match(method_text):
+            # Echoed, since "*" means any method only to requests without credentials.
+            headers.append((b"access-control-allow-methods", method_text.encode("latin-1")))
+            vary.append(b"Access-Control-Request-Method")
+        elif method_text in self._methods:
+            headers.append((b"access-control-allow-methods", self._methods_value))
+        else:
+            problems.append(f"the method {_show(method)} is not allowed")
+
+        names = [name.strip().lower() for name in (requested or b"").decode("latin-1").split(",")]
+        names = [name for name in names if name]
+        if self._any_header:
+            refused = [name for name in names if not _TOKEN.match(name)]
+            if names and not refused:
+                # Echoed: "*" would not cover authorization, nor anything with credentials.
+                headers.append((b"access-control-allow-headers", ", ".join(names).encode()))
+                vary.append(b"Access-Control-Request-Headers")
+        else:
+            refused = [name for name in names if name not in self._headers]
+            headers.append((b"access-control-allow-headers", self._headers_value))
+        if refused:
+            shown = ", ".join(_show(name.encode("latin-1")) for name in refused)
+            verb = "is" if len(refused) == 1 else "are"
+            problems.append(f"the header{'s' * (len(refused) > 1)} {shown} {verb} not allowed")
+
+        if problems:
+            text = "CORS preflight refused: " + "; ".join(problems) + ".\n"
+            kept = [
+                header for header in headers if header[0] == _ALLOW_ORIGIN or header == _CREDENTIALS
+            ]
+            if vary:
+                kept.append((b"vary", b", ".join(vary)))
+            return text_response(400, kept, text)
+        if self._max_age is not None:
+            headers.append((b"access-control-max-age", self._max_age))
+        if vary:
+            headers.append((b"vary", b", ".join(vary)))
+        return 204, headers, None, None
+
+
+def _as_list(value: str | Iterable[str]) -> list[str]:
+    # A lone string is one item: iterating "https://a.com" would give its letters.
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _check_origin(origin: str) -> str:
+    lowered = origin.lower()
+    if _ORIGIN.match(lowered):
+        return lowered
+    if "*" in origin:
+        raise ValueError(
+            f"allow_origins: {origin!r} is not an origin; '*' is only allowed alone, "
+            "use allow_origin_regex for a pattern"
+        )
+    scheme, separator, rest = lowered.partition("://")
+    if separator and rest and any(mark in rest for mark in "/?#"):
+        bare = f"{scheme}://{re.split(r'[/?#]', rest, maxsplit=1)[0]}"
+        raise ValueError(
+            f"allow_origins: {origin!r} has a path; browsers send an origin without one, "
+            f"such as {bare!r}"
+        )
+    raise ValueError(
+        f"allow_origins: {origin!r} is not an origin: write scheme://host[:port], "
+        "such as 'https://example.com', or '*'"
+    )
+
+
+def _check_token(name: str, argument: str) -> str:
+    if name == "*" or _TOKEN.match(name):
+        return name
+    raise ValueError(f"{argument}: {name!r} is not a valid HTTP method or header name")
+
+
+def _compile(pattern: str | re.Pattern[str] | None) -> re.Pattern[str] | None:
+    if pattern is None or isinstance(pattern, re.Pattern):
+        if pattern is not None and not isinstance(pattern.pattern, str):
+            raise TypeError("allow_origin_regex must be a str pattern, not a bytes one")
+        return pattern
+    try:
+        return re.compile(pattern)
+    except re.error as error:
+        raise ValueError(
+            f"allow_origin_regex {pattern!r} is not a valid regular expression: {error}"
+        ) from error
+
+
+def _merge(headers: Headers | None, added: Headers, vary: bool) -> Headers:
+    """A new list: ``headers`` less the CORS headers ``added`` replaces, then ``added``.
+
+    With ``vary``, the ``vary`` header lists ``Origin`` too, unless it already does or is ``*``.
+    """
+    # One pass over the handler's headers: set_header and find_all_headers would take one each.
+    kept: Headers = []
+    varies: Headers = []
+    for header in headers or ():
+        name = header[0].lower()
+        if vary and name == b"vary":
+            varies.append(header)
+        elif not (added and name in _CORS_RESPONSE_HEADERS):
+            kept.append(header)
+    kept.extend(added)
+    if vary and not varies:
+        kept.append(_VARY_ORIGIN)
+    elif vary:
+        tokens = {token.strip().lower() for _, value in varies for token in value.split(b",")}
+        if b"origin" in tokens or b"*" in tokens:
+            kept.extend(varies)
+        else:
+            values = [value for _, value in varies if value.strip()]
+            kept.append((b"vary", b", ".join([*values, b"Origin"])))
+    return kept
+
+
+def _show(value: bytes) -> str:
+    """Quote a value from the request for a message, cut short if long."""
+    text = value.decode("latin-1")
+    return repr(text if len(text) <= 80 else text[:80] + "...")

@@ -1,0 +1,487 @@
+"""The CORS extra: preflights answered by the middleware, CORS headers on every response."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from bareasgi import Application, HTTPError, mw, text_response
+from bareasgi.cors import CORSMiddleware
+from bareasgi.testing import TestClient
+
+SITE = "https://site.example"
+OTHER = "https://other.example"
+
+
+def app_with(cors: CORSMiddleware, calls: list[str] | None = None) -> Application:
+    """An application with the CORS middleware and a GET /items route that records its calls."""
+    seen = calls if calls is not None else []
+
+    async def items(scope: Any, info: Any, matches: Any, content: Any) -> Any:
+        seen.append(scope["method"])
+        return text_response(200, None, "items")
+
+    async def broken(scope: Any, info: Any, matches: Any, content: Any) -> Any:
+        raise HTTPError(409, "It clashes.")
+
+    app = Application(middlewares=[cors])
+    app.http_router.add({"GET", "PUT"}, "/items", items)
+    app.http_router.add({"GET"}, "/broken", broken)
+    return app
+
+
+def preflight(origin: str, method: str = "PUT", headers: str | None = None) -> dict[str, str]:
+    request = {"origin": origin, "access-control-request-method": method}
+    if headers is not None:
+        request["access-control-request-headers"] = headers
+    return request
+
+
+# Configuration ----------------------------------------------------------------------------------
+
+
+def test_a_regex_that_does_not_compile_is_a_value_error_naming_it():
+    with pytest.raises(ValueError, match=re.escape("allow_origin_regex 'https://(a") + ".*valid"):
+        CORSMiddleware(allow_origin_regex="https://(a")
+
+
+def test_a_bytes_regex_is_a_type_error():
+    with pytest.raises(TypeError, match="str pattern"):
+        CORSMiddleware(allow_origin_regex=re.compile(b"x"))  # type: ignore[arg-type]
+
+
+def test_an_origin_with_a_path_is_a_value_error_suggesting_the_bare_origin():
+    with pytest.raises(ValueError, match=r"has a path.*'http://localhost:8000'"):
+        CORSMiddleware(allow_origins=["http://localhost:8000/"])
+
+
+def test_a_wildcard_inside_an_origin_points_to_the_regex_argument():
+    with pytest.raises(ValueError, match="allow_origin_regex"):
+        CORSMiddleware(allow_origins=["https://*.example.com"])
+
+
+@pytest.mark.parametrize("origin", ["example.com", "", "https://", "https://a b.example"])
+def test_something_that_is_not_an_origin_is_a_value_error(origin):
+    with pytest.raises(ValueError, match="is not an origin"):
+        CORSMiddleware(allow_origins=[origin])
+
+
+@pytest.mark.parametrize(
+    ("argument", "value"),
+    [("allow_methods", ["GE T"]), ("allow_headers", ["x token"]), ("expose_headers", ["a:b"])],
+)
+def test_a_name_that_is_not_an_http_token_is_a_value_error(argument, value):
+    with pytest.raises(ValueError, match=f"{argument}: .* is not a valid HTTP"):
+        CORSMiddleware(**{argument: value})
+
+
+def test_exposing_every_header_with_credentials_is_a_value_error():
+    with pytest.raises(ValueError, match="list the headers to expose"):
+        CORSMiddleware(allow_origins=[SITE], allow_credentials=True, expose_headers="*")
+
+
+@pytest.mark.parametrize(
+    ("max_age", "error"), [(-1, ValueError), (1.5, TypeError), (True, TypeError), ("60", TypeError)]
+)
+def test_a_max_age_that_is_not_a_count_of_seconds_is_refused(max_age, error):
+    with pytest.raises(error, match="max_age"):
+        CORSMiddleware(max_age=max_age)
+
+
+def test_credentials_with_every_origin_is_allowed():
+    cors = CORSMiddleware(allow_origins="*", allow_credentials=True)
+    assert cors.allows_origin(OTHER)
+
+
+def test_a_single_string_is_one_origin_not_its_letters():
+    cors = CORSMiddleware(allow_origins=SITE)
+    assert cors.allows_origin(SITE)
+    assert not cors.allows_origin("h")
+
+
+def test_configured_origins_ignore_case():
+    assert CORSMiddleware(allow_origins=["HTTP://LocalHost:8000"]).allows_origin(
+        "http://localhost:8000"
+    )
+
+
+def test_allows_origin_takes_str_or_bytes():
+    cors = CORSMiddleware(allow_origin_regex=r"https://[a-z]+\.example")
+    assert cors.allows_origin(SITE)
+    assert cors.allows_origin(SITE.encode())
+    assert not cors.allows_origin("https://site.example.org")
+
+
+def test_import_bareasgi_does_not_load_the_extra():
+    code = "import sys, bareasgi; sys.exit('bareasgi.cors' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+# Preflight requests -----------------------------------------------------------------------------
+
+
+async def test_a_preflight_for_a_path_without_an_options_route_is_answered():
+    calls: list[str] = []
+    cors = CORSMiddleware(allow_origins=[SITE], allow_methods=["GET", "PUT"], max_age=300)
+    response = await TestClient(app_with(cors, calls)).options(
+        "/items", headers=preflight(SITE, "PUT", "Content-Type")
+    )
+    assert response.status == 204
+    assert response.body == b""
+    assert response.headers["access-control-allow-origin"] == SITE
+    assert response.headers["access-control-allow-methods"] == "GET, PUT"
+    assert "content-type" in response.headers["access-control-allow-headers"].split(", ")
+    assert response.headers["access-control-max-age"] == "300"
+    assert response.headers["vary"] == "Origin"
+    assert "access-control-allow-credentials" not in response.headers
+    assert calls == []
+
+
+async def test_a_preflight_for_an_unknown_path_is_answered_too():
+    cors = CORSMiddleware(allow_origins=[SITE])
+    response = await TestClient(app_with(cors)).options("/nowhere", headers=preflight(SITE, "GET"))
+    assert response.status == 204
+    assert response.headers["access-control-allow-origin"] == SITE
+
+
+async def test_a_preflight_never_reaches_an_options_route():
+    calls: list[str] = []
+
+    async def options(scope: Any, info: Any, matches: Any, content: Any) -> Any:
+        calls.append("options")
+        return 200
+
+    app = Application(middlewares=[CORSMiddleware(allow_origins=[SITE])])
+    app.http_router.add({"OPTIONS"}, "/", options)
+    response = await TestClient(app).options("/", headers=preflight(SITE, "POST"))
+    assert response.status == 204
+    assert calls == []
+
+
+async def test_a_preflight_is_sent_as_one_start_and_one_empty_final_body():
+    cors = CORSMiddleware(allow_origins=[SITE])
+    response = await TestClient(app_with(cors)).options("/items", headers=preflight(SITE, "GET"))
+    start, body = response.messages
+    assert (start["type"], start["status"]) == ("http.response.start", 204)
+    assert body == {"type": "http.response.body", "body": b"", "more_body": False}
+
+
+async def test_a_preflight_from_an_unknown_origin_is_a_400_naming_it():
+    cors = CORSMiddleware(allow_origins=[SITE])
+    response = await TestClient(app_with(cors)).options("/items", headers=preflight(OTHER, "GET"))
+    assert response.status == 400
+    assert response.text == f"CORS preflight refused: the origin {OTHER!r} is not allowed.\n"
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert "access-control-allow-origin" not in response.headers
+    assert response.headers["vary"] == "Origin"
+
+
+async def test_a_preflight_for_a_method_not_allowed_is_a_400_naming_it():
+    cors = CORSMiddleware(allow_origins=[SITE])  # GET, HEAD, POST by default
+    response = await TestClient(app_with(cors)).options("/items", headers=preflight(SITE, "PUT"))
+    assert response.status == 400
+    assert response.text == "CORS preflight refused: the method 'PUT' is not allowed.\n"
+    # The origin is allowed, so a browser's console reports the method, not the origin.
+    assert response.headers["access-control-allow-origin"] == SITE
+
+
+async def test_a_preflight_for_headers_not_allowed_is_a_400_naming_them():
+    cors = CORSMiddleware(allow_origins=[SITE], allow_headers=["x-one"])
+    client = TestClient(app_with(cors))
+    response = await client.options("/items", headers=preflight(SITE, "GET", "X-One, X-Two"))
+    assert response.status == 400
+    assert response.text == "CORS preflight refused: the header 'x-two' is not allowed.\n"
+    response = await client.options("/items", headers=preflight(SITE, "GET", "x-two,x-three"))
+    assert response.text == (
+        "CORS preflight refused: the headers 'x-two', 'x-three' are not allowed.\n"
+    )
+
+
+async def test_a_preflight_lists_every_problem_at_once():
+    cors = CORSMiddleware(allow_origins=[SITE])
+    response = await TestClient(app_with(cors)).options(
+        "/items", headers=preflight(OTHER, "DELETE", "x-token")
+    )
+    assert response.status == 400
+    assert response.text == (
+        f"CORS preflight refused: the origin {OTHER!r} is not allowed; the method 'DELETE' is "
+        "not allowed; the header 'x-token' is not allowed.\n"
+    )
+
+
+async def test_a_long_refused_value_is_cut_short_in_the_message():
+    cors = CORSMiddleware(allow_origins=[SITE])
+    response = await TestClient(app_with(cors)).options(
+        "/items", headers=preflight("https://" + "a" * 500 + ".example", "GET")
+    )
+    assert response.status == 400
+    assert "a" * 100 not in response.text
+    assert "...'" in response.text
+
+
+async def test_safelisted_request_headers_need_no_configuration():
+    cors = CORSMiddleware(allow_origins=[SITE])
+    headers = preflight(SITE, "POST", "Accept, Accept-Language, Content-Language, Content-Type")
+    response = await TestClient(app_with(cors)).options("/items", headers=headers)
+    assert response.status == 204
+
+
+async def test_allowed_headers_ignore_case():
+    cors = CORSMiddleware(allow_origins=[SITE], allow_headers=["X-Token"])
+    response = await TestClient(app_with(cors)).options(
+        "/items", headers=preflight(SITE, "GET", "x-TOKEN")
+    )
+    assert response.status == 204
+    assert "x-token" in response.headers["access-control-allow-headers"].split(", ")
+
+
+async def test_any_header_echoes_the_requested_ones_authorization_included():
+    cors = CORSMiddleware(allow_origins=[SITE], allow_headers="*")
+    response = await TestClient(app_with(cors)).options(
+        "/items", headers=preflight(SITE, "GET", "Authorization, X-Trace")
+    )
+    assert response.status == 204
+    assert response.headers["access-control-allow-headers"] == "authorization, x-trace"
+    assert response.headers["vary"] == "Origin, Access-Control-Request-Headers"
+
+
+async def test_any_method_echoes_the_requested_one():
+    cors = CORSMiddleware(allow_origins=[SITE], allow_methods="*")
+    response = await TestClient(app_with(cors)).options(
+        "/items", headers=preflight(SITE, "PROPFIND")
+    )
+    assert response.status == 204
+    assert response.headers["access-control-allow-methods"] == "PROPFIND"
+    assert response.headers["vary"] == "Origin, Access-Control-Request-Method"
+
+
+async def test_every_origin_without_credentials_answers_a_literal_star_without_vary():
+    cors = CORSMiddleware(allow_origins="*")
+    response = await TestClient(app_with(cors)).options("/items", headers=preflight(OTHER, "GET"))
+    assert response.status == 204
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert "vary" not in response.headers
+
+
+async def test_every_origin_with_credentials_echoes_the_origin_never_a_star():
+    cors = CORSMiddleware(allow_origins="*", allow_credentials=True)
+    response = await TestClient(app_with(cors)).options("/items", headers=preflight(OTHER, "GET"))
+    assert response.status == 204
+    assert response.headers["access-control-allow-origin"] == OTHER
+    assert response.headers["access-control-allow-credentials"] == "true"
+    assert response.headers["vary"] == "Origin"
+
+
+async def test_no_max_age_sends_no_max_age_header():
+    cors = CORSMiddleware(allow_origins=[SITE], max_age=None)
+    response = await TestClient(app_with(cors)).options("/items", headers=preflight(SITE, "GET"))
+    assert response.status == 204
+    assert "access-control-max-age" not in response.headers
+
+
+async def test_an_options_request_without_a_requested_method_is_no_preflight():
+    cors = CORSMiddleware(allow_origins=[SITE])
+    response = await TestClient(app_with(cors)).options("/items", headers={"origin": SITE})
+    assert response.status == 405  # the router's answer, with CORS headers on it
+    assert response.headers["allow"] == "GET, HEAD, PUT"
+    assert response.headers["access-control-allow-origin"] == SITE
+
+
+async def test_an_options_request_without_an_origin_is_no_preflight():
+    cors = CORSMiddleware(allow_origins=[SITE])
+    response = await TestClient(app_with(cors)).options(
+        "/items", headers={"access-control-request-method": "GET"}
+    )
+    assert response.status == 405
+
+
+# Actual requests --------------------------------------------------------------------------------
+
+
+async def test_a_request_from_an_allowed_origin_gets_it_echoed_with_vary():
+    calls: list[str] = []
+    cors = CORSMiddleware(allow_origins=[SITE, OTHER])
+    response = await TestClient(app_with(cors, calls)).get("/items", headers={"origin": SITE})
+    assert (response.status, response.text) == (200, "items")
+    assert response.headers["access-control-allow-origin"] == SITE
+    assert response.headers["vary"] == "Origin"
+    assert calls == ["GET"]
+
+
+async def test_a_request_from_another_origin_is_answered_without_cors_headers():
+    calls: list[str] = []
+    cors = CORSMiddleware(allow_origins=[SITE], allow_credentials=True, expose_headers=["x-a"])
+    response = await TestClient(app_with(cors, calls)).put("/items", headers={"origin": OTHER})
+    # Not refused: browsers send Origin on same-origin writes too. The browser hides it.
+    assert (response.status, response.text) == (200, "items")
+    assert calls == ["PUT"]
+    assert "access-control-allow-origin" not in response.headers
+    assert "access-control-allow-credentials" not in response.headers
+    assert "access-control-expose-headers" not in response.headers
+    assert response.headers["vary"] == "Origin"
+
+
+async def test_a_request_without_an_origin_only_gets_vary():
+    cors = CORSMiddleware(allow_origins=[SITE])
+    response = await TestClient(app_with(cors)).get("/items")
+    assert response.text == "items"
+    assert response.headers["vary"] == "Origin"
+    assert "access-control-allow-origin" not in response.headers
+
+
+async def test_every_origin_without_credentials_puts_a_star_on_every_response():
+    cors = CORSMiddleware(allow_origins="*", expose_headers=["x-total"])
+    client = TestClient(app_with(cors))
+    for headers in ({"origin": OTHER}, {}):
+        response = await client.get("/items", headers=headers)
+        assert response.headers["access-control-allow-origin"] == "*"
+        assert response.headers["access-control-expose-headers"] == "x-total"
+        assert "vary" not in response.headers
+
+
+async def test_credentials_echo_the_origin_and_say_true():
+    cors = CORSMiddleware(allow_origins="*", allow_credentials=True)
+    response = await TestClient(app_with(cors)).get("/items", headers={"origin": OTHER})
+    assert response.headers["access-control-allow-origin"] == OTHER
+    assert response.headers["access-control-allow-credentials"] == "true"
+    assert response.headers["vary"] == "Origin"
+
+
+async def test_exposed_headers_are_listed_on_allowed_responses():
+    cors = CORSMiddleware(allow_origins=[SITE], expose_headers=["X-Total", "ETag"])
+    response = await TestClient(app_with(cors)).get("/items", headers={"origin": SITE})
+    assert response.headers["access-control-expose-headers"] == "X-Total, ETag"
+
+
+@pytest.mark.parametrize(("path", "status"), [("/broken", 409), ("/nowhere", 404)])
+async def test_error_responses_get_cors_headers(path, status):
+    cors = CORSMiddleware(allow_origins=[SITE])
+    response = await TestClient(app_with(cors)).get(path, headers={"origin": SITE})
+    assert response.status == status
+    assert response.headers["access-control-allow-origin"] == SITE
+
+
+async def test_a_method_not_allowed_gets_cors_headers():
+    cors = CORSMiddleware(allow_origins=[SITE])
+    response = await TestClient(app_with(cors)).delete("/items", headers={"origin": SITE})
+    assert response.status == 405
+    assert response.headers["access-control-allow-origin"] == SITE
+
+
+async def test_an_unhandled_exception_is_a_500_with_cors_headers(caplog):
+    async def crash(scope: Any, info: Any, matches: Any, content: Any) -> Any:
+        raise RuntimeError("boom")
+
+    app = Application(middlewares=[CORSMiddleware(allow_origins=[SITE])])
+    app.http_router.add({"GET"}, "/", crash)
+    response = await TestClient(app).get("/", headers={"origin": SITE})
+    assert (response.status, response.text) == (500, "Internal Server Error")
+    # The browser sees the 500 itself, not a CORS failure hiding it.
+    assert response.headers["access-control-allow-origin"] == SITE
+    assert "boom" in caplog.text and "crash" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("existing", "expected"),
+    [
+        ([(b"Vary", b"Accept-Encoding")], ["Accept-Encoding, Origin"]),
+        ([(b"vary", b"origin")], ["origin"]),
+        ([(b"vary", b"*")], ["*"]),
+        ([(b"vary", b"Accept"), (b"vary", b"Cookie")], ["Accept, Cookie, Origin"]),
+    ],
+)
+async def test_vary_is_merged_with_the_handlers(existing, expected):
+    async def handler(scope: Any, info: Any, matches: Any, content: Any) -> Any:
+        return 200, existing
+
+    app = Application(middlewares=[CORSMiddleware(allow_origins=[SITE])])
+    app.http_router.add({"GET"}, "/", handler)
+    response = await TestClient(app).get("/", headers={"origin": SITE})
+    assert response.headers.get_all("vary") == expected
+
+
+async def test_the_cors_headers_replace_the_handlers_and_leave_its_list_alone():
+    shared = [(b"Access-Control-Allow-Origin", b"https://stale.example"), (b"x-kept", b"1")]
+
+    async def handler(scope: Any, info: Any, matches: Any, content: Any) -> Any:
+        return 200, shared
+
+    app = Application(middlewares=[CORSMiddleware(allow_origins=[SITE])])
+    app.http_router.add({"GET"}, "/", handler)
+    response = await TestClient(app).get("/", headers={"origin": SITE})
+    assert response.headers.get_all("access-control-allow-origin") == [SITE]
+    assert response.headers["x-kept"] == "1"
+    assert shared == [(b"Access-Control-Allow-Origin", b"https://stale.example"), (b"x-kept", b"1")]
+
+
+async def test_a_streamed_body_passes_through_untouched():
+    async def chunks() -> Any:
+        yield b"one "
+        yield b"two"
+
+    async def handler(scope: Any, info: Any, matches: Any, content: Any) -> Any:
+        return 200, [(b"content-type", b"text/plain")], chunks()
+
+    app = Application(middlewares=[CORSMiddleware(allow_origins=[SITE])])
+    app.http_router.add({"GET"}, "/", handler)
+    response = await TestClient(app).get("/", headers={"origin": SITE})
+    assert response.text == "one two"
+    assert response.headers["access-control-allow-origin"] == SITE
+
+
+# Origins matched by a regular expression --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("origin", "allowed"),
+    [
+        ("http://127.0.0.1:8000", True),
+        ("http://127.0.0.1", True),
+        ("http://127.0.0.1:8000.evil.example", False),  # the whole origin must match
+        ("http://127.0.0.1.evil.example", False),
+        ("https://127.0.0.1:8000", False),
+    ],
+)
+async def test_the_regex_must_match_the_whole_origin(origin, allowed):
+    cors = CORSMiddleware(allow_origin_regex=r"http://127\.0\.0\.1(:\d+)?")
+    response = await TestClient(app_with(cors)).get("/items", headers={"origin": origin})
+    assert response.headers.get("access-control-allow-origin") == (origin if allowed else None)
+
+
+async def test_a_compiled_regex_is_accepted_beside_a_list():
+    cors = CORSMiddleware(allow_origins=[SITE], allow_origin_regex=re.compile(r"http://localhost"))
+    client = TestClient(app_with(cors))
+    for origin in (SITE, "http://localhost"):
+        response = await client.get("/items", headers={"origin": origin})
+        assert response.headers["access-control-allow-origin"] == origin
+
+
+async def test_a_repeated_origin_header_is_never_echoed():
+    cors = CORSMiddleware(allow_origin_regex=r".*")
+    headers = [(b"origin", SITE.encode()), (b"origin", OTHER.encode())]
+    response = await TestClient(app_with(cors)).get("/items", headers=headers)
+    assert "access-control-allow-origin" not in response.headers
+
+
+# A route-local CORS middleware ------------------------------------------------------------------
+
+
+async def test_around_one_route_it_answers_preflights_if_the_route_takes_options():
+    cors = CORSMiddleware(allow_origins=[SITE], allow_methods=["PUT"])
+
+    async def save(scope: Any, info: Any, matches: Any, content: Any) -> Any:
+        return 204
+
+    app = Application()
+    app.http_router.add({"PUT", "OPTIONS"}, "/save", mw(cors, handler=save))
+    client = TestClient(app)
+    response = await client.options("/save", headers=preflight(SITE, "PUT"))
+    assert response.status == 204
+    assert response.headers["access-control-allow-methods"] == "PUT"
+    response = await client.put("/save", headers={"origin": SITE})
+    assert response.status == 204
+    assert response.headers["access-control-allow-origin"] == SITE
