@@ -33,13 +33,13 @@ class Application:
     Args:
         middlewares: Middleware run around every HTTP handler, the first outermost.
             404 and 405 responses go through it too.
-        http_router: The router for HTTP requests; a new :class:`HttpRouter` if None.
-        web_socket_router: The router for WebSockets; a new :class:`WebSocketRouter` if None.
+        http_router: The router for HTTP requests; a new ``HttpRouter`` if None.
+        web_socket_router: The router for WebSockets; a new ``WebSocketRouter`` if None.
         startup_handlers: ``async def h(scope, info, message)`` run in order at startup.
         shutdown_handlers: The same, run in order at shutdown.
         not_found_response: What to answer when no route matches the path: an HTTP
             handler, or a response tuple whose writer is None or made by
-            :func:`text_writer` / :func:`bytes_writer` (which can be sent repeatedly).
+            ``text_writer`` / ``bytes_writer`` (which can be sent repeatedly).
         info: The dictionary passed to every handler; the very object given, not a copy.
     """
 

@@ -4,7 +4,7 @@ A response goes through three stages, each with its own error rule: before it
 starts (an error still becomes a clean 500), started (headers are out: an error
 can only end the body), and finished (the last body message, ``more_body:
 False``, has been sent). A body already in memory (a
-:class:`~bareasgi.streaming.BodyWriter`) is sent at once. Any other writer
+``BodyWriter``) is sent at once. Any other writer
 really streams: it runs in the request's task, and a watcher task, started only
 once the writer waits for something, stops it at once if the client goes away.
 """
@@ -46,7 +46,7 @@ class RequestBody:
 
     Chunks are delivered as the server receives them, empty ones skipped. It can be
     iterated once. If the client disconnects before the body is complete, iterating
-    raises :class:`~bareasgi.errors.ClientDisconnect`.
+    raises ``ClientDisconnect``.
     """
 
     # Most requests never read their body, so everything but ``receive`` is set on first use.
@@ -86,7 +86,7 @@ class RequestBody:
         return self._state
 
     def hand_over_receive(self) -> None:
-        """From now on, only :meth:`wait_for_disconnect` calls ``receive``.
+        """From now on, only ``wait_for_disconnect`` calls ``receive``.
 
         The reader then waits for the body chunks it hands over instead of calling
         ``receive`` itself: an ASGI ``receive`` must not be awaited twice at once.
@@ -359,7 +359,7 @@ async def _send_chunks(send: Send, iterator: AsyncIterator[bytes], handler: obje
     """Send each chunk as the writer yields it, then end the response.
 
     An error in the writer is logged and the response ended; an ``OSError`` from
-    ``send`` means the client has gone and becomes :class:`ClientDisconnect`.
+    ``send`` means the client has gone and becomes ``ClientDisconnect``.
     """
     exhausted = False  # a writer that ran to its end needs no closing
     try:

@@ -3,7 +3,7 @@
 It speaks ASGI to the application the way a server does, and checks the
 application's side of the protocol as it goes: a response that is never
 finished, a message sent after the response ended, or an exception that escapes
-the application fails the test with a clear :class:`ProtocolError` or the
+the application fails the test with a clear ``ProtocolError`` or the
 exception itself. ::
 
     async with TestClient(app) as client:          # runs lifespan startup and shutdown
@@ -257,7 +257,7 @@ class StreamingResponse:
     """A response read while the application produces it.
 
     ``async for chunk in response`` yields each body chunk as the application
-    sends it; :meth:`disconnect` makes the client go away.
+    sends it; ``disconnect`` makes the client go away.
     """
 
     def __init__(self, exchange: _Exchange, timeout: float) -> None:
@@ -418,7 +418,7 @@ class TestClient:
         root_path: The ASGI ``root_path`` to put in every scope; as uvicorn does, the
             request path is given with it in front.
         timeout: Seconds to wait for the application before failing with
-            :class:`ProtocolError` instead of hanging the test.
+            ``ProtocolError`` instead of hanging the test.
 
     ``async with TestClient(app) as client`` runs lifespan startup on entry and
     shutdown on exit; without ``async with`` no lifespan events are sent.
@@ -537,7 +537,7 @@ class TestClient:
                 into ``scope['path']`` as a server does.
             headers: A dict or a list of pairs (``str`` or ``bytes``).
             body: ``bytes``, ``str``, or an async iterable of chunks, each sent as a
-                separate ASGI message (yield :data:`DISCONNECT` to disconnect there).
+                separate ASGI message (yield ``DISCONNECT`` to disconnect there).
             json: An object to send as a JSON body with its content type.
         """
         exchange = self._exchange(method, path, headers, body, json)
@@ -567,31 +567,31 @@ class TestClient:
         return _Stream(self._exchange(method, path, headers, body, json), self.timeout)
 
     async def get(self, path: str, **kwargs: Any) -> Response:
-        """Send a GET request; see :meth:`request`."""
+        """Send a GET request; see ``request``."""
         return await self.request("GET", path, **kwargs)
 
     async def head(self, path: str, **kwargs: Any) -> Response:
-        """Send a HEAD request; see :meth:`request`."""
+        """Send a HEAD request; see ``request``."""
         return await self.request("HEAD", path, **kwargs)
 
     async def post(self, path: str, **kwargs: Any) -> Response:
-        """Send a POST request; see :meth:`request`."""
+        """Send a POST request; see ``request``."""
         return await self.request("POST", path, **kwargs)
 
     async def put(self, path: str, **kwargs: Any) -> Response:
-        """Send a PUT request; see :meth:`request`."""
+        """Send a PUT request; see ``request``."""
         return await self.request("PUT", path, **kwargs)
 
     async def patch(self, path: str, **kwargs: Any) -> Response:
-        """Send a PATCH request; see :meth:`request`."""
+        """Send a PATCH request; see ``request``."""
         return await self.request("PATCH", path, **kwargs)
 
     async def delete(self, path: str, **kwargs: Any) -> Response:
-        """Send a DELETE request; see :meth:`request`."""
+        """Send a DELETE request; see ``request``."""
         return await self.request("DELETE", path, **kwargs)
 
     async def options(self, path: str, **kwargs: Any) -> Response:
-        """Send an OPTIONS request; see :meth:`request`."""
+        """Send an OPTIONS request; see ``request``."""
         return await self.request("OPTIONS", path, **kwargs)
 
     def websocket(
