@@ -38,8 +38,8 @@ _DISCONNECTED = WebSocketState.DISCONNECTED
 class WebSocket:
     """A WebSocket connection, as a handler sees it.
 
-    Call :meth:`accept` first, then :meth:`receive` and :meth:`send` messages, and
-    :meth:`close` when done (the framework closes the socket if the handler
+    Call ``accept`` first, then ``receive`` and ``send`` messages, and
+    ``close`` when done (the framework closes the socket if the handler
     returns without doing so). ``async for message in web_socket`` receives until
     the client disconnects.
     """
@@ -73,7 +73,7 @@ class WebSocket:
     async def receive(self) -> str | bytes | None:
         """Wait for the next message: ``str`` for text, ``bytes`` for binary.
 
-        Returns None once the client has disconnected; :attr:`close_code` then
+        Returns None once the client has disconnected; ``close_code`` then
         holds the code it sent.
         """
         if self.state is _CONNECTING:
@@ -123,7 +123,7 @@ class WebSocket:
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the socket; does nothing if it is already closed.
 
-        Before :meth:`accept`, closing rejects the connection (the server answers 403).
+        Before ``accept``, closing rejects the connection (the server answers 403).
         """
         if self.state is _ACCEPTED or self.state is _CONNECTING:
             self.state = _CLOSED
