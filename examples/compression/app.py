@@ -1,0 +1,49 @@
+"""Compression: large responses are gzipped for clients that accept it; small ones are not."""
+
+import asyncio
+
+import uvicorn
+
+from bareasgi import Application, json_response, text_response
+from bareasgi.compression import compression_middleware
+
+PAGE = """<!DOCTYPE html>
+<title>Compression</title>
+<p>This page is too small to be worth compressing.
+<p><a href="planets.json">planets.json</a> is large: it is compressed whole.
+<p><a href="countdown">countdown</a> is streamed: each line is compressed as it is written.
+"""
+INTERVAL = 0.5  # seconds between the lines of the countdown
+
+
+async def index(scope, info, matches, content):
+    return text_response(200, [(b"content-type", b"text/html; charset=utf-8")], PAGE)
+
+
+async def planets(scope, info, matches, content):
+    data = {"planets": [{"id": n, "name": f"Planet {n}", "moons": n % 7} for n in range(1, 501)]}
+    return json_response(200, None, data)
+
+
+async def countdown(scope, info, matches, content):
+    async def writer():
+        for n in range(5, 0, -1):
+            yield f"{n}, counting down to lift-off\n".encode()
+            await asyncio.sleep(INTERVAL)
+        yield b"Lift-off!\n"
+
+    # nosniff: browsers show plain text as it arrives, instead of buffering it to guess its type.
+    headers = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"x-content-type-options", b"nosniff"),
+    ]
+    return 200, headers, writer()
+
+
+app = Application(middlewares=[compression_middleware(minimum_size=500)])
+app.http_router.add({"GET"}, "/", index)
+app.http_router.add({"GET"}, "/planets.json", planets)
+app.http_router.add({"GET"}, "/countdown", countdown)
+
+if __name__ == "__main__":
+    uvicorn.run(app, host="127.0.0.1", port=9009)
