@@ -40,7 +40,8 @@ def request_header(scope: Scope, name: bytes) -> bytes | None:
     """The value of the request header ``name``, or None; repeated headers are joined by ``, ``.
 
     HTTP allows a header that holds a list to be sent several times; joined, the
-    values read as the one list they stand for.
+    values read as the one list they stand for. ``Cookie`` is the exception (its
+    separator is ``; ``): read it with ``find_all_headers``, or ``bareasgi.cookies``.
     """
     values = find_all_headers(scope.get("headers") or (), name)
     return b", ".join(values) if values else None

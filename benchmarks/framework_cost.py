@@ -12,9 +12,11 @@ registered, hitting route 500), stream (64 KiB in 4 KiB chunks from an async gen
 upload (a 1 MiB body in 64 KiB chunks, answered with its length) and websocket (accept,
 echo one text message, close).
 
-How: each (framework, case) runs in its own worker subprocess. A worker builds the app,
-checks once that it answers correctly (status 200 and the expected body, or the websocket
-echo), warms up, and picks a batch size N so one batch takes about ``--target`` seconds.
+How: each (framework, case) runs in its own worker subprocess, every worker pinned to the
+same core with ``taskset`` when possible (a shared machine's cores differ in speed). A
+worker builds the app, checks once that it answers correctly (status 200 and the expected
+body, or the websocket echo), warms up, and picks a batch size N so one batch takes about
+``--target`` seconds.
 The driver awaits ``app(scope, receive, send)`` N times in one coroutine under
 ``asyncio.run`` (default event loop), with a fresh scope dict and a fresh receive/send pair
 per request, timed with ``time.perf_counter_ns``. ``receive`` behaves like uvicorn's: once
@@ -68,9 +70,10 @@ from apps import (
     Message,
     Scope,
 )
-from common import RESULTS_DIR, write_results
+from common import CLIENT_CPU, RESULTS_DIR, can_pin, pinned, write_results
 
 DEFAULT_JSON = RESULTS_DIR / "framework_cost.json"
+WORKER_CPU = CLIENT_CPU  # every worker runs on this core, so that none gets a faster one
 MARKER = "@@bench "  # prefixes worker protocol lines, so stray prints cannot confuse us
 CHECK_TIMEOUT_S = 5.0
 
@@ -306,8 +309,8 @@ class Worker:
     """A subprocess that serves one (framework, case) and times batches on request."""
 
     def __init__(self, framework: str, case: str, target_s: float) -> None:
-        command = [sys.executable, str(Path(__file__).resolve()), "--worker", framework,
-                   "--case", case, "--target", str(target_s)]
+        command = pinned(WORKER_CPU, [sys.executable, str(Path(__file__).resolve()), "--worker",
+                                      framework, "--case", case, "--target", str(target_s)])
         self.framework = framework
         self.case = case
         self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -440,7 +443,8 @@ def markdown(results: dict[tuple[str, str], dict[str, Any]], frameworks: list[st
 def write_json(path: Path, results: dict[tuple[str, str], dict[str, Any]],
                args: argparse.Namespace, frameworks: list[str], cases: list[str]) -> None:
     settings = {"rounds": args.rounds, "target_s": args.target, "frameworks": frameworks,
-                "cases": cases, "loop": "asyncio (default event loop)"}
+                "cases": cases, "loop": "asyncio (default event loop)",
+                "pinned": can_pin()}
     write_results(path, {
         "settings": settings,
         "results": [{"framework": f, "case": c, **r} for (f, c), r in results.items()],

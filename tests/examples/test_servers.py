@@ -325,8 +325,9 @@ def check_server_sent_events(served: Served) -> None:
     # An endless stream: read two events, a second apart, then leave.
     with client.stream("GET", "/events") as response:
         assert response.status_code == 200
-        assert response.headers["content-type"] == "text/event-stream"
+        assert response.headers["content-type"] == "text/event-stream; charset=utf-8"
         assert response.headers["cache-control"] == "no-cache"
+        assert response.headers["x-accel-buffering"] == "no"
         events = read_events(response.iter_lines(), 2)
     assert [event["id"] for event in events] == ["1", "2"]
     assert all(CLOCK.fullmatch(event["data"]) for event in events), events
