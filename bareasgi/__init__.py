@@ -6,10 +6,8 @@ from .middleware import mw
 from .routing import HttpRouter, PathTemplate, WebSocketRouter
 from .streaming import (
     BodyWriter,
-    FileWriter,
     bytes_reader,
     bytes_writer,
-    file_writer,
     json_reader,
     json_response,
     text_reader,
@@ -46,7 +44,6 @@ __all__ = [
     "BodyWriter",
     "ClientDisconnect",
     "Content",
-    "FileWriter",
     "HTTPError",
     "Header",
     "Headers",
@@ -73,7 +70,6 @@ __all__ = [
     "Writer",
     "bytes_reader",
     "bytes_writer",
-    "file_writer",
     "json_reader",
     "json_response",
     "mw",

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from .errors import ClientDisconnect, HTTPError
-from .streaming import BodyWriter, FileWriter
+from .streaming import BodyWriter
 from .types import (
     Headers,
     HttpFullResponse,
@@ -248,8 +248,11 @@ async def send_response(
     if scope["method"] == "HEAD" and writer is not None:
         await _close(writer)
         writer = None
-    if type(writer) is FileWriter and "http.response.pathsend" in (scope.get("extensions") or ()):
-        await _send_path(scope, send, status, headers, pushes, writer.path)
+    # A writer naming the whole file it sends lets a server that can send files do it.
+    path = getattr(writer, "pathsend", None) if writer is not None else None
+    if path is not None and "http.response.pathsend" in (scope.get("extensions") or ()):
+        await _send_path(scope, send, status, headers, pushes, path)
+        await _close(writer)  # type: ignore[arg-type]
         return
     iterator: AsyncIterator[bytes] | None = None
     if writer is not None and type(writer) is not BodyWriter:
@@ -287,7 +290,11 @@ async def _send_path(
     pushes: PushResponses | None,
     path: str,
 ) -> None:
-    """Let the server send the file itself (the ``http.response.pathsend`` extension)."""
+    """Let the server send the file itself (the ``http.response.pathsend`` extension).
+
+    Any writer with a ``pathsend`` attribute holding the absolute path of the whole
+    file it would send, such as the ``bareasgi.static`` file writer, is sent this way.
+    """
     try:
         await send({"type": "http.response.start", "status": status, "headers": headers or []})
         if pushes:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -34,44 +32,6 @@ class BodyWriter(tuple[bytes, ...]):
 
     def __repr__(self) -> str:
         return f"BodyWriter({sum(map(len, self))} bytes in {len(self)} chunks)"
-
-
-class FileWriter:
-    """A response body read from a file in chunks, without blocking the event loop.
-
-    Reads happen in a worker thread, and the file is closed when the body ends or the
-    client goes away. When the server offers the ``http.response.pathsend`` extension,
-    the framework hands it the path instead, and the server sends the file itself.
-    """
-
-    __slots__ = ("chunk_size", "path")
-
-    def __init__(self, path: str | os.PathLike[str], chunk_size: int = 65536) -> None:
-        self.path = os.path.abspath(path)
-        self.chunk_size = chunk_size
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[bytes]:
-        file = await asyncio.to_thread(open, self.path, "rb")
-        try:
-            while chunk := await asyncio.to_thread(file.read, self.chunk_size):
-                yield chunk
-        finally:
-            file.close()
-
-    def __repr__(self) -> str:
-        return f"FileWriter({self.path!r})"
-
-
-def file_writer(path: str | os.PathLike[str], chunk_size: int = 65536) -> FileWriter:
-    """Make a writer that sends the file at ``path`` in chunks of ``chunk_size`` bytes.
-
-    The file is opened when the body is sent, not now: a file that cannot be opened
-    then ends the response after its headers, so check it exists first.
-    """
-    return FileWriter(path, chunk_size)
 
 
 def bytes_writer(buf: bytes, chunk_size: int = -1) -> BodyWriter:

@@ -11,7 +11,6 @@ from bareasgi import (
     HTTPError,
     bytes_reader,
     bytes_writer,
-    file_writer,
     text_writer,
 )
 from bareasgi.testing import DISCONNECT, TestClient
@@ -631,52 +630,3 @@ async def test_valid_unusual_headers_pass_untouched():
     response = await TestClient(app_with(handler)).get("/")
     assert response.status == 200
     assert response.headers.raw == headers
-
-
-async def test_file_writer_streams_the_file_in_chunks(tmp_path):
-    data = bytes(range(256)) * 1000
-    (tmp_path / "blob.bin").write_bytes(data)
-
-    async def handler(scope, info, matches, content):
-        return 200, None, file_writer(tmp_path / "blob.bin", chunk_size=65536)
-
-    response = await TestClient(app_with(handler)).get("/")
-    assert response.body == data
-    sizes = [len(m["body"]) for m in response.messages[1:]]
-    assert sizes == [65536, 65536, 65536, 256000 - 3 * 65536, 0]
-
-
-async def test_file_writer_uses_pathsend_when_the_server_offers_it(tmp_path):
-    (tmp_path / "page.html").write_text("<h1>hi</h1>")
-
-    async def handler(scope, info, matches, content):
-        return 200, [(b"content-type", b"text/html")], file_writer(tmp_path / "page.html")
-
-    response = await TestClient(app_with(handler), pathsend=True).get("/")
-    assert response.text == "<h1>hi</h1>"
-    assert [m["type"] for m in response.messages] == [
-        "http.response.start",
-        "http.response.pathsend",
-    ]
-    assert response.messages[1]["path"] == str(tmp_path / "page.html")
-
-
-async def test_file_writer_closes_the_file_when_the_client_leaves(tmp_path, monkeypatch):
-    (tmp_path / "big.bin").write_bytes(b"x" * 1_000_000)
-    opened = []
-    real_open = open
-
-    def tracking_open(*args, **kwargs):
-        file = real_open(*args, **kwargs)
-        opened.append(file)
-        return file
-
-    monkeypatch.setattr("builtins.open", tracking_open)
-
-    async def handler(scope, info, matches, content):
-        return 200, None, file_writer(tmp_path / "big.bin", chunk_size=1000)
-
-    async with TestClient(app_with(handler)).stream("GET", "/") as response:
-        async for _ in response:
-            break
-    assert opened and all(file.closed for file in opened)
