@@ -1,0 +1,535 @@
+"""The forms extra: URL-encoded and multipart forms, their limits and their errors."""
+
+import hashlib
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+from bareasgi import Application, HTTPError, json_response
+from bareasgi.forms import (
+    DEFAULT_MAX_SIZE,
+    FormData,
+    UploadedFile,
+    read_form,
+    read_multipart,
+    read_urlencoded,
+)
+from bareasgi.testing import DISCONNECT, TestClient
+
+URLENCODED = {"content-type": "application/x-www-form-urlencoded"}
+BOUNDARY = "----bareasgi-test-boundary"
+MULTIPART = {"content-type": f"multipart/form-data; boundary={BOUNDARY}"}
+
+
+def multipart(*parts, boundary=BOUNDARY):
+    """A multipart/form-data body; each part is (name, value) or (name, filename, data, type)."""
+    body = b""
+    for part in parts:
+        body += f"--{boundary}\r\n".encode()
+        if len(part) == 2:
+            name, value = part
+            body += f'Content-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+            body += value if isinstance(value, bytes) else value.encode()
+        else:
+            name, filename, data, kind = part
+            disposition = f'form-data; name="{name}"; filename="{filename}"'
+            body += f"Content-Disposition: {disposition}\r\n".encode()
+            if kind is not None:
+                body += f"Content-Type: {kind}\r\n".encode()
+            body += b"\r\n" + data
+        body += b"\r\n"
+    return body + f"--{boundary}--\r\n".encode()
+
+
+async def chunks(data, size):
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+def describe(value):
+    if isinstance(value, UploadedFile):
+        return {
+            "filename": value.filename,
+            "content_type": value.content_type,
+            "size": value.size,
+            "in_memory": value.in_memory,
+        }
+    return value
+
+
+def make_app(reader=read_form, **limits):
+    """An app whose POST /form reads a form and answers with what it got, as JSON."""
+    app = Application()
+
+    @app.on_http_request({"POST"}, "/form")
+    async def form_handler(scope, info, matches, content):
+        form = await reader(scope, content, **limits)
+        async with form:
+            result = []
+            for name, value in form.multi_items():
+                item = describe(value)
+                if isinstance(value, UploadedFile):
+                    item["sha256"] = hashlib.sha256(await value.read()).hexdigest()
+                result.append([name, item])
+        info["form"] = form
+        return json_response(200, None, result)
+
+    return app
+
+
+async def post(app, body, headers=MULTIPART):
+    return await TestClient(app).post("/form", body=body, headers=headers)
+
+
+# URL-encoded forms -----------------------------------------------------------------------------
+
+
+async def test_urlencoded_fields_are_decoded_in_order_with_empty_values_kept():
+    body = "name=Ada+Lovelace&note=caf%C3%A9%20au+lait&empty=&flag&tag=a&tag=b"
+    response = await post(make_app(), body, URLENCODED)
+    assert response.status == 200
+    assert response.json() == [
+        ["name", "Ada Lovelace"],
+        ["note", "café au lait"],
+        ["empty", ""],
+        ["flag", ""],
+        ["tag", "a"],
+        ["tag", "b"],
+    ]
+
+
+async def test_read_urlencoded_gives_a_multi_value_mapping():
+    app = make_app(read_urlencoded)
+    await post(app, "tag=a&tag=b&name=x", URLENCODED)
+    form = app.info["form"]
+    assert isinstance(form, FormData)
+    assert form["tag"] == "a"  # the first value
+    assert form.get_all("tag") == ["a", "b"]
+    assert form.get_all("missing") == []
+    assert form.get("missing") is None
+    assert list(form) == ["tag", "name"]
+    assert len(form) == 2
+    assert form.to_dict() == {"tag": ["a", "b"], "name": ["x"]}
+    assert dict(form) == {"tag": "a", "name": "x"}
+    assert "FormData([('tag', 'a')" in repr(form)
+
+
+async def test_raw_utf8_in_an_urlencoded_body_is_accepted():
+    response = await post(make_app(), "name=José", URLENCODED)
+    assert response.json() == [["name", "José"]]
+
+
+async def test_an_urlencoded_charset_parameter_is_honoured():
+    headers = {"content-type": "application/x-www-form-urlencoded; charset=ISO-8859-1"}
+    response = await post(make_app(), "name=Jos%E9", headers)
+    assert response.json() == [["name", "José"]]
+
+
+async def test_an_unknown_or_non_text_charset_is_a_415():
+    for charset in ("klingon", "base64"):
+        headers = {"content-type": f"application/x-www-form-urlencoded; charset={charset}"}
+        response = await post(make_app(), "a=1", headers)
+        assert response.status == 415
+        assert response.text == f"The charset '{charset}' is not supported."
+
+
+@pytest.mark.parametrize("body", [b"name=%FF", b"name=\xff"])
+async def test_an_urlencoded_body_that_is_not_utf8_is_a_400(body):
+    response = await post(make_app(), body, URLENCODED)
+    assert response.status == 400
+    assert response.text == "The form is not valid utf-8 text."
+
+
+async def test_too_many_urlencoded_fields_is_a_413():
+    response = await post(make_app(max_fields=3), "a=1&b=2&c=3&d=4", URLENCODED)
+    assert response.status == 413
+    assert response.text == "The form has more than 3 fields."
+    assert (await post(make_app(max_fields=3), "a=1&b=2&c=3", URLENCODED)).status == 200
+
+
+async def test_an_urlencoded_body_over_max_size_is_a_413_by_its_content_length():
+    response = await post(make_app(max_size=10), "a=" + "x" * 20, URLENCODED)
+    assert response.status == 413
+    assert response.text == "The request body is larger than 10 bytes."
+
+
+async def test_max_size_none_means_no_limit_on_the_body():
+    body = "a=" + "x" * (DEFAULT_MAX_SIZE + 1)
+    assert (await post(make_app(), body, URLENCODED)).status == 413
+    response = await post(make_app(max_size=None), body, URLENCODED)
+    assert response.status == 200
+    assert len(response.json()[0][1]) == DEFAULT_MAX_SIZE + 1
+
+
+async def test_an_endless_urlencoded_body_is_cut_off_at_max_size():
+    sent = 0
+
+    async def endless():
+        nonlocal sent
+        while True:
+            sent += 1
+            yield b"a=1&"
+
+    response = await post(make_app(max_size=100), endless(), URLENCODED)
+    assert response.status == 413
+    assert sent < 30
+
+
+@pytest.mark.parametrize(
+    ("reader", "headers", "message"),
+    [
+        (
+            read_urlencoded,
+            {},
+            "Expected a form: send content-type: application/x-www-form-urlencoded.",
+        ),
+        (
+            read_urlencoded,
+            MULTIPART,
+            "Expected a form (application/x-www-form-urlencoded), not multipart/form-data.",
+        ),
+        (
+            read_multipart,
+            URLENCODED,
+            "Expected a form (multipart/form-data), not application/x-www-form-urlencoded.",
+        ),
+        (
+            read_form,
+            {"content-type": "application/json"},
+            "Expected a form (application/x-www-form-urlencoded or multipart/form-data), "
+            "not application/json.",
+        ),
+        (
+            read_form,
+            {},
+            "Expected a form: send content-type: application/x-www-form-urlencoded or "
+            "multipart/form-data.",
+        ),
+    ],
+)
+async def test_a_wrong_or_missing_content_type_is_a_415_before_reading(reader, headers, message):
+    read = False
+
+    async def body():
+        nonlocal read
+        read = True
+        yield b"a=1"
+
+    response = await post(make_app(reader), body(), headers)
+    assert (response.status, response.text) == (415, message)
+    assert not read
+
+
+# multipart forms: what they hold ---------------------------------------------------------------
+
+
+async def test_multipart_fields_and_several_files_come_in_order():
+    body = multipart(
+        ("name", "Ada"),
+        ("docs", "a.txt", b"first file", "text/plain"),
+        ("note", "grüße"),
+        ("docs", "b.bin", b"\x00\x01\x02", "application/octet-stream"),
+    )
+    response = await post(make_app(), body)
+    assert response.status == 200
+    digest = hashlib.sha256
+    assert response.json() == [
+        ["name", "Ada"],
+        [
+            "docs",
+            {
+                "filename": "a.txt",
+                "content_type": "text/plain",
+                "size": 10,
+                "in_memory": True,
+                "sha256": digest(b"first file").hexdigest(),
+            },
+        ],
+        ["note", "grüße"],
+        [
+            "docs",
+            {
+                "filename": "b.bin",
+                "content_type": "application/octet-stream",
+                "size": 3,
+                "in_memory": True,
+                "sha256": digest(b"\x00\x01\x02").hexdigest(),
+            },
+        ],
+    ]
+
+
+@pytest.mark.parametrize("size", [1, 7, 64 * 1024])
+async def test_a_multipart_body_parses_the_same_however_it_is_chunked(size):
+    data = bytes(range(256)) * 50 + b"\r\n--not-the-boundary\r\n"
+    body = multipart(("f", "x.bin", data, "application/octet-stream"), ("t", "text\r\nlines"))
+    app = make_app()
+    response = await post(app, chunks(body, size))
+    assert response.status == 200
+    assert response.json()[1] == ["t", "text\r\nlines"]
+    assert response.json()[0][1]["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+async def test_an_uploaded_file_keeps_its_part_headers_and_is_closed_with_the_form():
+    body = multipart(("doc", "notes.txt", b"0123456789", "text/plain; charset=utf-8"))
+    app = make_app(read_multipart)
+    await post(app, body)
+    upload = app.info["form"]["doc"]
+    assert upload.name == "doc"
+    assert upload.content_type == "text/plain"
+    assert upload.headers == [
+        (b"content-disposition", b'form-data; name="doc"; filename="notes.txt"'),
+        (b"content-type", b"text/plain; charset=utf-8"),
+    ]
+    assert repr(upload) == "UploadedFile('notes.txt', 'text/plain', 10 bytes)"
+    assert upload.file.closed  # closed by `async with form`
+
+
+async def test_read_seek_and_close_on_an_uploaded_file():
+    app = Application()
+
+    @app.on_http_request({"POST"}, "/")
+    async def handler(scope, info, matches, content):
+        form = await read_form(scope, content, spool_size=4)
+        upload = form["doc"]
+        steps = [await upload.read(3), await upload.read()]
+        await upload.seek(2)
+        steps.append(await upload.read(2))
+        await form.close()
+        await form.close()  # twice is harmless
+        return json_response(200, None, [s.decode() for s in steps] + [upload.file.closed])
+
+    body = multipart(("doc", "d.txt", b"0123456789", None))
+    response = await TestClient(app).post("/", body=body, headers=MULTIPART)
+    assert response.json() == ["012", "3456789", "23", True]
+
+
+async def test_a_file_without_a_content_type_is_octet_stream():
+    body = multipart(("doc", "d", b"x", None))
+    response = await post(make_app(), body)
+    assert response.json()[0][1]["content_type"] == "application/octet-stream"
+
+
+async def test_an_empty_file_input_gives_a_file_with_an_empty_name():
+    # What a browser sends for a file input left empty.
+    body = multipart(("doc", "", b"", "application/octet-stream"))
+    response = await post(make_app(), body)
+    assert response.json()[0][1] | {"sha256": None} == {
+        "filename": "",
+        "content_type": "application/octet-stream",
+        "size": 0,
+        "in_memory": True,
+        "sha256": None,
+    }
+
+
+async def test_utf8_names_and_a_quoted_filename_holding_a_semicolon():
+    body = multipart(("ünï", "a; b \"c\".txt".replace('"', '\\"'), b"x", "text/plain"))
+    response = await post(make_app(), body)
+    name, item = response.json()[0]
+    assert name == "ünï"
+    assert item["filename"] == 'a; b "c".txt'
+
+
+async def test_a_field_with_a_charset_of_its_own_is_decoded_with_it():
+    body = (
+        f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"n\"\r\n"
+        "Content-Type: text/plain; charset=iso-8859-1\r\n\r\n"
+    ).encode() + "José".encode("latin-1") + f"\r\n--{BOUNDARY}--\r\n".encode()
+    response = await post(make_app(), body)
+    assert response.json() == [["n", "José"]]
+
+
+async def test_an_empty_multipart_form_is_an_empty_form():
+    response = await post(make_app(), f"--{BOUNDARY}--\r\n")
+    assert (response.status, response.json()) == (200, [])
+
+
+def spied_spools(monkeypatch):
+    spools = []
+    original = tempfile.SpooledTemporaryFile
+
+    def spy(*args, **kwargs):
+        spools.append(original(*args, **kwargs))
+        return spools[-1]
+
+    monkeypatch.setattr(tempfile, "SpooledTemporaryFile", spy)
+    return spools
+
+
+async def test_a_big_file_is_spooled_to_disk_not_held_in_memory(monkeypatch):
+    spools = spied_spools(monkeypatch)
+    data = b"0123456789abcdef" * 256 * 1024  # 4 MiB
+    body = multipart(("big", "big.bin", data, "application/octet-stream"))
+    response = await post(make_app(spool_size=64 * 1024), chunks(body, 64 * 1024))
+    item = response.json()[0][1]
+    assert item["size"] == len(data)
+    assert item["in_memory"] is False
+    assert item["sha256"] == hashlib.sha256(data).hexdigest()
+    [spool] = spools
+    assert spool._rolled  # the data went to a real temporary file
+    assert spool.closed
+
+
+# multipart forms: limits -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("limits", "parts", "message"),
+    [
+        (
+            {"max_file_size": 5},
+            [("a", "ok.txt", b"12345", None), ("b", "big.txt", b"123456", None)],
+            "The file 'big.txt' is larger than 5 bytes.",
+        ),
+        (
+            {"max_files": 1},
+            [("a", "1.txt", b"1", None), ("b", "2.txt", b"2", None)],
+            "The form has more than 1 files.",
+        ),
+        (
+            {"max_fields": 1},
+            [("f", "1.txt", b"1", None), ("a", "1"), ("b", "2")],
+            "The form has more than 1 fields.",
+        ),
+        (
+            {"max_field_size": 3},
+            [("f", "1.txt", b"1", None), ("a", "123"), ("b", "1234")],
+            "The field 'b' is larger than 3 bytes.",
+        ),
+    ],
+)
+async def test_a_multipart_limit_is_a_413_naming_it_and_the_files_are_closed(
+    monkeypatch, limits, parts, message
+):
+    spools = spied_spools(monkeypatch)
+    response = await post(make_app(**limits), chunks(multipart(*parts), 3))
+    assert (response.status, response.text) == (413, message)
+    assert spools and all(spool.closed for spool in spools)
+
+
+async def test_a_multipart_body_over_max_size_is_a_413_by_content_length_or_as_it_comes():
+    body = multipart(("f", "x.bin", b"x" * 1000, None))
+    for sent in (body, chunks(body, 100)):
+        response = await post(make_app(max_size=500), sent)
+        assert response.status == 413
+        assert response.text == "The request body is larger than 500 bytes."
+
+
+async def test_an_endless_upload_is_cut_off_at_max_size(monkeypatch):
+    spools = spied_spools(monkeypatch)
+    sent = 0
+
+    async def endless():
+        nonlocal sent
+        yield f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="f"; filename="x"\r\n\r\n'
+        while True:
+            sent += 1
+            yield b"x" * 1024
+
+    response = await post(make_app(max_size=64 * 1024, spool_size=1024), endless())
+    assert response.status == 413
+    assert sent <= 65
+    assert all(spool.closed for spool in spools)
+
+
+async def test_a_client_that_disconnects_mid_upload_gets_nothing_and_files_are_closed(monkeypatch):
+    spools = spied_spools(monkeypatch)
+
+    async def body():
+        yield multipart(("f", "x", b"x" * 100, None))[:150]
+        yield DISCONNECT
+
+    response = await post(make_app(), body())
+    assert response.status == 0
+    assert spools and all(spool.closed for spool in spools)
+
+
+# multipart forms: malformed ----------------------------------------------------------------------
+
+
+NO_BOUNDARY = "The multipart/form-data content type has no boundary."
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "message"),
+    [
+        (b"", "multipart/form-data", NO_BOUNDARY),
+        (b"", "multipart/form-data; boundary=", NO_BOUNDARY),
+        (b"", f"multipart/form-data; boundary={'x' * 300}", "The multipart boundary is not valid."),
+        (b"garbage", None, "The request body is not valid multipart/form-data."),
+        (
+            f"--{BOUNDARY}\r\nthis is no header\r\n\r\nx\r\n--{BOUNDARY}--\r\n".encode(),
+            None,
+            "The request body is not valid multipart/form-data.",
+        ),
+        (b"", None, "The multipart body ended before its closing boundary."),
+        (
+            multipart(("a", "1"))[:-30],
+            None,
+            "The multipart body ended before its closing boundary.",
+        ),
+        (
+            f"--{BOUNDARY}\r\n\r\nx\r\n--{BOUNDARY}--\r\n".encode(),
+            None,
+            "A part of the multipart body has no form-data name.",
+        ),
+        (
+            f"--{BOUNDARY}\r\nContent-Disposition: attachment; name=\"a\"\r\n\r\nx\r\n"
+            f"--{BOUNDARY}--\r\n".encode(),
+            None,
+            "A part of the multipart body has no form-data name.",
+        ),
+        (multipart(("a", b"\xff\xfe")), None, "The field 'a' is not valid utf-8 text."),
+    ],
+)
+async def test_a_malformed_multipart_body_is_a_400_that_says_why(body, content_type, message):
+    headers = {"content-type": content_type} if content_type else MULTIPART
+    response = await post(make_app(), body, headers)
+    assert (response.status, response.text) == (400, message)
+
+
+async def test_a_field_with_an_unknown_charset_is_a_415():
+    body = (
+        f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"n\"\r\n"
+        f"Content-Type: text/plain; charset=klingon\r\n\r\nx\r\n--{BOUNDARY}--\r\n"
+    )
+    response = await post(make_app(), body)
+    assert (response.status, response.text) == (415, "The charset 'klingon' is not supported.")
+
+
+# without python-multipart ------------------------------------------------------------------------
+
+
+async def test_without_python_multipart_a_multipart_read_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "python_multipart", None)  # makes the import fail
+    with pytest.raises(ImportError, match=r"pip install bareasgi\[forms\]"):
+        scope = {"headers": [(b"content-type", MULTIPART["content-type"].encode())]}
+        await read_multipart(scope, chunks(b"", 1))
+    # Through an app, it is an ordinary 500 for the client and a traceback in the log.
+    response = await post(make_app(), multipart(("a", "1")))
+    assert response.status == 500
+    # URL-encoded forms do not need it.
+    response = await post(make_app(), "a=1", URLENCODED)
+    assert response.json() == [["a", "1"]]
+
+
+def test_importing_bareasgi_does_not_load_the_extra_nor_python_multipart():
+    code = (
+        "import sys, bareasgi, bareasgi.forms; "
+        "print('bareasgi.forms' in sys.modules, 'python_multipart' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.split() == ["True", "False"]
+    code = "import sys, bareasgi; print('bareasgi.forms' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False"
+
+
+async def test_the_readers_raise_http_error_for_their_caller_to_answer_with():
+    scope = {"headers": [(b"content-type", b"text/plain")]}
+    with pytest.raises(HTTPError) as caught:
+        await read_form(scope, chunks(b"", 1))
+    assert caught.value.status == 415

@@ -1,0 +1,283 @@
+"""The server-sent events extra: the event format, the writer, its headers, Last-Event-ID."""
+
+import asyncio
+import subprocess
+import sys
+
+import pytest
+
+from bareasgi import Application
+from bareasgi.sse import (
+    KEEP_ALIVE,
+    ServerSentEvent,
+    event_response,
+    event_stream_headers,
+    event_writer,
+    format_comment,
+    format_event,
+    last_event_id,
+)
+from bareasgi.testing import TestClient
+
+# format_event ----------------------------------------------------------------------------------
+
+
+def test_an_event_is_its_data_line_and_a_blank_line():
+    assert format_event("hello") == b"data: hello\n\n"
+
+
+def test_every_line_of_data_gets_its_own_data_field_whatever_the_line_ending():
+    assert format_event("one\ntwo\r\nthree\rfour") == (
+        b"data: one\ndata: two\ndata: three\ndata: four\n\n"
+    )
+
+
+def test_a_trailing_line_break_is_kept_as_an_empty_data_line():
+    # The browser joins the data lines with \n, so "a\n" comes back as "a\n".
+    assert format_event("a\n") == b"data: a\ndata: \n\n"
+    assert format_event("") == b"data: \n\n"
+
+
+def test_fields_come_in_order_event_id_retry_data():
+    assert format_event("x", event="tick", id=7, retry=3000) == (
+        b"event: tick\nid: 7\nretry: 3000\ndata: x\n\n"
+    )
+
+
+def test_an_event_without_data_sends_only_its_other_fields():
+    assert format_event(id="42") == b"id: 42\n\n"
+    assert format_event(retry=0) == b"retry: 0\n\n"
+
+
+def test_data_is_encoded_as_utf8():
+    assert format_event("grüße ☃") == "data: grüße ☃\n\n".encode()
+
+
+@pytest.mark.parametrize("value", ["a\nb", "a\rb", "\r\n"])
+def test_an_event_type_with_a_line_break_is_refused(value):
+    with pytest.raises(ValueError, match="event type cannot contain CR or LF"):
+        format_event("x", event=value)
+
+
+@pytest.mark.parametrize("value", ["1\n2", "1\r", "1\0"])
+def test_an_id_with_a_line_break_or_nul_is_refused(value):
+    with pytest.raises(ValueError, match="event id cannot contain CR, LF or NUL"):
+        format_event("x", id=value)
+
+
+@pytest.mark.parametrize("value", [-1, 1.5, True, "100"])
+def test_retry_must_be_a_whole_number_of_zero_or_more(value):
+    with pytest.raises(ValueError, match="retry must be a whole number"):
+        format_event("x", retry=value)
+
+
+def test_a_server_sent_event_is_checked_when_made_and_encodes_as_format_event_does():
+    with pytest.raises(ValueError, match="event id"):
+        ServerSentEvent("x", id="a\nb")
+    event = ServerSentEvent("one\ntwo", event="e", id=1, retry=5)
+    assert event.encode() == format_event("one\ntwo", event="e", id=1, retry=5)
+
+
+def test_a_comment_prefixes_each_line_with_a_colon():
+    assert format_comment("keep-alive") == b": keep-alive\n\n"
+    assert format_comment("a\nb") == b": a\n: b\n\n"
+    assert format_comment() == b": \n\n"
+    assert format_comment("keep-alive") == KEEP_ALIVE
+
+
+# event_writer ----------------------------------------------------------------------------------
+
+
+class Source:
+    """An async generator of events that records how it ended and in which tasks it ran."""
+
+    def __init__(self, items, delay=0.0, forever=False):
+        self.items = items
+        self.delay = delay
+        self.forever = forever
+        self.closed = False
+        self.tasks = set()
+
+    async def events(self):
+        try:
+            for item in self.items:
+                self.tasks.add(asyncio.current_task())
+                await asyncio.sleep(self.delay)
+                yield item
+            while self.forever:
+                await asyncio.sleep(3600)
+        finally:
+            self.closed = True
+
+
+async def collect(writer):
+    return [chunk async for chunk in writer]
+
+
+@pytest.mark.parametrize("keep_alive", [None, 0, 10.0])
+async def test_the_writer_formats_strings_and_events_then_closes_its_source(keep_alive):
+    source = Source(["plain", ServerSentEvent("x", event="e", id=2)])
+    chunks = await collect(event_writer(source.events(), keep_alive=keep_alive))
+    assert chunks == [b"data: plain\n\n", b"event: e\nid: 2\ndata: x\n\n"]
+    assert source.closed
+
+
+async def test_without_keep_alive_the_source_runs_in_the_callers_task():
+    source = Source(["a", "b"])
+    await collect(event_writer(source.events(), keep_alive=None))
+    assert source.tasks == {asyncio.current_task()}
+
+
+async def test_a_keep_alive_comment_is_sent_while_no_event_comes():
+    source = Source(["late"], delay=0.2)
+    chunks = await collect(event_writer(source.events(), keep_alive=0.02))
+    assert chunks[-1] == b"data: late\n\n"
+    assert len(chunks) >= 3
+    assert set(chunks[:-1]) == {KEEP_ALIVE}
+
+
+async def test_no_keep_alive_is_sent_while_events_come_often_enough():
+    source = Source(["a", "b", "c"], delay=0.001)
+    chunks = await collect(event_writer(source.events(), keep_alive=5.0))
+    assert chunks == [b"data: a\n\n", b"data: b\n\n", b"data: c\n\n"]
+
+
+@pytest.mark.parametrize("keep_alive", [None, 0.01])
+async def test_closing_the_writer_while_it_waits_closes_the_source(keep_alive):
+    source = Source(["first"], forever=True)
+    writer = event_writer(source.events(), keep_alive=keep_alive)
+    assert await anext(writer) == b"data: first\n\n"
+    if keep_alive:
+        assert await anext(writer) == KEEP_ALIVE  # a task is now inside the source
+    await writer.aclose()
+    assert source.closed
+
+
+async def test_cancelling_the_writer_while_it_waits_closes_the_source():
+    # What bareasgi does when the client disconnects: it cancels the request's task.
+    source = Source([], forever=True)
+    writer = event_writer(source.events(), keep_alive=30.0)
+    task = asyncio.ensure_future(anext(writer))
+    await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert source.closed
+
+
+async def test_an_error_in_the_source_comes_out_of_the_writer():
+    async def failing():
+        yield "ok"
+        raise RuntimeError("boom")
+
+    writer = event_writer(failing(), keep_alive=1.0)
+    assert await anext(writer) == b"data: ok\n\n"
+    with pytest.raises(RuntimeError, match="boom"):
+        await anext(writer)
+
+
+async def test_a_source_without_aclose_is_read_to_its_end():
+    class Plain:
+        def __init__(self):
+            self.left = ["a", "b"]
+
+        def __aiter__(self):
+            return self
+
+        async def __anext__(self):
+            if not self.left:
+                raise StopAsyncIteration
+            return self.left.pop(0)
+
+    for keep_alive in (None, 1.0):
+        assert await collect(event_writer(Plain(), keep_alive=keep_alive)) == [
+            b"data: a\n\n",
+            b"data: b\n\n",
+        ]
+
+
+# headers and responses -------------------------------------------------------------------------
+
+
+def test_event_stream_headers_say_what_a_stream_needs():
+    assert event_stream_headers() == [
+        (b"content-type", b"text/event-stream; charset=utf-8"),
+        (b"cache-control", b"no-cache"),
+        (b"x-accel-buffering", b"no"),
+    ]
+
+
+def test_given_headers_are_added_and_replace_defaults_of_the_same_name():
+    headers = event_stream_headers([(b"Cache-Control", b"no-store"), (b"x-extra", b"1")])
+    assert headers == [
+        (b"content-type", b"text/event-stream; charset=utf-8"),
+        (b"x-accel-buffering", b"no"),
+        (b"Cache-Control", b"no-store"),
+        (b"x-extra", b"1"),
+    ]
+
+
+def test_the_default_headers_are_not_shared_between_responses():
+    event_stream_headers().append((b"x", b"y"))
+    assert len(event_stream_headers()) == 3
+
+
+def make_app(source, keep_alive=None):
+    app = Application()
+
+    @app.on_http_request({"GET"}, "/events")
+    async def events(scope, info, matches, content):
+        info["last_id"] = last_event_id(scope)
+        return event_response(source.events(), keep_alive=keep_alive)
+
+    return app
+
+
+async def test_a_finite_stream_is_sent_one_message_per_event():
+    source = Source(["a", ServerSentEvent("b", id=1)])
+    response = await TestClient(make_app(source)).get("/events")
+    assert response.status == 200
+    assert response.headers["content-type"] == "text/event-stream; charset=utf-8"
+    assert response.headers["cache-control"] == "no-cache"
+    assert response.headers["x-accel-buffering"] == "no"
+    bodies = [m["body"] for m in response.messages if m["type"] == "http.response.body"]
+    assert bodies == [b"data: a\n\n", b"id: 1\ndata: b\n\n", b""]
+
+
+@pytest.mark.parametrize("keep_alive", [None, 30.0])
+async def test_a_client_that_disconnects_closes_the_events_source(keep_alive):
+    source = Source(["one", "two"], forever=True)
+    async with TestClient(make_app(source, keep_alive)).stream("GET", "/events") as response:
+        chunks = []
+        async for chunk in response:
+            chunks.append(chunk)
+            if len(chunks) == 2:
+                break
+    assert chunks == [b"data: one\n\n", b"data: two\n\n"]
+    assert source.closed
+
+
+async def test_keep_alive_comments_reach_the_client():
+    source = Source(["late"], delay=0.2)
+    response = await TestClient(make_app(source, keep_alive=0.02)).get("/events")
+    assert response.body.startswith(KEEP_ALIVE)
+    assert response.body.endswith(b"data: late\n\n")
+
+
+async def test_last_event_id_is_what_a_reconnecting_browser_sent():
+    app = make_app(Source([]))
+    async with TestClient(app) as client:
+        await client.get("/events")
+        assert app.info["last_id"] is None
+        await client.get("/events", headers={"Last-Event-ID": "41"})
+        assert app.info["last_id"] == "41"
+        await client.get("/events", headers=[(b"last-event-id", "ünï".encode())])
+        assert app.info["last_id"] == "ünï"
+        await client.get("/events", headers=[(b"last-event-id", b"\xff1")])
+        assert app.info["last_id"] == "\ufffd1"
+
+
+def test_importing_bareasgi_does_not_load_the_extra():
+    code = "import sys, bareasgi; print('bareasgi.sse' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False"
