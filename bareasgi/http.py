@@ -16,7 +16,7 @@ import logging
 import re
 import sys
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
 from .errors import ClientDisconnect, HTTPError
@@ -93,6 +93,13 @@ class RequestBody:
         """
         self._handed_over = True
 
+    def take_back_receive(self) -> None:
+        """Undo ``hand_over_receive``: the reader calls ``receive`` itself again."""
+        self._handed_over = False
+        state = self._state
+        if state is not None and state.waiter is not None and not state.waiter.done():
+            state.waiter.set_result(None)
+
     async def wait_for_disconnect(self) -> None:
         """Receive until the client disconnects, keeping any body chunks for the reader."""
         state = self._state or self._start()
@@ -155,7 +162,7 @@ _BAD_NAME = re.compile(rb"[^!#$%&'*+\-.^_`|~0-9A-Za-z]")
 
 
 def header_problem(headers: object) -> str | None:
-    """Say what is wrong with response headers, or None if they can go to the server.
+    """Say what is wrong with a list of response headers, or None if it can go to the server.
 
     Names must be HTTP tokens and values free of CR, LF and NUL, both as ``bytes``: a
     header that could split the response (header injection) never reaches the server.
@@ -171,6 +178,41 @@ def header_problem(headers: object) -> str | None:
     except (TypeError, ValueError):
         return f"headers must be a list of (bytes, bytes) pairs, not {headers!r:.80}"
     return None
+
+
+def checked(response: HttpFullResponse) -> tuple[HttpFullResponse, str | None]:
+    """Check what goes to the server before the response starts: headers, pushes, body chunks.
+
+    Headers or pushes given as a one-shot iterable are taken into a list once, so what
+    is checked is what is sent. Returns the response to send and the problem, if any.
+    """
+    status, headers, writer, pushes = response
+    if headers is not None and type(headers) is not list:
+        if isinstance(headers, (Mapping, str, bytes, bytearray)) or not isinstance(
+            headers, Iterable
+        ):
+            return response, f"headers must be a list of (bytes, bytes) pairs, not {headers!r:.80}"
+        headers = list(headers)
+    if headers:
+        problem = header_problem(headers)
+        if problem is not None:
+            return response, problem
+    if pushes is not None:
+        try:
+            pushes = list(pushes)
+            for path, push_headers in pushes:
+                if type(path) is not str or not path.startswith("/"):
+                    return response, f"a push path must be a str starting with '/', not {path!r}"
+                problem = header_problem(push_headers)
+                if problem is not None:
+                    return response, f"push {path}: {problem}"
+        except (TypeError, ValueError):
+            return response, f"pushes must be (path, headers) pairs, not {pushes!r:.80}"
+    if type(writer) is BodyWriter:
+        for chunk in writer:
+            if type(chunk) is not bytes:
+                return response, f"the body holds a {type(chunk).__name__}, not bytes"
+    return (status, headers, writer, pushes), None
 
 
 def error_response(error: Exception, source: object, scope: Scope) -> HttpFullResponse:
@@ -219,12 +261,12 @@ async def serve_http(
     except Exception as error:
         response = error_response(error, handler, scope)
     status, headers, writer, pushes = response
-    if headers:
-        problem = header_problem(headers)
+    if headers or pushes is not None or type(writer) is BodyWriter:
+        response, problem = checked(response)
         if problem is not None:
-            logger.error("%s returned a bad header, answering 500: %s", describe(handler), problem)
+            logger.error("%s returned a bad response, so 500: %s", describe(handler), problem)
             response = internal_error()
-            status, headers, writer, pushes = response
+        status, headers, writer, pushes = response
     # The common case, a body already in memory in one chunk, is sent right here.
     if type(writer) is BodyWriter and len(writer) == 1 and not pushes and scope["method"] != "HEAD":
         try:
@@ -349,8 +391,10 @@ async def _cancel_on_disconnect(content: RequestBody, task: asyncio.Task[Any]) -
     try:
         await content.wait_for_disconnect()
     except Exception:
-        # A server whose receive fails cannot report a disconnect: stop watching.
+        # A server whose receive fails cannot report a disconnect: stop watching, and let a
+        # writer that reads the body call receive itself again rather than wait for chunks.
         logger.exception("Receiving while streaming failed; no longer watching for a disconnect")
+        content.take_back_receive()
         return
     task.cancel()
 

@@ -10,6 +10,7 @@ not on the number of routes.
 from __future__ import annotations
 
 import inspect
+import math
 import re
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -29,7 +30,7 @@ Handler = TypeVar("Handler")
 Converter = Callable[[str], Any]
 
 _METHOD = re.compile(r"[A-Z][A-Z-]*\Z")
-_FLOAT = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\Z")
+_FLOAT = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\Z")
 
 
 def _to_str(segment: str) -> str:
@@ -46,9 +47,10 @@ def _to_int(segment: str) -> int:
 
 
 def _to_float(segment: str) -> float:
-    if not _FLOAT.match(segment):
-        raise ValueError(f"not a number: {segment!r}")
-    return float(segment)
+    value = float(segment) if _FLOAT.match(segment) else math.nan
+    if not math.isfinite(value):  # "1e999" overflows to inf: not a number a route can use
+        raise ValueError(f"not a finite number: {segment!r}")
+    return value
 
 
 def _datetime_converter(fmt: str | None) -> Converter:
