@@ -159,6 +159,8 @@ def normalize(response: Any, handler: object) -> HttpFullResponse:
 
 
 _BAD_NAME = re.compile(rb"[^!#$%&'*+\-.^_`|~0-9A-Za-z]")
+_BAD_VALUE = re.compile(rb"[\r\n\0]")
+_GOOD_NAMES: set[bytes] = set()
 
 
 def header_problem(headers: object) -> str | None:
@@ -169,12 +171,15 @@ def header_problem(headers: object) -> str | None:
     """
     try:
         for name, value in headers:  # type: ignore[attr-defined]
-            if type(name) is not bytes or type(value) is not bytes:
+            if type(value) is not bytes or type(name) is not bytes:
                 return f"{name!r}: {value!r:.60} is not a pair of bytes"
-            if b"\r" in value or b"\n" in value or b"\0" in value:
+            if _BAD_VALUE.search(value) is not None:
                 return f"the value of {name!r} contains CR, LF or NUL"
-            if not name or _BAD_NAME.search(name):
-                return f"{name!r} is not a valid header name"
+            if name not in _GOOD_NAMES:
+                if not name or _BAD_NAME.search(name):
+                    return f"{name!r} is not a valid header name"
+                if len(_GOOD_NAMES) < 1024:  # names are few: remember them, within reason
+                    _GOOD_NAMES.add(name)
     except (TypeError, ValueError):
         return f"headers must be a list of (bytes, bytes) pairs, not {headers!r:.80}"
     return None
