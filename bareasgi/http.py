@@ -159,7 +159,7 @@ def normalize(response: Any, handler: object) -> HttpFullResponse:
 
 
 _BAD_NAME = re.compile(rb"[^!#$%&'*+\-.^_`|~0-9A-Za-z]")
-_BAD_VALUE = re.compile(rb"[\r\n\0]")
+_bad_value = re.compile(rb"[\r\n\0]").search
 _GOOD_NAMES: set[bytes] = set()
 
 
@@ -173,7 +173,7 @@ def header_problem(headers: object) -> str | None:
         for name, value in headers:  # type: ignore[attr-defined]
             if type(value) is not bytes or type(name) is not bytes:
                 return f"{name!r}: {value!r:.60} is not a pair of bytes"
-            if _BAD_VALUE.search(value) is not None:
+            if _bad_value(value) is not None:
                 return f"the value of {name!r} contains CR, LF or NUL"
             if name not in _GOOD_NAMES:
                 if not name or _BAD_NAME.search(name):
@@ -266,20 +266,26 @@ async def serve_http(
     except Exception as error:
         response = error_response(error, handler, scope)
     status, headers, writer, pushes = response
-    if headers or pushes is not None or type(writer) is BodyWriter:
-        response, problem = checked(response)
-        if problem is not None:
-            logger.error("%s returned a bad response, so 500: %s", describe(handler), problem)
-            response = internal_error()
-        status, headers, writer, pushes = response
-    # The common case, a body already in memory in one chunk, is sent right here.
-    if type(writer) is BodyWriter and len(writer) == 1 and not pushes and scope["method"] != "HEAD":
+    # The common case, a list of headers and one chunk of bytes in memory, is sent right here.
+    if (
+        type(writer) is BodyWriter
+        and len(writer) == 1
+        and type(writer[0]) is bytes
+        and pushes is None
+        and scope["method"] != "HEAD"
+        and (headers is None or type(headers) is list and header_problem(headers) is None)
+    ):
         try:
             await send({"type": "http.response.start", "status": status, "headers": headers or []})
             await send({"type": "http.response.body", "body": writer[0], "more_body": False})
         except OSError:
             logger.debug("The client went away while %s was responding", describe(handler))
         return
+    if headers or pushes is not None or type(writer) is BodyWriter:
+        response, problem = checked(response)
+        if problem is not None:
+            logger.error("%s returned a bad response, so 500: %s", describe(handler), problem)
+            response = internal_error()
     await send_response(scope, send, content, response, handler)
 
 
