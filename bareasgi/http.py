@@ -273,7 +273,7 @@ async def serve_http(
         and type(writer[0]) is bytes
         and pushes is None
         and scope["method"] != "HEAD"
-        and (headers is None or type(headers) is list and header_problem(headers) is None)
+        and (headers is None or (type(headers) is list and header_problem(headers) is None))
     ):
         try:
             await send({"type": "http.response.start", "status": status, "headers": headers or []})
