@@ -1,0 +1,495 @@
+"""Load and soak: many mixed requests through a real uvicorn, looking for leaks and errors.
+
+Not a test and not a timing benchmark: it looks for what long runs reveal. It serves
+``benchmarks/soak_app.py`` with uvicorn on a free loopback port (started and stopped by
+``tests/realserver.py``), then sends ``--requests`` requests from ``--concurrency``
+concurrent clients (asyncio, one ``httpx.AsyncClient`` with that many connections, and
+``websockets`` clients), mixing plain GETs, JSON posts, streamed downloads, chunked
+uploads, WebSocket conversations, unknown paths and a route that deliberately answers
+503. ``--abort-rate`` of the streams, uploads and WebSockets are abandoned part-way: the
+client closes the connection after the first chunk, in the middle of the upload, or
+after the first echo.
+
+It reports:
+
+* the responses by kind and status, and the 5xx the application did not choose (the
+  deliberate 503 excluded) and any other unexpected answer or client error;
+* the server's resident memory (``VmRSS`` in ``/proc/PID/status``) at the start, after
+  ``--checkpoint`` requests and after all of them, each measured with no request in
+  flight, and the ratio of the last two (the target: within 10%);
+* the server's asyncio task count, from the app's ``/admin/tasks``, before the load and
+  once it is over (the target: nothing left beyond that baseline);
+* the lines of the server's stderr that report an application error or a traceback,
+  shutdown included.
+
+It prints a table and writes ``benchmarks/results/soak.json``. It is bounded: it stops
+after ``--max-seconds`` even if requests remain, and every request has a timeout::
+
+    python benchmarks/soak.py --requests 100000 --concurrency 64
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import httpx
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import WebSocketException
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script: the harness lives in tests/
+    sys.path.insert(0, str(ROOT))
+
+from tests.realserver import (  # noqa: E402
+    free_port,
+    server_errors,
+    start_process,
+    traceback_endings,
+)
+
+RESULTS = ROOT / "benchmarks" / "results" / "soak.json"
+APP = "benchmarks.soak_app:app"
+REQUEST_TIMEOUT = 30.0
+SETTLE_TIMEOUT = 10.0
+PACKAGES = ("bareasgi", "uvicorn", "httptools", "uvloop", "websockets", "httpx")
+
+# Kinds of request and how often each is sent.
+WEIGHTS = {
+    "plain": 30,
+    "json": 15,
+    "stream": 15,
+    "upload": 15,
+    "websocket": 10,
+    "not_found": 10,
+    "unavailable": 5,
+}
+ABORTABLE = {"stream", "upload", "websocket"}
+STREAM_CHUNKS, STREAM_SIZE, STREAM_DELAY = 8, 4096, 0.001
+UPLOAD_CHUNKS, UPLOAD_SIZE = 8, 8192
+WS_MESSAGES = 3
+
+
+class AbortUpload(Exception):
+    """Raised by an upload's body to make the client drop the connection part-way."""
+
+
+class Unexpected(Exception):
+    """The server answered something the soak app never answers to that request."""
+
+
+@dataclass
+class Tally:
+    """What the clients saw."""
+
+    outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)
+    unchosen_5xx: int = 0
+    unexpected: list[str] = field(default_factory=list)
+    completed: int = 0
+
+    def count(self, kind: str, outcome: str) -> None:
+        self.outcomes[(kind, outcome)] += 1
+        self.completed += 1
+
+    def problem(self, kind: str, detail: str) -> None:
+        self.count(kind, "unexpected")
+        if len(self.unexpected) < 50:
+            self.unexpected.append(f"{kind}: {detail}")
+
+
+def rss_kib(pid: int) -> int:
+    """The resident memory of process ``pid`` in KiB, from ``/proc/PID/status``."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def peak_rss_kib(pid: int) -> int:
+    """The peak resident memory of process ``pid`` in KiB (``VmHWM``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmHWM for process {pid}")
+
+
+class Client:
+    """Sends the requests of one kind each, checking every answer."""
+
+    def __init__(self, http: httpx.AsyncClient, ws_url: str, tally: Tally) -> None:
+        self.http = http
+        self.ws_url = ws_url
+        self.tally = tally
+        self.jobs: dict[str, Callable[[bool], Awaitable[str]]] = {
+            "plain": self.plain,
+            "json": self.json,
+            "stream": self.stream,
+            "upload": self.upload,
+            "websocket": self.websocket,
+            "not_found": self.not_found,
+            "unavailable": self.unavailable,
+        }
+
+    async def run(self, kind: str, abort: bool) -> None:
+        try:
+            outcome = await asyncio.wait_for(self.jobs[kind](abort), REQUEST_TIMEOUT)
+        except Unexpected as error:
+            self.tally.problem(kind, str(error))
+        except (httpx.HTTPError, WebSocketException, OSError, asyncio.TimeoutError) as error:
+            self.tally.problem(kind, f"{type(error).__name__}: {error}")
+        else:
+            self.tally.count(kind, outcome)
+
+    def _expect(self, response: httpx.Response, status: int) -> str:
+        """The status as the outcome, if it is the one the soak app answers; else Unexpected."""
+        if response.status_code != status:
+            if response.status_code >= 500:  # only /unavailable's 503 is the app's choice
+                self.tally.unchosen_5xx += 1
+            raise Unexpected(f"{response.status_code} {response.text[:100]!r}")
+        return str(status)
+
+    async def plain(self, abort: bool) -> str:
+        response = await self.http.get("/plain")
+        outcome = self._expect(response, 200)
+        if response.content != b"ok":
+            raise Unexpected(f"body {response.content[:40]!r}")
+        return outcome
+
+    async def json(self, abort: bool) -> str:
+        items = [random.randrange(1000) for _ in range(random.randrange(1, 50))]
+        response = await self.http.post("/json", json={"items": items})
+        outcome = self._expect(response, 200)
+        if response.json() != {"count": len(items), "sum": sum(items)}:
+            raise Unexpected(f"body {response.text[:80]!r}")
+        return outcome
+
+    async def stream(self, abort: bool) -> str:
+        params = {"chunks": STREAM_CHUNKS, "size": STREAM_SIZE, "delay": STREAM_DELAY}
+        async with self.http.stream("GET", "/stream", params=params) as response:
+            outcome = self._expect(response, 200)
+            received = 0
+            async for chunk in response.aiter_raw():
+                received += len(chunk)
+                if abort:
+                    return "aborted"  # leaving the block closes the connection
+        if received != STREAM_CHUNKS * STREAM_SIZE:
+            raise Unexpected(f"{received} bytes streamed")
+        return outcome
+
+    async def upload(self, abort: bool) -> str:
+        chunk = random.randbytes(UPLOAD_SIZE)
+
+        async def body() -> AsyncIterator[bytes]:
+            for index in range(UPLOAD_CHUNKS):
+                if abort and index == UPLOAD_CHUNKS // 2:
+                    raise AbortUpload
+                yield chunk
+                await asyncio.sleep(0)
+
+        try:
+            response = await self.http.post("/upload", content=body())
+        except AbortUpload:
+            return "aborted"
+        outcome = self._expect(response, 200)
+        crc = 0
+        for _ in range(UPLOAD_CHUNKS):
+            crc = zlib.crc32(chunk, crc)
+        if response.json() != {"length": UPLOAD_CHUNKS * UPLOAD_SIZE, "crc32": crc}:
+            raise Unexpected(f"body {response.text[:80]!r}")
+        return outcome
+
+    async def websocket(self, abort: bool) -> str:
+        async with ws_connect(
+            f"{self.ws_url}/ws", open_timeout=REQUEST_TIMEOUT, close_timeout=5, compression=None
+        ) as ws:
+            for index in range(WS_MESSAGES):
+                message = f"message {index}"
+                await ws.send(message)
+                echo = await ws.recv()
+                if echo != message:
+                    raise Unexpected(f"echo {echo!r} for {message!r}")
+                if abort:
+                    _drop(ws)
+                    return "aborted"
+        return "closed"
+
+    async def not_found(self, abort: bool) -> str:
+        response = await self.http.get(f"/missing/{random.randrange(10**6)}")
+        return self._expect(response, 404)
+
+    async def unavailable(self, abort: bool) -> str:
+        return self._expect(await self.http.get("/unavailable"), 503)
+
+
+def _drop(ws: ClientConnection) -> None:
+    """Drop the connection without a closing handshake, as a client that vanished."""
+    ws.transport.abort()
+
+
+async def admin_tasks(http: httpx.AsyncClient) -> dict[str, Any]:
+    response = await http.get("/admin/tasks")
+    response.raise_for_status()
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+async def settled_tasks(http: httpx.AsyncClient, baseline: int) -> dict[str, Any]:
+    """The task count once it is back to ``baseline``, or after ``SETTLE_TIMEOUT`` seconds."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    while True:
+        answer = await admin_tasks(http)
+        if answer["tasks"] <= baseline or time.monotonic() > deadline:
+            return answer
+        await asyncio.sleep(0.1)  # polling: connections closed by clients take a moment
+
+
+async def drive(
+    base_url: str,
+    ws_url: str,
+    pid: int,
+    requests: int,
+    concurrency: int,
+    checkpoint: int,
+    abort_rate: float,
+    seed: int,
+    max_seconds: float,
+) -> dict[str, Any]:
+    """Send the load in two phases, measuring between them with nothing in flight."""
+    rng = random.Random(seed)
+    kinds = rng.choices(list(WEIGHTS), weights=list(WEIGHTS.values()), k=requests)
+    aborts = [kind in ABORTABLE and rng.random() < abort_rate for kind in kinds]
+    random.seed(seed)
+    tally = Tally()
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    started = time.monotonic()
+    deadline = started + max_seconds
+    async with httpx.AsyncClient(
+        base_url=base_url, limits=limits, timeout=REQUEST_TIMEOUT
+    ) as http:
+        client = Client(http, ws_url, tally)
+        baseline = await admin_tasks(http)
+        rss_start = rss_kib(pid)
+        issued = 0
+
+        async def worker(stop_at: int) -> None:
+            nonlocal issued
+            while issued < stop_at and time.monotonic() < deadline:
+                index = issued
+                issued += 1
+                await client.run(kinds[index], aborts[index])
+
+        measurements = {}
+        for name, stop_at in (("checkpoint", checkpoint), ("end", requests)):
+            await asyncio.gather(*(worker(stop_at) for _ in range(concurrency)))
+            measurements[name] = {
+                "requests": tally.completed,
+                "rss_kib": rss_kib(pid),
+                "seconds": round(time.monotonic() - started, 1),
+            }
+        elapsed = time.monotonic() - started
+        final = await settled_tasks(http, baseline["tasks"])
+
+    aborted = sum(aborts[: tally.completed])
+    return {
+        "completed": tally.completed,
+        "timed_out": tally.completed < requests,
+        "elapsed_s": round(elapsed, 1),
+        "requests_per_s": round(tally.completed / elapsed) if elapsed else None,
+        "aborted_on_purpose": aborted,
+        "outcomes": {
+            kind: {outcome: n for (k, outcome), n in sorted(tally.outcomes.items()) if k == kind}
+            for kind in WEIGHTS
+        },
+        "unchosen_5xx": tally.unchosen_5xx,
+        "unexpected": tally.unexpected,
+        "unexpected_count": sum(n for (_, o), n in tally.outcomes.items() if o == "unexpected"),
+        "rss_kib": {
+            "start": rss_start,
+            "checkpoint": measurements["checkpoint"]["rss_kib"],
+            "end": measurements["end"]["rss_kib"],
+            "peak": peak_rss_kib(pid),
+        },
+        "rss_ratio_end_to_checkpoint": round(
+            measurements["end"]["rss_kib"] / measurements["checkpoint"]["rss_kib"], 3
+        ),
+        "phases": measurements,
+        "tasks": {
+            "baseline": baseline["tasks"],
+            "end": final["tasks"],
+            "left": final["tasks"] - baseline["tasks"],
+            "running_at_end": final["running"],
+            "running_at_baseline": baseline["running"],
+        },
+    }
+
+
+def git_commit() -> str:
+    """The commit checked out, marked ``+modified`` if files in ``bareasgi/`` differ from it."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=True, capture_output=True,
+            text=True,
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", "bareasgi"],
+            cwd=ROOT, check=True, capture_output=True, text=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{head}+modified" if changed else head
+
+
+def environment() -> dict[str, Any]:
+    versions = {}
+    for name in PACKAGES:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions[name] = metadata.version(name)
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "commit": git_commit(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "versions": versions,
+    }
+
+
+def run(
+    requests: int = 100_000,
+    concurrency: int = 64,
+    *,
+    checkpoint: int = 10_000,
+    abort_rate: float = 0.05,
+    seed: int = 1,
+    max_seconds: float = 1800.0,
+    output: Path | None = RESULTS,
+) -> dict[str, Any]:
+    """Serve the soak app, send the load, stop the server; return (and write) the results."""
+    checkpoint = max(1, min(checkpoint, requests))
+    port = free_port()
+    command = [
+        sys.executable, "-m", "uvicorn", APP, "--host", "127.0.0.1", "--port", str(port),
+        "--no-access-log", "--log-level", "warning",
+    ]
+    with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
+        with start_process(
+            command, name="uvicorn", port=port, tmp_dir=Path(tmp), probe_path="/plain"
+        ) as server:
+            results = asyncio.run(
+                drive(
+                    server.base_url, server.ws_url, server.process.pid, requests, concurrency,
+                    checkpoint, abort_rate, seed, max_seconds,
+                )
+            )
+        # Stopped: the log now includes the shutdown too.
+        log = server.stderr()
+    results = {
+        **environment(),
+        "command": " ".join(
+            ["python benchmarks/soak.py", f"--requests {requests}", f"--concurrency {concurrency}"]
+        ),
+        "server": f"python -m uvicorn {APP} --no-access-log --log-level warning",
+        "requests": requests,
+        "concurrency": concurrency,
+        "checkpoint": checkpoint,
+        "abort_rate": abort_rate,
+        "seed": seed,
+        **results,
+        "server_exit_code": server.process.returncode,
+        "server_errors": server_errors(log),
+        "server_tracebacks": traceback_endings(log),
+        "server_stderr_lines": len(log.splitlines()),
+    }
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(results, indent=2) + "\n")
+    return results
+
+
+def summary(results: dict[str, Any]) -> str:
+    """The results as a plain-text table."""
+    rss = results["rss_kib"]
+    tasks = results["tasks"]
+    rows = [
+        ("requests sent / planned", f"{results['completed']} / {results['requests']}"),
+        ("concurrency", str(results["concurrency"])),
+        ("elapsed", f"{results['elapsed_s']} s ({results['requests_per_s']} requests/s)"),
+        ("aborted by the client on purpose", str(results["aborted_on_purpose"])),
+    ]
+    for kind, outcomes in results["outcomes"].items():
+        shown = ", ".join(f"{outcome}: {count}" for outcome, count in outcomes.items())
+        rows.append((f"  {kind}", shown or "-"))
+    rows += [
+        ("5xx the app did not choose", str(results["unchosen_5xx"])),
+        ("unexpected answers or errors", str(results["unexpected_count"])),
+        ("RSS at start", f"{rss['start'] / 1024:.1f} MiB"),
+        (f"RSS after {results['phases']['checkpoint']['requests']}",
+         f"{rss['checkpoint'] / 1024:.1f} MiB"),
+        (f"RSS after {results['phases']['end']['requests']}", f"{rss['end'] / 1024:.1f} MiB"),
+        ("RSS end / checkpoint", f"{results['rss_ratio_end_to_checkpoint']:.3f}"),
+        ("RSS peak", f"{rss['peak'] / 1024:.1f} MiB"),
+        ("tasks: baseline, end, left", f"{tasks['baseline']}, {tasks['end']}, {tasks['left']}"),
+        ("server errors in stderr", str(len(results["server_errors"]))),
+        ("tracebacks in stderr", str(len(results["server_tracebacks"]))),
+        ("server exit code", str(results["server_exit_code"])),
+    ]
+    width = max(len(name) for name, _ in rows)
+    lines = [f"{name:<{width}}  {value}" for name, value in rows]
+    for problem in results["unexpected"][:10]:
+        lines.append(f"unexpected: {problem}")
+    for line in results["server_errors"][:10] + results["server_tracebacks"][:10]:
+        lines.append(f"stderr: {line}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=100_000, help="requests to send")
+    parser.add_argument("--concurrency", type=int, default=64, help="concurrent clients")
+    parser.add_argument("--checkpoint", type=int, default=10_000,
+                        help="measure memory after this many requests too")
+    parser.add_argument("--abort-rate", type=float, default=0.05,
+                        help="share of streams, uploads and WebSockets abandoned part-way")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--max-seconds", type=float, default=1800.0,
+                        help="stop sending after this long, whatever is left")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON")
+    args = parser.parse_args(argv)
+    if args.requests < 1 or args.concurrency < 1 or not 0 <= args.abort_rate <= 1:
+        parser.error("--requests and --concurrency must be positive, --abort-rate in [0, 1]")
+    results = run(
+        args.requests, args.concurrency, checkpoint=args.checkpoint, abort_rate=args.abort_rate,
+        seed=args.seed, max_seconds=args.max_seconds, output=args.output,
+    )
+    print(summary(results))
+    print(f"\nwritten to {args.output}")
+    healthy = (
+        results["unchosen_5xx"] == 0
+        and results["unexpected_count"] == 0
+        and results["tasks"]["left"] <= 0
+        and not results["server_errors"]
+        and not results["server_tracebacks"]
+    )
+    return 0 if healthy else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

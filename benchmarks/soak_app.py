@@ -1,0 +1,139 @@
+"""The application ``soak.py`` serves under uvicorn, with one route per kind of load.
+
+Serve it from the root of the repository with
+``python -m uvicorn benchmarks.soak_app:app``. ``tests/test_faults.py`` serves it too, for
+its shutdown tests.
+
+Routes:
+
+* ``GET /plain``: a short text body.
+* ``POST /json``: reads a JSON body (content type checked, at most 64 KiB) and answers
+  with the number of items in it and their sum.
+* ``GET /stream?chunks=N&size=S&delay=D``: ``N`` chunks of ``S`` bytes, sleeping ``D``
+  seconds before each one after the first.
+* ``POST /upload``: reads the body chunk by chunk (at most 4 MiB) and answers with its
+  length and CRC-32.
+* ``GET /unavailable``: a deliberate ``503``, the only 5xx the application chooses.
+* ``GET /admin/tasks``: how many asyncio tasks exist in the server's process, this
+  request's own task included, and what they run.
+* WebSocket ``/ws``: echoes every message until the client goes away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from collections.abc import AsyncIterator
+from urllib.parse import parse_qs
+
+from bareasgi import (
+    Application,
+    Content,
+    HTTPError,
+    HttpResponse,
+    Info,
+    RouteMatches,
+    Scope,
+    WebSocket,
+    json_reader,
+    json_response,
+    text_response,
+)
+
+JSON_MAX_SIZE = 64 * 1024
+UPLOAD_MAX_SIZE = 4 * 1024 * 1024
+STREAM_MAX_CHUNKS = 10_000
+STREAM_MAX_CHUNK_SIZE = 1024 * 1024
+STREAM_MAX_DELAY = 1.0
+
+
+def _query(scope: Scope) -> dict[str, str]:
+    query_string: bytes = scope["query_string"]
+    return {name: values[0] for name, values in parse_qs(query_string.decode("latin-1")).items()}
+
+
+def _number(query: dict[str, str], name: str, default: float, maximum: float) -> float:
+    try:
+        value = float(query.get(name, default))
+    except ValueError:
+        raise HTTPError(400, f"{name} must be a number") from None
+    if not 0 <= value <= maximum:
+        raise HTTPError(400, f"{name} must be between 0 and {maximum}")
+    return value
+
+
+async def plain(scope: Scope, info: Info, matches: RouteMatches, content: Content) -> HttpResponse:
+    return text_response(200, None, "ok")
+
+
+async def json_sum(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
+    document = await json_reader(content, max_size=JSON_MAX_SIZE, scope=scope)
+    items = document.get("items") if isinstance(document, dict) else None
+    if not isinstance(items, list) or not all(isinstance(item, int) for item in items):
+        raise HTTPError(422, "expected {\"items\": [int, ...]}")
+    return json_response(200, None, {"count": len(items), "sum": sum(items)})
+
+
+async def stream(scope: Scope, info: Info, matches: RouteMatches, content: Content) -> HttpResponse:
+    query = _query(scope)
+    chunks = int(_number(query, "chunks", 10, STREAM_MAX_CHUNKS))
+    size = int(_number(query, "size", 1024, STREAM_MAX_CHUNK_SIZE))
+    delay = _number(query, "delay", 0.0, STREAM_MAX_DELAY)
+    chunk = b"s" * size
+
+    async def body() -> AsyncIterator[bytes]:
+        for index in range(chunks):
+            if index and delay:
+                await asyncio.sleep(delay)
+            yield chunk
+
+    headers = [
+        (b"content-type", b"application/octet-stream"),
+        (b"content-length", str(chunks * size).encode("ascii")),
+    ]
+    return 200, headers, body()
+
+
+async def upload(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
+    length = 0
+    crc = 0
+    async for chunk in content:
+        length += len(chunk)
+        if length > UPLOAD_MAX_SIZE:
+            raise HTTPError(413, f"at most {UPLOAD_MAX_SIZE} bytes")
+        crc = zlib.crc32(chunk, crc)
+    return json_response(200, None, {"length": length, "crc32": crc})
+
+
+async def unavailable(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
+    return text_response(503, [(b"retry-after", b"1")], "deliberately unavailable")
+
+
+async def admin_tasks(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
+    tasks = asyncio.all_tasks()
+    running = sorted(repr(task.get_coro())[:120] for task in tasks)
+    return json_response(200, None, {"tasks": len(tasks), "running": running})
+
+
+async def ws_echo(scope: Scope, info: Info, matches: RouteMatches, web_socket: WebSocket) -> None:
+    await web_socket.accept()
+    async for message in web_socket:
+        await web_socket.send(message)
+
+
+app = Application()
+app.http_router.add({"GET"}, "/plain", plain)
+app.http_router.add({"POST"}, "/json", json_sum)
+app.http_router.add({"GET"}, "/stream", stream)
+app.http_router.add({"POST"}, "/upload", upload)
+app.http_router.add({"GET"}, "/unavailable", unavailable)
+app.http_router.add({"GET"}, "/admin/tasks", admin_tasks)
+app.ws_router.add("/ws", ws_echo)

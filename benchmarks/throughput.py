@@ -1,0 +1,211 @@
+"""Requests per second through a real server: bareasgi hello world against the bare ASGI app.
+
+What is measured: how many ``GET /hello`` requests per second uvicorn serves with each app,
+and the ratio bareasgi / bare. This includes everything a deployed app pays - sockets,
+HTTP parsing in httptools, uvloop, uvicorn's ASGI glue - so it shows how much of a real
+request's cost the framework is. The apps are ``bare_hello`` and ``bareasgi_hello`` from
+``server_apps.py`` (the hello-world apps of ``apps.py``).
+
+How: both apps are served at once by two uvicorn processes (``--http httptools --loop
+uvloop``, one process each, no access log) pinned to core 0 with ``taskset``; the load
+generator ``wrk`` (Debian package ``wrk``) runs pinned to core 1, by default with one thread
+and 64 connections for 2 s. Everything stays on the loopback interface. After checking
+each app's answer and a warm-up run of each, rounds alternate between the apps (the first
+app changes every round). Reported: each app's median requests/s over rounds, and the ratio
+bareasgi / bare as the median of the per-round ratios - the two runs of a round are back to
+back, so they share the machine's conditions, which makes that ratio robust to a noisy
+machine - along with the ratio of the medians. Only the app being loaded is busy; the other
+server sleeps. Also reported, from ``/proc/PID/stat``: the server's CPU time per request
+(user + system), and the ratio of requests per server CPU second, bareasgi / bare - what
+each app would serve on a core of its own, whatever else the machine is doing.
+
+Run::
+
+    apt-get install -y wrk
+    python benchmarks/throughput.py [--rounds 16] [--duration 2] [--connections 64] [--json PATH]
+
+Output: a Markdown table on stdout, progress on stderr, the results as JSON in
+``benchmarks/results/throughput.json`` (or ``--json PATH``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from apps import HELLO
+from common import (
+    CLIENT_CPU,
+    HOST,
+    RESULTS_DIR,
+    UvicornServer,
+    can_pin,
+    pinned,
+    write_results,
+)
+
+APPS = {"bare": "bare_hello", "bareasgi": "bareasgi_hello"}
+PATH = "/hello"
+DEFAULT_JSON = RESULTS_DIR / "throughput.json"
+UNITS_S = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def check_answer(server: UvicornServer) -> None:
+    """Fail unless the app answers ``GET /hello`` with 200 and the hello text."""
+    conn = http.client.HTTPConnection(HOST, server.port, timeout=10)
+    try:
+        conn.request("GET", PATH)
+        response = conn.getresponse()
+        body = response.read()
+    finally:
+        conn.close()
+    if response.status != 200 or body != HELLO.encode():
+        raise RuntimeError(f"{server.app}: got {response.status} {body[:80]!r}")
+
+
+def wrk_command(server: UvicornServer, args: argparse.Namespace, duration_s: float) -> list[str]:
+    return pinned(CLIENT_CPU, [
+        "wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{duration_s:g}s",
+        "--timeout", "10s", server.url + PATH,
+    ])
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process has used so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def parse_wrk(output: str) -> dict[str, Any]:
+    """Requests/s, request count, mean latency and error counts from wrk's report."""
+    rps = re.search(r"Requests/sec:\s*([\d.]+)", output)
+    count = re.search(r"(\d+) requests in", output)
+    if rps is None or count is None:
+        raise RuntimeError(f"no Requests/sec in wrk's output:\n{output}")
+    latency = re.search(r"Latency\s+([\d.]+)(us|ms|s|m|h)\b", output)
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", output)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
+                       output)
+    return {
+        "requests_per_s": float(rps.group(1)),
+        "requests": int(count.group(1)),
+        "latency_mean_ms": float(latency.group(1)) * UNITS_S[latency.group(2)] * 1e3
+        if latency else None,
+        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+        "socket_errors": sum(int(n) for n in errors.groups()) if errors else 0,
+    }
+
+
+def run_wrk(server: UvicornServer, args: argparse.Namespace, duration_s: float) -> dict[str, Any]:
+    command = wrk_command(server, args, duration_s)
+    cpu_before = cpu_seconds(server.pid)
+    done = subprocess.run(command, capture_output=True, text=True, check=True,
+                          timeout=duration_s + 60)
+    run = parse_wrk(done.stdout)
+    run["server_cpu_s"] = cpu_seconds(server.pid) - cpu_before
+    return run
+
+
+def measure(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
+    """Interleaved wrk rounds against both servers; returns each app's runs."""
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in APPS}
+    with ExitStack() as stack:
+        servers = {name: stack.enter_context(UvicornServer(app)) for name, app in APPS.items()}
+        for name, server in servers.items():
+            check_answer(server)
+            run_wrk(server, args, args.warmup)
+            print(f"  {name}: answers correctly, warmed up", file=sys.stderr)
+        names = list(APPS)
+        for round_ in range(args.rounds):
+            shift = round_ % len(names)
+            for name in names[shift:] + names[:shift]:
+                run = run_wrk(servers[name], args, args.duration)
+                runs[name].append(run)
+                print(f"  round {round_ + 1}/{args.rounds} {name:>8}: "
+                      f"{run['requests_per_s']:,.0f} requests/s", file=sys.stderr)
+    return runs
+
+
+def summarize(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    apps: dict[str, Any] = {}
+    for name, app_runs in runs.items():
+        rps = [run["requests_per_s"] for run in app_runs]
+        cpu_us = [run["server_cpu_s"] * 1e6 / run["requests"] for run in app_runs]
+        apps[name] = {
+            "median_requests_per_s": statistics.median(rps),
+            "samples_requests_per_s": rps,
+            "median_server_cpu_us_per_request": statistics.median(cpu_us),
+            "samples_server_cpu_us_per_request": cpu_us,
+            "median_latency_ms": statistics.median(
+                run["latency_mean_ms"] for run in app_runs if run["latency_mean_ms"] is not None
+            ),
+            "errors": sum(run["non_2xx"] + run["socket_errors"] for run in app_runs),
+        }
+    pairs = zip(apps["bare"]["samples_requests_per_s"],
+                apps["bareasgi"]["samples_requests_per_s"], strict=True)
+    per_round = [b / a for a, b in pairs]
+    cpu_pairs = zip(apps["bare"]["samples_server_cpu_us_per_request"],
+                    apps["bareasgi"]["samples_server_cpu_us_per_request"], strict=True)
+    return {
+        "apps": apps,
+        "ratio": statistics.median(per_round),
+        "cpu_ratio": statistics.median(a / b for a, b in cpu_pairs),
+        "ratio_of_medians": apps["bareasgi"]["median_requests_per_s"]
+        / apps["bare"]["median_requests_per_s"],
+        "round_ratios": per_round,
+    }
+
+
+def markdown(summary: dict[str, Any]) -> str:
+    lines = ["| app | median requests/s | server CPU per request (us) | median latency (ms) "
+             "| errors |", "|---|---|---|---|---|"]
+    for name, app in summary["apps"].items():
+        lines.append(f"| {name} | {app['median_requests_per_s']:,.0f} | "
+                     f"{app['median_server_cpu_us_per_request']:.1f} | "
+                     f"{app['median_latency_ms']:.2f} | {app['errors']} |")
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--rounds", type=int, default=16, help="timed rounds (default 16)")
+    parser.add_argument("--duration", type=float, default=2.0,
+                        help="seconds per wrk run (default 2)")
+    parser.add_argument("--warmup", type=float, default=2.0,
+                        help="seconds of warm-up per app (default 2)")
+    parser.add_argument("--connections", type=int, default=64, help="wrk -c (default 64)")
+    parser.add_argument("--threads", type=int, default=1, help="wrk -t (default 1)")
+    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, metavar="PATH",
+                        help=f"where to write the results (default {DEFAULT_JSON.name} "
+                             "in benchmarks/results)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if shutil.which("wrk") is None:
+        print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
+        return 2
+    summary = summarize(measure(args))
+    print(markdown(summary))
+    print(f"\nbareasgi / bare: {summary['ratio']:.3f} (median of the round ratios), "
+          f"{summary['ratio_of_medians']:.3f} (ratio of the medians), "
+          f"{summary['cpu_ratio']:.3f} (requests per server CPU second)", file=sys.stderr)
+    settings = {"rounds": args.rounds, "duration_s": args.duration, "warmup_s": args.warmup,
+                "connections": args.connections, "threads": args.threads, "path": PATH,
+                "pinned": can_pin(), "server": "uvicorn --http httptools --loop uvloop"}
+    write_results(args.json, {"settings": settings, **summary})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
