@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from .http import normalize, serve_http
 from .lifespan import serve_lifespan
 from .middleware import chain
-from .routing import HttpRouter, WebSocketRouter, forward_to_mount, route_path
+from .routing import HttpRouter, WebSocketRouter, fixed_response, forward_to_mount, route_path
 from .streaming import BodyWriter
 from .types import (
     ASGIApp,
@@ -198,8 +198,4 @@ def _not_found_handler(response: HttpRequestCallback | HttpResponse) -> HttpRequ
             "not_found_response: the writer is sent for every unknown path, so it must be "
             "made by text_writer() or bytes_writer(); an async generator can be sent only once"
         )
-
-    async def not_found(*_: Any) -> HttpResponse:
-        return status, list(headers or ()), writer, pushes
-
-    return not_found
+    return fixed_response(status, headers, writer, pushes)

@@ -16,9 +16,13 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from .streaming import BodyWriter
 from .types import (
     ASGIApp,
+    Headers,
     HttpRequestCallback,
+    HttpResponse,
+    PushResponses,
     Receive,
     RouteMatches,
     Scope,
@@ -355,29 +359,38 @@ class HttpRouter(_Router[HttpRequestCallback]):
                 (b"content-type", b"text/plain; charset=utf-8"),
                 (b"content-length", str(len(body)).encode("ascii")),
             ]
-            handler = _fixed_response(405, headers, body)
+            handler = fixed_response(405, headers, BodyWriter((body,)))
             self._not_allowed[methods] = handler
         return handler
 
 
-def _fixed_response(status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> Any:
-    from .streaming import BodyWriter
+def fixed_response(
+    status: int,
+    headers: Headers | None,
+    writer: BodyWriter | None = None,
+    pushes: PushResponses | None = None,
+) -> HttpRequestCallback:
+    """A handler answering every request with the same response.
 
-    async def respond(*_: Any) -> Any:
-        return status, list(headers), BodyWriter((body,)), None
+    The writer must be a ``BodyWriter`` (or None), which can be sent any number of
+    times; each request gets its own copy of the header list.
+    """
+
+    async def respond(*_: Any) -> HttpResponse:
+        return status, list(headers or ()), writer, pushes
 
     respond.__qualname__ = respond.__name__ = f"respond_{status}"
     return respond
 
 
 _NOT_FOUND_BODY = b"Not Found"
-_not_found: HttpRequestCallback = _fixed_response(
+_not_found = fixed_response(
     404,
     [
         (b"content-type", b"text/plain; charset=utf-8"),
         (b"content-length", str(len(_NOT_FOUND_BODY)).encode("ascii")),
     ],
-    _NOT_FOUND_BODY,
+    BodyWriter((_NOT_FOUND_BODY,)),
 )
 
 
