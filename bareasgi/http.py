@@ -1,13 +1,12 @@
-"""One HTTP exchange: the request body, running the handler, sending the response.
+"""One HTTP exchange: running the handler, checking its response, sending it.
 
 A response goes through three stages, each with its own error rule: before it
 starts (an error still becomes a clean 500), started (headers are out: an error
 can only end the body), and finished (the last body message, ``more_body:
-False``, has been sent). A body already in memory (a
-``BodyWriter``) is sent at once. Any other writer
-really streams: it runs in the request's task, and a watcher task, started only
-once the writer waits for something, stops it at once if the client goes away.
-"""
+False``, has been sent). A body already in memory (a ``BodyWriter``) is sent at
+once. Any other writer really streams: it runs in the request's task, and a
+watcher task, started only once the writer waits for something, stops it at once
+if the client goes away. The request body is ``bareasgi.request.RequestBody``."""
 
 from __future__ import annotations
 
@@ -15,18 +14,18 @@ import asyncio
 import logging
 import re
 import sys
-from collections import deque
 from collections.abc import AsyncIterator, Iterable, Mapping
+from types import AsyncGeneratorType
 from typing import Any
 
 from .errors import ClientDisconnect, HTTPError
+from .request import RequestBody
 from .streaming import BodyWriter
 from .types import (
     Headers,
     HttpFullResponse,
     HttpRequestCallback,
     Info,
-    Message,
     PushResponses,
     Receive,
     RouteMatches,
@@ -39,94 +38,6 @@ logger = logging.getLogger("bareasgi")
 
 _PADDING: tuple[tuple[None, ...], ...] = ((), (None, None, None), (None, None), (None,), ())
 _INTERNAL_ERROR_BODY = b"Internal Server Error"
-
-
-class RequestBody:
-    """The ``content`` a handler receives: an async iterator over the request body chunks.
-
-    Chunks are delivered as the server receives them, empty ones skipped. It can be
-    iterated once. If the client disconnects before the body is complete, iterating
-    raises ``ClientDisconnect``.
-    """
-
-    # Most requests never read their body, so everything but ``receive`` is set on first use.
-    __slots__ = ("_handed_over", "_receive", "_state")
-
-    def __init__(self, receive: Receive) -> None:
-        self._receive = receive
-        self._state: _BodyState | None = None
-        self._handed_over = False
-
-    @property
-    def disconnected(self) -> bool:
-        """True once the server has reported that the client went away."""
-        return self._state is not None and self._state.disconnected
-
-    def __aiter__(self) -> RequestBody:
-        return self
-
-    async def __anext__(self) -> bytes:
-        state = self._state or self._start()
-        while True:
-            if state.pending:
-                return state.pending.popleft()
-            if not state.more:
-                raise StopAsyncIteration
-            if state.disconnected:
-                raise ClientDisconnect("the client disconnected before sending the whole body")
-            if self._handed_over:
-                # The disconnect watcher owns ``receive`` now; it hands chunks over.
-                state.waiter = asyncio.get_running_loop().create_future()
-                await state.waiter
-            else:
-                state.take(await self._receive())
-
-    def _start(self) -> _BodyState:
-        self._state = _BodyState()
-        return self._state
-
-    def hand_over_receive(self) -> None:
-        """From now on, only ``wait_for_disconnect`` calls ``receive``.
-
-        The reader then waits for the body chunks it hands over instead of calling
-        ``receive`` itself: an ASGI ``receive`` must not be awaited twice at once.
-        """
-        self._handed_over = True
-
-    def take_back_receive(self) -> None:
-        """Undo ``hand_over_receive``: the reader calls ``receive`` itself again."""
-        self._handed_over = False
-        state = self._state
-        if state is not None and state.waiter is not None and not state.waiter.done():
-            state.waiter.set_result(None)
-
-    async def wait_for_disconnect(self) -> None:
-        """Receive until the client disconnects, keeping any body chunks for the reader."""
-        state = self._state or self._start()
-        while not state.disconnected:
-            state.take(await self._receive())
-
-
-class _BodyState:
-    __slots__ = ("disconnected", "more", "pending", "waiter")
-
-    def __init__(self) -> None:
-        self.pending: deque[bytes] = deque()
-        self.more = True
-        self.disconnected = False
-        self.waiter: asyncio.Future[None] | None = None
-
-    def take(self, message: Message) -> None:
-        kind = message["type"]
-        if kind == "http.request":
-            chunk = message.get("body", b"")
-            if chunk:
-                self.pending.append(chunk)
-            self.more = message.get("more_body", False)
-        elif kind == "http.disconnect":
-            self.disconnected = True
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result(None)
 
 
 def describe(handler: object) -> str:
@@ -266,22 +177,24 @@ async def serve_http(
     except Exception as error:
         response = error_response(error, handler, scope)
     status, headers, writer, pushes = response
-    # The common case, a list of headers and one chunk of bytes in memory, is sent right here.
-    if (
-        type(writer) is BodyWriter
-        and len(writer) == 1
-        and type(writer[0]) is bytes
-        and pushes is None
-        and scope["method"] != "HEAD"
-        and (headers is None or (type(headers) is list and header_problem(headers) is None))
-    ):
-        try:
-            await send({"type": "http.response.start", "status": status, "headers": headers or []})
-            await send({"type": "http.response.body", "body": writer[0], "more_body": False})
-        except OSError:
-            logger.debug("The client went away while %s was responding", describe(handler))
-        return
-    if headers or pushes is not None or type(writer) is BodyWriter:
+    plain = pushes is None and (
+        headers is None or (type(headers) is list and header_problem(headers) is None)
+    )
+    if plain and scope["method"] != "HEAD":
+        # The common cases, one chunk of bytes in memory or an async generator, go right away.
+        if type(writer) is BodyWriter and len(writer) == 1 and type(writer[0]) is bytes:
+            try:
+                await send(
+                    {"type": "http.response.start", "status": status, "headers": headers or []}
+                )
+                await send({"type": "http.response.body", "body": writer[0], "more_body": False})
+            except OSError:
+                logger.debug("The client went away while %s was responding", describe(handler))
+            return
+        if type(writer) is AsyncGeneratorType:
+            await _stream(scope, send, content, response, writer, handler)
+            return
+    if not plain or type(writer) is BodyWriter:
         response, problem = checked(response)
         if problem is not None:
             logger.error("%s returned a bad response, so 500: %s", describe(handler), problem)
@@ -296,43 +209,38 @@ async def send_response(
     response: HttpFullResponse,
     handler: object,
 ) -> None:
-    """Send a normalised response: start, pushes, then the body, always ending it."""
+    """Send a checked response: start, pushes, then the body, always ending it."""
     status, headers, writer, pushes = response
     if scope["method"] == "HEAD" and writer is not None:
         await _close(writer)
         writer = None
-    # A writer naming the whole file it sends lets a server that can send files do it.
-    path = getattr(writer, "pathsend", None) if writer is not None else None
-    if path is not None and "http.response.pathsend" in (scope.get("extensions") or ()):
-        await _send_path(scope, send, status, headers, pushes, path)
-        await _close(writer)  # type: ignore[arg-type]
-        return
-    iterator: AsyncIterator[bytes] | None = None
-    if writer is not None and type(writer) is not BodyWriter:
+    elif writer is not None and type(writer) is not BodyWriter:
+        # A writer naming the whole file it sends lets a server that can send files do it.
+        path = getattr(writer, "pathsend", None)
+        if path is not None and "http.response.pathsend" in (scope.get("extensions") or ()):
+            await _send_path(scope, send, status, headers, pushes, path)
+            await _close(writer)
+            return
         try:
             iterator = writer.__aiter__()
         except Exception:
             logger.exception("%s returned a writer that is not async iterable", describe(handler))
             status, headers, writer, pushes = internal_error()
+        else:
+            await _stream(scope, send, content, response, iterator, handler)
+            return
+    chunks = writer if isinstance(writer, BodyWriter) else ()  # None: no body
     try:
         await send({"type": "http.response.start", "status": status, "headers": headers or []})
         if pushes:
             await _push(scope, send, pushes)
-        if iterator is not None:
-            await _stream(send, content, iterator, handler)
-        elif writer is None:
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-        else:
-            chunks: BodyWriter = writer  # type: ignore[assignment]
-            for chunk in chunks[:-1]:
-                if chunk:
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            last = chunks[-1] if chunks else b""
-            await send({"type": "http.response.body", "body": last, "more_body": False})
-    except (OSError, ClientDisconnect):
+        for chunk in chunks[:-1]:
+            if chunk:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        last = chunks[-1] if chunks else b""
+        await send({"type": "http.response.body", "body": last, "more_body": False})
+    except OSError:
         logger.debug("The client went away while %s was responding", describe(handler))
-        if iterator is not None:
-            await _close(iterator)
 
 
 async def _send_path(
@@ -365,66 +273,34 @@ async def _push(scope: Scope, send: Send, pushes: PushResponses) -> None:
 
 
 async def _stream(
-    send: Send, content: RequestBody, iterator: AsyncIterator[bytes], handler: object
+    scope: Scope,
+    send: Send,
+    content: RequestBody,
+    response: HttpFullResponse,
+    iterator: AsyncIterator[bytes],
+    handler: object,
 ) -> None:
-    """Stream the writer in this task while a second task watches for a disconnect.
+    """Start the response, then send each chunk as the writer yields it, then end it.
 
-    The watcher starts only if the writer yields control to the event loop: a
-    writer whose chunks are all ready is sent without creating any task. On a
-    disconnect the watcher cancels this task: the writer is interrupted at
-    whatever it awaits, its ``finally`` runs, and the cancellation is withdrawn
-    here, so the server sees the application return normally.
+    The writer runs in this task. If it yields control to the event loop, a watcher
+    task starts and, on a disconnect, cancels this task: the writer is interrupted at
+    whatever it awaits, its ``finally`` runs, and the cancellation is withdrawn here,
+    so the server sees the application return normally. A writer whose chunks are all
+    ready is sent without creating any task. An error in the writer is logged and the
+    response ended.
     """
     task = asyncio.current_task()
     assert task is not None  # an ASGI application always runs inside a task
-    loop = asyncio.get_running_loop()
-    content.hand_over_receive()
-    watcher: asyncio.Task[None] | None = None
-
-    def start_watcher() -> None:
-        nonlocal watcher
-        watcher = loop.create_task(_cancel_on_disconnect(content, task))
-
-    start = loop.call_soon(start_watcher)
-    try:
-        await _send_chunks(send, iterator, handler)
-    except asyncio.CancelledError:
-        if not content.disconnected or _still_cancelled(task):
-            raise
-        logger.debug("The client went away while %s was streaming", describe(handler))
-    finally:
-        start.cancel()
-        if watcher is not None:
-            watcher.cancel()
-
-
-async def _cancel_on_disconnect(content: RequestBody, task: asyncio.Task[Any]) -> None:
-    try:
-        await content.wait_for_disconnect()
-    except Exception:
-        # A server whose receive fails cannot report a disconnect: stop watching, and let a
-        # writer that reads the body call receive itself again rather than wait for chunks.
-        logger.exception("Receiving while streaming failed; no longer watching for a disconnect")
-        content.take_back_receive()
-        return
-    task.cancel()
-
-
-def _still_cancelled(task: asyncio.Task[Any]) -> bool:
-    """Withdraw our own cancellation; True if someone else cancelled the task too."""
-    if sys.version_info >= (3, 11):
-        return task.uncancel() > 0
-    return False
-
-
-async def _send_chunks(send: Send, iterator: AsyncIterator[bytes], handler: object) -> None:
-    """Send each chunk as the writer yields it, then end the response.
-
-    An error in the writer is logged and the response ended; an ``OSError`` from
-    ``send`` means the client has gone and becomes ``ClientDisconnect``.
-    """
+    content.watch_for_disconnect(task)
     exhausted = False  # a writer that ran to its end needs no closing
     try:
+        status, headers, _, pushes = response
+        try:
+            await send({"type": "http.response.start", "status": status, "headers": headers or []})
+            if pushes:
+                await _push(scope, send, pushes)
+        except OSError as error:
+            raise ClientDisconnect("the client went away") from error
         async for chunk in iterator:
             if not chunk:
                 continue
@@ -441,13 +317,30 @@ async def _send_chunks(send: Send, iterator: AsyncIterator[bytes], handler: obje
                 raise ClientDisconnect("the client went away") from error
         exhausted = True
     except ClientDisconnect:
-        raise
+        logger.debug("The client went away while %s was streaming", describe(handler))
+        return
+    except asyncio.CancelledError:
+        if not content.disconnected or _still_cancelled(task):
+            raise
+        logger.debug("The client went away while %s was streaming", describe(handler))
+        return
     except Exception:
         logger.exception("The writer of %s failed after the response started", describe(handler))
     finally:
+        content.stop_watching()
         if not exhausted:
             await _close(iterator)
-    await send({"type": "http.response.body", "body": b"", "more_body": False})
+    try:
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+    except OSError:
+        logger.debug("The client went away while %s was streaming", describe(handler))
+
+
+def _still_cancelled(task: asyncio.Task[Any]) -> bool:
+    """Withdraw our own cancellation; True if someone else cancelled the task too."""
+    if sys.version_info >= (3, 11):
+        return task.uncancel() > 0
+    return False
 
 
 async def _close(writer: Writer | AsyncIterator[bytes]) -> None:
@@ -459,4 +352,3 @@ async def _close(writer: Writer | AsyncIterator[bytes]) -> None:
         await aclose()
     except Exception:
         logger.exception("Closing the writer %r failed", writer)
-

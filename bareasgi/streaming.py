@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from .errors import HTTPError
+from .request import RequestBody, read_chunks
 from .types import Content, Headers, HttpFullResponse, Scope
 
 _TEXT_PLAIN = b"text/plain; charset=utf-8"
@@ -58,14 +59,9 @@ async def bytes_reader(content: Content, max_size: int | None = None) -> bytes:
         max_size: If given, a body longer than this many bytes stops the reading
             and raises ``HTTPError(413)`` without buffering the rest.
     """
-    chunks = []
-    size = 0
-    async for chunk in content:
-        size += len(chunk)
-        if max_size is not None and size > max_size:
-            raise HTTPError(413, f"The request body is larger than {max_size} bytes.")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    if type(content) is RequestBody:
+        return await content.read(max_size)
+    return await read_chunks(content, max_size)
 
 
 async def text_reader(
@@ -99,8 +95,9 @@ async def json_reader(
         return loads(data)
     except json.JSONDecodeError as error:
         raise HTTPError(
-            400, f"The request body is not valid JSON: {error.msg} at line {error.lineno} "
-            f"column {error.colno}."
+            400,
+            f"The request body is not valid JSON: {error.msg} at line {error.lineno} "
+            f"column {error.colno}.",
         ) from error
     except (ValueError, UnicodeDecodeError) as error:
         raise HTTPError(400, "The request body is not valid JSON.") from error

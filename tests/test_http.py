@@ -179,6 +179,62 @@ async def test_client_disconnect_while_streaming_closes_the_writer_promptly():
     assert server.bodies[-1]["more_body"] is True  # nothing is sent after the disconnect
 
 
+async def test_streams_started_in_the_same_loop_turn_each_watch_for_their_own_disconnect():
+    closed = []
+
+    def ticker(name):
+        async def ticks():
+            try:
+                yield name.encode()
+                await asyncio.sleep(3600)
+            finally:
+                closed.append(name)
+
+        return ticks()
+
+    async def quick():
+        yield b"quick"  # ends without waiting: it never needs a watcher
+
+    async def handler(scope, info, matches, content):
+        name = scope["path"][1:]
+        return 200, TEXT, quick() if name == "quick" else ticker(name)
+
+    app = app_with(handler, path="/{name}")
+    servers = {name: RawServer() for name in ("a", "quick", "b", "c")}
+    # gather starts every request in the same turn of the event loop
+    tasks = asyncio.gather(
+        *(app(http_scope(path=f"/{name}"), s.receive, s.send) for name, s in servers.items())
+    )
+    for name, server in servers.items():
+        await server.wait_sent(lambda m, name=name: m.get("body") == name.encode())
+    servers["b"].disconnect.set()
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert closed == ["b"]  # only the client that left stops its stream
+    servers["a"].disconnect.set()
+    servers["c"].disconnect.set()
+    await asyncio.wait_for(tasks, 5)
+    assert sorted(closed) == ["a", "b", "c"]
+    assert servers["quick"].bodies[-1]["more_body"] is False
+
+
+async def test_body_partly_iterated_can_be_read_to_the_end_by_bytes_reader():
+    async def handler(scope, info, matches, content):
+        first = await content.__anext__()
+        rest = await bytes_reader(content)
+        return 200, TEXT, bytes_writer(first + b"|" + rest)
+
+    server = RawServer(
+        [
+            {"type": "http.request", "body": b"one", "more_body": True},
+            {"type": "http.request", "body": b"two", "more_body": True},
+            {"type": "http.request", "body": b"three", "more_body": False},
+        ]
+    )
+    await app_with(handler, {"POST"})(http_scope("POST"), server.receive, server.send)
+    assert server.bodies[0]["body"] == b"one|twothree"
+
+
 async def test_client_disconnect_via_test_client_stream_runs_writer_finally():
     state = {"closed": False}
 
