@@ -71,7 +71,10 @@ def normalize(response: Any, handler: object) -> HttpFullResponse:
 
 _BAD_NAME = re.compile(rb"[^!#$%&'*+\-.^_`|~0-9A-Za-z]")
 _bad_value = re.compile(rb"[\r\n\0]").search
+# Header names, and most values (content types, short lengths), repeat from response to
+# response: the good ones are remembered, within bounds, so most checks are set lookups.
 _GOOD_NAMES: set[bytes] = set()
+_GOOD_VALUES: set[bytes] = set()
 
 
 def header_problem(headers: object) -> str | None:
@@ -84,12 +87,15 @@ def header_problem(headers: object) -> str | None:
         for name, value in headers:  # type: ignore[attr-defined]
             if type(value) is not bytes or type(name) is not bytes:
                 return f"{name!r}: {value!r:.60} is not a pair of bytes"
-            if _bad_value(value) is not None:
-                return f"the value of {name!r} contains CR, LF or NUL"
+            if value not in _GOOD_VALUES:
+                if _bad_value(value) is not None:
+                    return f"the value of {name!r} contains CR, LF or NUL"
+                if len(value) <= 64 and len(_GOOD_VALUES) < 4096:
+                    _GOOD_VALUES.add(value)
             if name not in _GOOD_NAMES:
                 if not name or _BAD_NAME.search(name):
                     return f"{name!r} is not a valid header name"
-                if len(_GOOD_NAMES) < 1024:  # names are few: remember them, within reason
+                if len(_GOOD_NAMES) < 1024:
                     _GOOD_NAMES.add(name)
     except (TypeError, ValueError):
         return f"headers must be a list of (bytes, bytes) pairs, not {headers!r:.80}"
