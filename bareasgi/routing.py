@@ -205,6 +205,36 @@ class _Node(Generic[Handler]):
             node.handlers = handlers
         return node.handlers
 
+    def match(self, segments: list[str], method: str) -> tuple[Handler, RouteMatches] | None:
+        """Find the first route matching ``segments`` that has ``method``.
+
+        The first choice at every level (a literal, else the strictest variable that
+        converts, else the catch-all) is the path ``find`` tries first, so walking it
+        without recursion gives the same answer; only a dead end needs the full search.
+        """
+        node = self
+        matches: RouteMatches = {}
+        for index, segment in enumerate(segments):
+            child = node.literals.get(segment)
+            if child is None:
+                for variable, candidate in node.variables:
+                    try:
+                        matches[variable.name] = variable.converter(segment)
+                    except ValueError:
+                        continue
+                    child = candidate
+                    break
+                else:
+                    if node.catch_all is not None and method in node.catch_all[1]:
+                        name, handlers = node.catch_all
+                        matches[name] = "/".join(segments[index:])
+                        return handlers[method], matches
+                    return self.find(segments, 0, method)
+            node = child
+        if node.handlers is not None and method in node.handlers:
+            return node.handlers[method], matches
+        return self.find(segments, 0, method)
+
     def find(
         self, segments: list[str], index: int, method: str
     ) -> tuple[Handler, RouteMatches] | None:
@@ -283,7 +313,7 @@ class _Router(Generic[Handler]):
             handler = table.get(method)
             if handler is not None:
                 return handler, {}
-        return self._tree.find(path[1:].split("/"), 0, method)
+        return self._tree.match(path[1:].split("/"), method)
 
 
 class HttpRouter(_Router[HttpRequestCallback]):
@@ -332,7 +362,7 @@ class HttpRouter(_Router[HttpRequestCallback]):
             handler = table.get(method)
             if handler is not None:
                 return handler, {}
-        found = self._tree.find(path[1:].split("/"), 0, method)
+        found = self._tree.match(path[1:].split("/"), method)
         if found is not None:
             return found
         if method == "HEAD":
@@ -413,7 +443,7 @@ class WebSocketRouter(_Router[WebSocketRequestCallback]):
         table = self._static.get(path)  # _find inlined: this runs on every connection
         if table is not None:
             return table["WEBSOCKET"], {}
-        return self._tree.find(path[1:].split("/"), 0, "WEBSOCKET")
+        return self._tree.match(path[1:].split("/"), "WEBSOCKET")
 
 
 def route_path(scope: Scope) -> str:
