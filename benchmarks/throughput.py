@@ -9,9 +9,10 @@ request's cost the framework is. The apps are ``bare_hello`` and ``bareasgi_hell
 How: both apps are served at once by two uvicorn processes (``--http httptools --loop
 uvloop``, one process each, no access log) pinned to core 0 with ``taskset``; the load
 generator ``wrk`` (Debian package ``wrk``) runs pinned to core 1, by default with one thread
-and 64 connections for 2 s. Everything stays on the loopback interface. After checking
-each app's answer and a warm-up run of each, rounds alternate between the apps (the first
-app changes every round). Reported: each app's median requests/s over rounds, and the ratio
+and 64 connections for 1 s (wrk takes whole seconds). Everything stays on the loopback
+interface. After checking each app's answer and a warm-up run of each, rounds alternate
+between the apps (the first app changes every round); many short rounds pair the two apps
+more closely in time than a few long ones. Reported: each app's median requests/s over rounds, and the ratio
 bareasgi / bare as the median of the per-round ratios - the two runs of a round are back to
 back, so they share the machine's conditions, which makes that ratio robust to a noisy
 machine - along with the ratio of the medians. Only the app being loaded is busy; the other
@@ -22,7 +23,7 @@ each app would serve on a core of its own, whatever else the machine is doing.
 Run::
 
     apt-get install -y wrk
-    python benchmarks/throughput.py [--rounds 16] [--duration 2] [--connections 64] [--json PATH]
+    python benchmarks/throughput.py [--rounds 40] [--duration 1] [--connections 64] [--json PATH]
 
 Output: a Markdown table on stdout, progress on stderr, the results as JSON in
 ``benchmarks/results/throughput.json`` (or ``--json PATH``).
@@ -177,9 +178,9 @@ def markdown(summary: dict[str, Any]) -> str:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--rounds", type=int, default=16, help="timed rounds (default 16)")
-    parser.add_argument("--duration", type=float, default=2.0,
-                        help="seconds per wrk run (default 2)")
+    parser.add_argument("--rounds", type=int, default=40, help="timed rounds (default 40)")
+    parser.add_argument("--duration", type=int, default=1,
+                        help="whole seconds per wrk run (default 1)")
     parser.add_argument("--warmup", type=float, default=2.0,
                         help="seconds of warm-up per app (default 2)")
     parser.add_argument("--connections", type=int, default=64, help="wrk -c (default 64)")
