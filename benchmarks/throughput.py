@@ -8,17 +8,18 @@ request's cost the framework is. The apps are ``bare_hello`` and ``bareasgi_hell
 
 How: both apps are served at once by two uvicorn processes (``--http httptools --loop
 uvloop``, one process each, no access log) pinned to core 0 with ``taskset``; the load
-generator ``wrk`` (Debian package ``wrk``) runs pinned to core 1, by default with one thread
-and 64 connections for 1 s (wrk takes whole seconds). Everything stays on the loopback
-interface. After checking each app's answer and a warm-up run of each, rounds alternate
-between the apps (the first app changes every round); many short rounds pair the two apps
-more closely in time than a few long ones. Reported: each app's median requests/s over rounds, and the ratio
-bareasgi / bare as the median of the per-round ratios - the two runs of a round are back to
-back, so they share the machine's conditions, which makes that ratio robust to a noisy
-machine - along with the ratio of the medians. Only the app being loaded is busy; the other
-server sleeps. Also reported, from ``/proc/PID/stat``: the server's CPU time per request
-(user + system), and the ratio of requests per server CPU second, bareasgi / bare - what
-each app would serve on a core of its own, whatever else the machine is doing.
+generator ``wrk`` (Debian package ``wrk``) runs pinned to core 1, by default with one
+thread and 64 connections for 1 s (wrk takes whole seconds). Everything stays on the
+loopback interface. After checking each app's answer and a warm-up run of each, rounds
+alternate between the apps (the first app changes every round); many short rounds pair the
+two apps more closely in time than a few long ones. Reported: each app's median requests/s
+over rounds, and the ratio bareasgi / bare as the median of the per-round ratios - the two
+runs of a round are back to back, so they share the machine's conditions, which makes that
+ratio robust to a noisy machine - along with the ratio of the medians. Only the app being
+loaded is busy; the other server sleeps. Also reported, from ``/proc/PID/stat``: the
+server's CPU time per request (user + system), and the ratio of requests per server CPU
+second, bareasgi / bare - what each app would serve on a core of its own, whatever else the
+machine is doing.
 
 Run::
 
