@@ -523,6 +523,25 @@ async def test_send_failing_because_the_client_left_ends_quietly_and_closes_the_
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
+async def test_client_leaving_just_as_a_stream_ends_is_quiet(caplog):
+    class GoneAtTheEnd(RawServer):
+        async def send(self, message):
+            if message["type"] == "http.response.body" and not message["more_body"]:
+                raise OSError("connection lost")
+            await super().send(message)
+
+    async def writer():
+        yield b"all of it"
+
+    async def streaming(scope, info, matches, content):
+        return 200, TEXT, writer()
+
+    server = GoneAtTheEnd()
+    await app_with(streaming)(http_scope(), server.receive, server.send)
+    assert [m.get("body") for m in server.bodies] == [b"all of it"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
 async def test_bytes_like_chunks_are_sent_as_bytes():
     async def writer():
         yield bytearray(b"array")
