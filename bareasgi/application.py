@@ -162,7 +162,7 @@ class Application:
                 handler = self._chain(handler)
             await serve_http(scope, receive, send, handler, matches, self._info)
         elif kind == "websocket":
-            path = route_path(scope)
+            path = route_path(scope) if scope.get("root_path") else scope["path"]
             if self._mounts and await forward_to_mount(self._mounts, path, scope, receive, send):
                 return
             await serve_websocket(scope, receive, send, self._ws_router, self._info, path)

@@ -16,6 +16,9 @@ class HTTPError(Exception):
             ``headers`` give a content type; ``None`` sends the status phrase
             (for example ``Not Found``), except for statuses that have no body.
         headers: Extra response headers, as ``(bytes, bytes)`` pairs.
+
+    Raises:
+        ValueError: ``status`` is not an int from 200 to 599 (a final response's status).
     """
 
     def __init__(
@@ -24,6 +27,8 @@ class HTTPError(Exception):
         body: str | bytes | None = None,
         headers: Headers | None = None,
     ) -> None:
+        if isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 599:
+            raise ValueError(f"HTTPError status must be an int from 200 to 599, not {status!r}")
         self.status = status
         self.body = body
         self.headers = headers
@@ -38,7 +43,7 @@ class HTTPError(Exception):
         from .streaming import bytes_writer
 
         headers = list(self.headers or ())
-        if self.status < 200 or self.status in (204, 304):
+        if self.status in (204, 304):
             return self.status, headers, None, None
         body = self.body if self.body is not None else _phrase(self.status)
         data = body.encode() if isinstance(body, str) else body

@@ -41,7 +41,9 @@ _INTERNAL_ERROR_BODY = b"Internal Server Error"
 
 
 def describe(handler: object) -> str:
-    """Name a handler for a log line."""
+    """Name a handler for a log line; a ``str`` is already a name."""
+    if isinstance(handler, str):
+        return handler
     name = getattr(handler, "__qualname__", None) or type(handler).__qualname__
     module = getattr(handler, "__module__", None)
     return f"{module}.{name}" if module else str(name)
@@ -53,20 +55,31 @@ def normalize(response: Any, handler: object) -> HttpFullResponse:
     Raises:
         TypeError: the value is not a status or a tuple of 1 to 4 items starting
             with one; the message names the handler.
+        ValueError: the status is not from 200 to 599.
     """
     if type(response) is tuple:
         size = len(response)
         if 0 < size <= 4 and isinstance(response[0], int) and not isinstance(response[0], bool):
+            _check_status(response[0], handler)
             if type(response[0]) is not int:  # an IntEnum such as HTTPStatus.OK
                 response = (int(response[0]), *response[1:])
             full: HttpFullResponse = response + _PADDING[size]
             return full
     elif isinstance(response, int) and not isinstance(response, bool):
+        _check_status(response, handler)
         return int(response), None, None, None
     raise TypeError(
         f"{describe(handler)} returned {response!r:.100}; expected a status int or a tuple "
         "(status, headers, writer, pushes) of 1 to 4 items"
     )
+
+
+def _check_status(status: int, handler: object) -> None:
+    if not 200 <= status <= 599:
+        raise ValueError(
+            f"{describe(handler)} returned the status {status}; "
+            "a response's status is from 200 to 599"
+        )
 
 
 _BAD_NAME = re.compile(rb"[^!#$%&'*+\-.^_`|~0-9A-Za-z]")
@@ -176,7 +189,12 @@ async def serve_http(
     content = RequestBody(receive)
     try:
         response = await handler(scope, info, matches, content)
-        if type(response) is not tuple or len(response) != 4 or type(response[0]) is not int:
+        if (
+            type(response) is not tuple
+            or len(response) != 4
+            or type(response[0]) is not int
+            or not 200 <= response[0] <= 599
+        ):
             response = normalize(response, handler)
     except ClientDisconnect:
         return

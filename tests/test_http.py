@@ -632,6 +632,28 @@ async def test_full_tuple_with_a_status_that_is_not_an_int_is_a_500(status, capl
     assert "bad_status" in caplog.text
 
 
+@pytest.mark.parametrize("returned", [1000, (99,), (101, TEXT), (600, None, None, None), -1])
+async def test_a_status_outside_200_to_599_is_a_500_naming_the_handler(returned, caplog):
+    async def odd_status(scope, info, matches, content):
+        return returned
+
+    response = await TestClient(app_with(odd_status)).get("/")
+    assert response.status == 500
+    assert "odd_status returned the status" in caplog.text
+    assert "from 200 to 599" in caplog.text
+
+
+@pytest.mark.parametrize("status", [99, 101, 600, "404", True])
+def test_http_error_refuses_a_status_that_cannot_end_a_response(status):
+    with pytest.raises(ValueError, match="from 200 to 599"):
+        HTTPError(status)
+
+
+def test_not_found_response_with_an_odd_status_is_refused_when_the_app_is_made():
+    with pytest.raises(ValueError, match="not_found_response returned the status 1000"):
+        Application(not_found_response=1000)
+
+
 async def test_log_line_names_the_handler_even_behind_middleware(caplog):
     async def passthrough(scope, info, matches, content, handler):
         return await handler(scope, info, matches, content)
