@@ -28,15 +28,22 @@ async def serve_lifespan(
     application's startup handlers and stop before its shutdown handlers. A
     handler that raises, or a mounted application that reports a failure, makes
     the phase fail: the server is told, with a message naming the first error.
-    Startup stops there; shutdown still runs every other handler.
+    Startup stops there; shutdown still runs every other handler. A server that sends
+    startup a second time gets its answer, but the handlers run only once.
     """
     children = [_MountedLifespan(app, scope) for app in mounted]
+    started = False
     while True:
         message = await receive()
         phase = message["type"].removeprefix("lifespan.")
         if phase not in ("startup", "shutdown"):
             continue
         if phase == "startup":
+            if started:
+                logger.warning("The server sent lifespan.startup again; startup runs only once")
+                await send({"type": "lifespan.startup.complete"})
+                continue
+            started = True
             steps = [
                 *_handler_steps(startup_handlers, scope, info, message),
                 *_child_steps(children, phase),

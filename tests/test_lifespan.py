@@ -81,6 +81,25 @@ async def test_lifespan_messages_at_the_asgi_level_report_both_phases_complete()
     assert log == ["start-1", "start-2", "stop-1"]
 
 
+async def test_a_second_startup_is_answered_but_runs_nothing_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    log: list[str] = []
+    app = Application(
+        startup_handlers=[recording(log, "start")], shutdown_handlers=[recording(log, "stop")]
+    )
+
+    sent = await run_lifespan(app, "startup", "startup", "shutdown")
+
+    assert [m["type"] for m in sent] == [
+        "lifespan.startup.complete",
+        "lifespan.startup.complete",
+        "lifespan.shutdown.complete",
+    ]
+    assert log == ["start", "stop"]
+    assert "startup runs only once" in caplog.text
+
+
 async def test_application_without_lifespan_handlers_completes_both_phases() -> None:
     sent = await run_lifespan(Application(), "startup", "shutdown")
 
