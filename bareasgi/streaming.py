@@ -10,8 +10,9 @@ from .errors import HTTPError
 from .request import RequestBody, read_chunks
 from .types import Content, Headers, HttpFullResponse, Scope
 
-_TEXT_PLAIN = b"text/plain; charset=utf-8"
-_APPLICATION_JSON = b"application/json"
+# Shared by every response built here: a tuple cannot change, and one fewer is made each time.
+_TEXT_PLAIN = (b"content-type", b"text/plain; charset=utf-8")
+_APPLICATION_JSON = (b"content-type", b"application/json")
 
 
 class BodyWriter(tuple[bytes, ...]):
@@ -116,13 +117,15 @@ def _require_json_content_type(scope: Scope) -> None:
     raise HTTPError(415, "Expected a JSON body: send content-type: application/json.")
 
 
-def _with_entity_headers(headers: Headers | None, kind: bytes, body: bytes) -> Headers:
-    length = (b"content-length", str(len(body)).encode("ascii"))
+def _with_entity_headers(
+    headers: Headers | None, content_type: tuple[bytes, bytes], body: bytes
+) -> Headers:
+    length = (b"content-length", b"%d" % len(body))
     if not headers:
-        return [(b"content-type", kind), length]
+        return [content_type, length]
     if any(name.lower() == b"content-type" for name, _ in headers):
         return [*headers, length]
-    return [*headers, (b"content-type", kind), length]
+    return [*headers, content_type, length]
 
 
 def text_response(status: int, headers: Headers | None, text: str) -> HttpFullResponse:
