@@ -35,7 +35,7 @@ FULL = {
 }
 QUICK = {
     "framework_cost": ["--json", "--rounds", "3", "--target", "0.1"],
-    "throughput": ["--rounds", "2", "--duration", "2", "--warmup", "1"],
+    "throughput": ["--rounds", "2", "--duration", "2", "--warmup", "1", "--side-rounds", "2"],
     "memory": ["--size-mib", "256"],
     "import_time": ["--runs", "10"],
 }
