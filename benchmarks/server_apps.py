@@ -1,7 +1,9 @@
 """The apps that ``throughput.py`` and ``memory.py`` serve with uvicorn (``server_apps:NAME``).
 
 Not a benchmark itself. ``bare_hello`` and ``bareasgi_hello`` are the hello-world apps of
-``apps.py``, exactly those that ``framework_cost.py`` measures in-process.
+``apps.py``, exactly those that ``framework_cost.py`` measures in-process; so are
+``starlette_hello``, ``falcon_hello``, ``blacksheep_hello`` and ``asgineer_hello``, built
+only when asked for, so that a missing peer cannot stop the others from being served.
 
 ``bareasgi_big`` and ``bare_big`` serve the memory benchmark, each written the way a
 careful user of it would, without buffering anything:
@@ -18,7 +20,7 @@ import hashlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from apps import ASGIApp, Receive, Scope, Send, build_bare, build_bareasgi
+from apps import BUILDERS, ASGIApp, Receive, Scope, Send, build_bare, build_bareasgi
 
 from bareasgi import Application, text_response
 
@@ -103,6 +105,14 @@ async def bare_big(scope: Scope, receive: Receive, send: Send) -> None:
     else:
         await send({"type": "http.response.start", "status": 404, "headers": []})
         await send({"type": "http.response.body", "body": b""})
+
+
+def __getattr__(name: str) -> ASGIApp:
+    """``starlette_hello`` and the like: a peer's hello-world app, built when uvicorn asks."""
+    framework = name.removesuffix("_hello")
+    if name.endswith("_hello") and framework in BUILDERS:
+        return BUILDERS[framework]("hello")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 APPS: dict[str, ASGIApp] = {

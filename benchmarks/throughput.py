@@ -6,7 +6,7 @@ HTTP parsing in httptools, uvloop, uvicorn's ASGI glue - so it shows how much of
 request's cost the framework is. The apps are ``bare_hello`` and ``bareasgi_hello`` from
 ``server_apps.py`` (the hello-world apps of ``apps.py``).
 
-How: both apps are served at once by two uvicorn processes (``--http httptools --loop
+How: each app is served by its own uvicorn process (``--http httptools --loop
 uvloop``, one process each, no access log) pinned to core 0 with ``taskset``; the load
 generator ``wrk`` (Debian package ``wrk``) runs pinned to core 1, by default with one
 thread and 64 connections for 1 s (wrk takes whole seconds). Everything stays on the
@@ -21,17 +21,19 @@ server's CPU time per request (user + system), and the ratio of requests per ser
 second, bareasgi / bare - what each app would serve on a core of its own, whatever else the
 machine is doing.
 
-Then, side by side (``--side-rounds``, default 20 rounds of 2 s): both servers are loaded at
-once, one wrk each, both servers still on core 0. The scheduler gives each half of the core
-and whatever else runs on the machine slows both alike, so the ratio of their requests/s is
-their cost ratio, much steadier than back-to-back rounds give it: served against itself, the
-bare app came out at 1.001 side by side, and at 0.97 and 1.03 in two back-to-back runs. It is
-a little pessimistic for the app with more code, whose cache lines the other evicts.
+Then, side by side (``--side-rounds``, default 12 rounds of 2 s): the bare app's server and
+one other are loaded at once, one wrk each, both servers still on core 0; the others are
+bareasgi and, here only, the peers' hello-world apps (``--side-peers``). The scheduler
+gives each half of the core and whatever else runs on the machine slows both alike, so the
+ratio of their requests/s is their cost ratio, much steadier than back-to-back rounds give
+it: served against itself, the bare app came out at 1.001 side by side, and at 0.97 and
+1.03 in two back-to-back runs. It is a little pessimistic for the app with more code, whose
+cache lines the other evicts.
 
 Run::
 
     apt-get install -y wrk
-    python benchmarks/throughput.py [--rounds 40] [--duration 1] [--side-rounds 20]
+    python benchmarks/throughput.py [--rounds 40] [--duration 1] [--side-rounds 12]
         [--connections 64] [--json PATH]
 
 Output: a Markdown table on stdout, progress on stderr, the results as JSON in
@@ -64,6 +66,7 @@ from common import (
 )
 
 APPS = {"bare": "bare_hello", "bareasgi": "bareasgi_hello"}
+PEERS = ("starlette", "falcon", "blacksheep", "asgineer")  # side by side only
 PATH = "/hello"
 DEFAULT_JSON = RESULTS_DIR / "throughput.json"
 UNITS_S = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -128,10 +131,11 @@ def run_wrk(server: UvicornServer, args: argparse.Namespace, duration_s: float) 
 Runs = dict[str, list[dict[str, Any]]]
 
 
-def measure(args: argparse.Namespace) -> tuple[Runs, Runs]:
-    """Back-to-back rounds, then side-by-side rounds; returns each app's runs of both."""
+def measure(args: argparse.Namespace) -> tuple[Runs, dict[str, list[float]]]:
+    """Back-to-back rounds, then side-by-side rounds."""
+    apps = {**APPS, **{name: f"{name}_hello" for name in args.side_peers}}
     with ExitStack() as stack:
-        servers = {name: stack.enter_context(UvicornServer(app)) for name, app in APPS.items()}
+        servers = {name: stack.enter_context(UvicornServer(app)) for name, app in apps.items()}
         for name, server in servers.items():
             check_answer(server)
             run_wrk(server, args, args.warmup)
@@ -140,9 +144,9 @@ def measure(args: argparse.Namespace) -> tuple[Runs, Runs]:
 
 
 def back_to_back(servers: dict[str, UvicornServer], args: argparse.Namespace) -> Runs:
-    """Each round loads one app, then the other (the first one changing every round)."""
-    runs: Runs = {name: [] for name in servers}
-    names = list(servers)
+    """Each round loads bare, then bareasgi, or the other way round (alternating)."""
+    runs: Runs = {name: [] for name in APPS}
+    names = list(APPS)
     for round_ in range(args.rounds):
         shift = round_ % len(names)
         for name in names[shift:] + names[:shift]:
@@ -153,33 +157,38 @@ def back_to_back(servers: dict[str, UvicornServer], args: argparse.Namespace) ->
     return runs
 
 
-def side_by_side(servers: dict[str, UvicornServer], args: argparse.Namespace) -> Runs:
-    """Each round loads both apps at once, one wrk each: the two servers share core 0.
+def side_by_side(
+    servers: dict[str, UvicornServer], args: argparse.Namespace
+) -> dict[str, list[float]]:
+    """Each round loads the bare app and one other at once: returns their ratios by app.
 
-    Both servers are busy all the time, so the scheduler gives each half of the core,
-    and whatever else the machine does slows both alike: the ratio of their requests/s
-    is the ratio of their costs, far steadier than back-to-back runs give it. It is a
-    little pessimistic for the larger app, whose cache lines the other evicts.
+    Both servers share core 0 and are busy all the time, so the scheduler gives each
+    half of the core, and whatever else the machine does slows both alike: the ratio of
+    their requests/s is the ratio of their costs, far steadier than back-to-back runs
+    give it. It is a little pessimistic for the app with more code, whose cache lines
+    the bare server evicts.
     """
-    runs: Runs = {name: [] for name in servers}
+    others = [name for name in servers if name != "bare"]
+    ratios: dict[str, list[float]] = {name: [] for name in others}
     for round_ in range(args.side_rounds):
-        before = {name: cpu_seconds(server.pid) for name, server in servers.items()}
-        loads = {
-            name: subprocess.Popen(wrk_command(server, args, args.side_duration),
-                                   stdout=subprocess.PIPE, text=True)
-            for name, server in servers.items()
-        }
-        for name, load in loads.items():
-            output, _ = load.communicate(timeout=args.side_duration + 60)
-            if load.returncode != 0:
-                raise RuntimeError(f"wrk failed against {name}:\n{output}")
-            run = parse_wrk(output)
-            run["server_cpu_s"] = cpu_seconds(servers[name].pid) - before[name]
-            runs[name].append(run)
-        print(f"  side by side {round_ + 1}/{args.side_rounds}: " + ", ".join(
-            f"{name} {runs[name][-1]['requests_per_s']:,.0f}" for name in servers
-        ) + " requests/s", file=sys.stderr)
-    return runs
+        shift = round_ % len(others)
+        for name in others[shift:] + others[:shift]:
+            pair = {"bare": servers["bare"], name: servers[name]}
+            loads = {
+                key: subprocess.Popen(wrk_command(server, args, args.side_duration),
+                                      stdout=subprocess.PIPE, text=True)
+                for key, server in pair.items()
+            }
+            rps = {}
+            for key, load in loads.items():
+                output, _ = load.communicate(timeout=args.side_duration + 60)
+                if load.returncode != 0:
+                    raise RuntimeError(f"wrk failed against {key}:\n{output}")
+                rps[key] = parse_wrk(output)["requests_per_s"]
+            ratios[name].append(rps[name] / rps["bare"])
+            print(f"  side by side {round_ + 1}/{args.side_rounds} {name:>10}: "
+                  f"{ratios[name][-1]:.3f} of bare", file=sys.stderr)
+    return ratios
 
 
 def summarize(runs: Runs) -> dict[str, Any]:
@@ -227,8 +236,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=40, help="timed rounds (default 40)")
     parser.add_argument("--duration", type=int, default=1,
                         help="whole seconds per wrk run (default 1)")
-    parser.add_argument("--side-rounds", type=int, default=20,
-                        help="side-by-side rounds (default 20; 0 skips them)")
+    parser.add_argument("--side-rounds", type=int, default=12,
+                        help="side-by-side rounds (default 12; 0 skips them)")
+    parser.add_argument("--side-peers", type=lambda text: [p for p in text.split(",") if p],
+                        default=list(PEERS), metavar="NAMES",
+                        help="peers also measured side by side (default: "
+                             f"{','.join(PEERS)}; '' for none)")
     parser.add_argument("--side-duration", type=int, default=2,
                         help="whole seconds per side-by-side round (default 2)")
     parser.add_argument("--warmup", type=float, default=2.0,
@@ -253,10 +266,15 @@ def main(argv: list[str] | None = None) -> int:
           f"{summary['ratio_of_medians']:.3f} (ratio of the medians), "
           f"{summary['cpu_ratio']:.3f} (requests per server CPU second)", file=sys.stderr)
     if args.side_rounds:
-        summary["side_by_side"] = summarize(together)
-        print(f"side by side: {summary['side_by_side']['ratio']:.3f}", file=sys.stderr)
+        summary["side_by_side"] = {
+            name: {"ratio": statistics.median(ratios), "round_ratios": ratios}
+            for name, ratios in together.items()
+        }
+        for name, side in summary["side_by_side"].items():
+            print(f"side by side, {name} / bare: {side['ratio']:.3f}", file=sys.stderr)
     settings = {"rounds": args.rounds, "duration_s": args.duration, "warmup_s": args.warmup,
                 "side_rounds": args.side_rounds, "side_duration_s": args.side_duration,
+                "side_peers": args.side_peers,
                 "connections": args.connections, "threads": args.threads, "path": PATH,
                 "pinned": can_pin(), "server": "uvicorn --http httptools --loop uvloop"}
     write_results(args.json, {"settings": settings, **summary})
