@@ -364,6 +364,7 @@ async def test_http_error_becomes_that_response():
         (HTTPError(418, "{}", [(b"content-type", b"application/json")]), 418, b"{}",
          "application/json"),
         (HTTPError(304), 304, b"", None),
+        (HTTPError(599), 599, b"HTTP 599", "text/plain; charset=utf-8"),
     ],
 )
 async def test_http_error_bodies(error, status, body, content_type):
@@ -641,6 +642,12 @@ async def test_a_status_outside_200_to_599_is_a_500_naming_the_handler(returned,
     assert response.status == 500
     assert "odd_status returned the status" in caplog.text
     assert "from 200 to 599" in caplog.text
+
+
+def test_http_error_reads_as_its_status_and_body():
+    assert str(HTTPError(404)) == "404 Not Found"
+    assert str(HTTPError(409, b"taken")) == "409 taken"
+    assert str(HTTPError(400, "bad date")) == "400 bad date"
 
 
 @pytest.mark.parametrize("status", [99, 101, 600, "404", True])
