@@ -344,12 +344,14 @@ async def _stream(
         logger.debug("The client went away while %s was streaming", describe(handler))
         return
     except asyncio.CancelledError:
-        if not content.disconnected or _still_cancelled(task):
+        if not content.disconnected or _withdraw_cancellation(task) > 0:
             raise
         logger.debug("The client went away while %s was streaming", describe(handler))
         return
     except Exception:
         logger.exception("The writer of %s failed after the response started", describe(handler))
+        if content.disconnected:  # it failed while being stopped, in a finally or an except
+            _withdraw_cancellation(task)
     finally:
         content.stop_watching()
         if not exhausted:
@@ -360,11 +362,11 @@ async def _stream(
         logger.debug("The client went away while %s was streaming", describe(handler))
 
 
-def _still_cancelled(task: asyncio.Task[Any]) -> bool:
-    """Withdraw our own cancellation; True if someone else cancelled the task too."""
-    if sys.version_info >= (3, 11):
-        return task.uncancel() > 0
-    return False
+def _withdraw_cancellation(task: asyncio.Task[Any]) -> int:
+    """Withdraw the watcher's cancellation of ``task``; return how many others remain."""
+    if sys.version_info >= (3, 11) and task.cancelling():
+        return task.uncancel()
+    return 0
 
 
 async def _close(writer: Writer | AsyncIterator[bytes]) -> None:

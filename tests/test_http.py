@@ -235,6 +235,31 @@ async def test_body_partly_iterated_can_be_read_to_the_end_by_bytes_reader():
     assert server.bodies[0]["body"] == b"one|twothree"
 
 
+async def test_writer_failing_while_stopped_leaves_no_cancellation_pending(caplog):
+    async def ticker():
+        try:
+            yield b"tick"
+            await asyncio.sleep(3600)
+        finally:
+            raise RuntimeError("cleanup failed")
+
+    async def handler(scope, info, matches, content):
+        return 200, TEXT, ticker()
+
+    server = RawServer()
+    app = app_with(handler)
+
+    async def serve():
+        await app(http_scope(), server.receive, server.send)
+        return asyncio.current_task().cancelling()
+
+    task = asyncio.ensure_future(serve())
+    await server.wait_sent(lambda m: m.get("body") == b"tick")
+    server.disconnect.set()
+    assert await asyncio.wait_for(task, 5) == 0  # the server's task is not left cancelled
+    assert "cleanup failed" in caplog.text
+
+
 async def test_client_disconnect_via_test_client_stream_runs_writer_finally():
     state = {"closed": False}
 
