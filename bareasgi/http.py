@@ -316,7 +316,7 @@ async def _stream(
     task = asyncio.current_task()
     assert task is not None  # an ASGI application always runs inside a task
     content.watch_for_disconnect(task)
-    exhausted = False  # a writer that ran to its end needs no closing
+    started = exhausted = False  # a writer that ran to its end needs no closing
     try:
         status, headers, _, pushes = response
         try:
@@ -325,6 +325,7 @@ async def _stream(
                 await _push(scope, send, pushes)
         except OSError as error:
             raise ClientDisconnect("the client went away") from error
+        started = True
         async for chunk in iterator:
             if not chunk:
                 continue
@@ -349,6 +350,8 @@ async def _stream(
         logger.debug("The client went away while %s was streaming", describe(handler))
         return
     except Exception:
+        if not started:
+            raise  # the server refused to start the response: its error, not the writer's
         logger.exception("The writer of %s failed after the response started", describe(handler))
         if content.disconnected:  # it failed while being stopped, in a finally or an except
             _withdraw_cancellation(task)

@@ -260,6 +260,28 @@ async def test_writer_failing_while_stopped_leaves_no_cancellation_pending(caplo
     assert "cleanup failed" in caplog.text
 
 
+async def test_a_server_refusing_to_start_a_stream_sees_its_own_error_and_the_writer_closes():
+    writers = []
+
+    async def writer():
+        yield b"never sent"
+
+    async def handler(scope, info, matches, content):
+        writers.append(writer())
+        return 200, TEXT, writers[0]
+
+    class Refusing(RawServer):
+        async def send(self, message):
+            if message["type"] == "http.response.start":
+                raise RuntimeError("the server refused the start")
+            await super().send(message)
+
+    server = Refusing()
+    with pytest.raises(RuntimeError, match="refused the start"):
+        await app_with(handler)(http_scope(), server.receive, server.send)
+    assert writers[0].ag_frame is None  # closed, not left for the garbage collector
+
+
 async def test_client_disconnect_via_test_client_stream_runs_writer_finally():
     state = {"closed": False}
 
