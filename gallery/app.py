@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import mimetypes
 import os
 from pathlib import Path
 
 import uvicorn
 
-from bareasgi import Application, HTTPError, bytes_writer
+from bareasgi import Application, bytes_writer, text_response
+from bareasgi.static import static_files
 from bareasgi.types import (
     ASGIApp,
     Content,
@@ -36,41 +36,35 @@ def example_apps() -> dict[str, ASGIApp]:
 
 
 def site_handler(site: Path) -> HttpRequestCallback:
-    """A handler serving the files of a built MkDocs site, and its 404 page."""
-    site = site.resolve()
+    """A handler serving a built MkDocs site with ``bareasgi.static``, and its 404 page."""
+    if not site.is_dir():
+        return fixed_text(404, f"The documentation site is not built in {site}: run make docs.")
+    files = static_files(site)
+    missing_page = site / "404.html"
 
     async def serve_site(
         scope: Scope, info: Info, matches: RouteMatches, content: Content
     ) -> HttpResponse:
-        target = (site / matches["path"]).resolve()
-        if not target.is_relative_to(site):
-            return await _not_found(site)
-        if target.is_dir():
-            if matches["path"] and not matches["path"].endswith("/"):
-                location = target.name + "/"
-                return 308, [(b"location", location.encode()), (b"content-length", b"0")]
-            target = target / "index.html"
-        if not target.is_file():
-            return await _not_found(site)
-        return await _file_response(200, target)
+        response = await files(scope, info, matches, content)
+        status = response if isinstance(response, int) else response[0]
+        if status != 404 or not missing_page.is_file():
+            return response
+        page = await asyncio.to_thread(missing_page.read_bytes)
+        kind = (b"content-type", b"text/html; charset=utf-8")
+        return 404, [kind, (b"content-length", b"%d" % len(page))], bytes_writer(page)
 
     return serve_site
 
 
-async def _file_response(status: int, path: Path) -> HttpResponse:
-    data = await asyncio.to_thread(path.read_bytes)
-    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    if kind.startswith("text/") or kind in ("application/javascript", "application/json"):
-        kind += "; charset=utf-8"
-    headers = [(b"content-type", kind.encode()), (b"content-length", str(len(data)).encode())]
-    return status, headers, bytes_writer(data)
+def fixed_text(status: int, text: str) -> HttpRequestCallback:
+    """A handler always answering ``status`` with ``text``."""
 
+    async def answer(
+        scope: Scope, info: Info, matches: RouteMatches, content: Content
+    ) -> HttpResponse:
+        return text_response(status, None, text)
 
-async def _not_found(site: Path) -> HttpResponse:
-    page = site / "404.html"
-    if page.is_file():
-        return await _file_response(404, page)
-    raise HTTPError(404)
+    return answer
 
 
 def create_app(site: Path | None = None) -> Application:

@@ -46,6 +46,20 @@ async def test_unknown_paths_and_paths_leaving_the_site_get_the_404_page(site, p
     assert (response.status, response.text) == (404, "<h1>lost</h1>")
 
 
+async def test_site_files_carry_validators_and_answer_conditional_requests(site):
+    client = TestClient(create_app(site))
+    css = await client.get("/assets/site.css")
+    etag = css.headers["etag"].encode()
+    again = await client.get("/assets/site.css", headers=[(b"if-none-match", etag)])
+    assert (again.status, again.body) == (304, b"")
+
+
+async def test_a_site_not_built_yet_says_how_to_build_it(tmp_path):
+    response = await TestClient(create_app(tmp_path / "site")).get("/")
+    assert response.status == 404
+    assert "run make docs" in response.text
+
+
 def test_every_example_is_mounted_under_try():
     app = create_app(ROOT / "site")
     examples = sorted(p.parent.name for p in (ROOT / "examples").glob("*/app.py"))
