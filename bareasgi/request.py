@@ -71,6 +71,14 @@ class RequestBody:
         size = 0
         while True:
             message = await receive()
+            if self._handed_over:
+                # A streaming response started meanwhile: its watcher receives as well now,
+                # keeping the (later) chunks it gets; read on from what both have.
+                later = state.pending
+                state.pending = deque(chunks)
+                state.take(message, latest=False)
+                state.pending.extend(later)
+                return await read_chunks(self, max_size)
             if message["type"] != "http.request":
                 state.take(message)
                 if state.disconnected:
@@ -107,12 +115,18 @@ class RequestBody:
         starter.add(self, task)
 
     def stop_watching(self) -> None:
-        """Stop the watcher started by ``watch_for_disconnect``, or stop it from starting."""
+        """Stop the watcher started by ``watch_for_disconnect``, or stop it from starting.
+
+        A reader still waiting for the watcher's chunks (a task the writer started) is
+        woken, and calls ``receive`` itself from then on.
+        """
         self._handed_over = False
         if self._watcher is not None:
             self._watcher.cancel()
         elif _starter is not None:
             _starter.forget(self)
+        if self._state is not None:
+            self._state.wake()
 
     async def _cancel_on_disconnect(self, task: asyncio.Task[Any]) -> None:
         state = self._state or self._start()
@@ -138,13 +152,15 @@ class _BodyState:
         self.disconnected = False
         self.waiter: asyncio.Future[None] | None = None
 
-    def take(self, message: Message) -> None:
+    def take(self, message: Message, latest: bool = True) -> None:
+        """Keep what ``message`` brings; ``latest`` False: later ones may have come already."""
         kind = message["type"]
         if kind == "http.request":
             chunk = message.get("body", b"")
             if chunk:
                 self.pending.append(chunk)
-            self.more = message.get("more_body", False)
+            more = message.get("more_body", False)
+            self.more = more if latest else self.more and more
         elif kind == "http.disconnect":
             self.disconnected = True
         self.wake()

@@ -282,6 +282,64 @@ async def test_a_server_refusing_to_start_a_stream_sees_its_own_error_and_the_wr
     assert writers[0].ag_frame is None  # closed, not left for the garbage collector
 
 
+class QueueServer:
+    """receive() hands over what the test puts in ``incoming``, when it does."""
+
+    def __init__(self):
+        self.incoming = asyncio.Queue()
+        self.sent = []
+
+    async def receive(self):
+        return await self.incoming.get()
+
+    async def send(self, message):
+        self.sent.append(message)
+
+
+async def feed(server, *chunks):
+    for index, chunk in enumerate(chunks):
+        await asyncio.sleep(0.01)
+        more = index < len(chunks) - 1
+        server.incoming.put_nowait({"type": "http.request", "body": chunk, "more_body": more})
+
+
+async def test_a_body_read_begun_before_a_stream_starts_arrives_whole():
+    bodies = []
+
+    async def handler(scope, info, matches, content):
+        reading = asyncio.ensure_future(bytes_reader(content))
+        await asyncio.sleep(0)  # the read is under way when the stream starts
+
+        async def writer():
+            bodies.append(await asyncio.wait_for(reading, 5))
+            yield b"read"
+
+        return 200, TEXT, writer()
+
+    server = QueueServer()
+    feeding = asyncio.ensure_future(feed(server, b"c0", b"c1", b"c2", b"c3"))
+    await app_with(handler, {"POST"})(http_scope("POST"), server.receive, server.send)
+    await feeding
+    assert bodies == [b"c0c1c2c3"]
+
+
+async def test_a_reader_left_by_a_finished_stream_reads_on_by_itself():
+    readers = []
+
+    async def handler(scope, info, matches, content):
+        async def writer():
+            readers.append(asyncio.ensure_future(bytes_reader(content)))
+            await asyncio.sleep(0.01)  # the disconnect watcher takes receive over
+            yield b"accepted"
+
+        return 200, TEXT, writer()
+
+    server = QueueServer()
+    await app_with(handler, {"POST"})(http_scope("POST"), server.receive, server.send)
+    await feed(server, b"late")
+    assert await asyncio.wait_for(readers[0], 5) == b"late"
+
+
 async def test_client_disconnect_via_test_client_stream_runs_writer_finally():
     state = {"closed": False}
 
