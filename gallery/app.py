@@ -14,7 +14,8 @@ from pathlib import Path
 
 import uvicorn
 
-from bareasgi import Application, bytes_writer, text_response
+from bareasgi import Application, bytes_writer, text_writer
+from bareasgi.routing import fixed_response
 from bareasgi.static import static_files
 from bareasgi.types import (
     ASGIApp,
@@ -27,6 +28,7 @@ from bareasgi.types import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
+TEXT = b"text/plain; charset=utf-8"
 
 
 def example_apps() -> dict[str, ASGIApp]:
@@ -38,7 +40,8 @@ def example_apps() -> dict[str, ASGIApp]:
 def site_handler(site: Path) -> HttpRequestCallback:
     """A handler serving a built MkDocs site with ``bareasgi.static``, and its 404 page."""
     if not site.is_dir():
-        return fixed_text(404, f"The documentation site is not built in {site}: run make docs.")
+        message = f"The documentation site is not built in {site}: run make docs."
+        return fixed_response(404, [(b"content-type", TEXT)], text_writer(message))
     files = static_files(site)
     missing_page = site / "404.html"
 
@@ -54,17 +57,6 @@ def site_handler(site: Path) -> HttpRequestCallback:
         return 404, [kind, (b"content-length", b"%d" % len(page))], bytes_writer(page)
 
     return serve_site
-
-
-def fixed_text(status: int, text: str) -> HttpRequestCallback:
-    """A handler always answering ``status`` with ``text``."""
-
-    async def answer(
-        scope: Scope, info: Info, matches: RouteMatches, content: Content
-    ) -> HttpResponse:
-        return text_response(status, None, text)
-
-    return answer
 
 
 def create_app(site: Path | None = None) -> Application:
