@@ -115,11 +115,14 @@ def header_problem(headers: object) -> str | None:
     return None
 
 
-def checked(response: HttpFullResponse) -> tuple[HttpFullResponse, str | None]:
+def checked(
+    response: HttpFullResponse, headers_checked: bool = False
+) -> tuple[HttpFullResponse, str | None]:
     """Check what goes to the server before the response starts: headers, pushes, body chunks.
 
     Headers or pushes given as a one-shot iterable are taken into a list once, so what
-    is checked is what is sent. Returns the response to send and the problem, if any.
+    is checked is what is sent; ``headers_checked`` says a header list passed already.
+    Returns the response to send and the problem, if any.
     """
     status, headers, writer, pushes = response
     if headers is not None and type(headers) is not list:
@@ -128,7 +131,7 @@ def checked(response: HttpFullResponse) -> tuple[HttpFullResponse, str | None]:
         ):
             return response, f"headers must be a list of (bytes, bytes) pairs, not {headers!r:.80}"
         headers = list(headers)
-    if headers:
+    if headers and not headers_checked:
         problem = header_problem(headers)
         if problem is not None:
             return response, problem
@@ -219,7 +222,7 @@ async def serve_http(
             await _stream(scope, send, content, response, writer, handler)
             return
     if not plain or type(writer) is BodyWriter:
-        response, problem = checked(response)
+        response, problem = checked(response, headers_checked=plain)
         if problem is not None:
             logger.error("%s returned a bad response, so 500: %s", describe(handler), problem)
             response = internal_error()
