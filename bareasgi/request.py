@@ -47,7 +47,7 @@ class RequestBody:
             if not state.more:
                 raise StopAsyncIteration
             if state.disconnected:
-                raise ClientDisconnect("the client disconnected before sending the whole body")
+                raise _incomplete()
             if self._handed_over:
                 # The disconnect watcher owns ``receive`` now; it hands chunks over.
                 state.waiter = asyncio.get_running_loop().create_future()
@@ -82,14 +82,14 @@ class RequestBody:
             if message["type"] != "http.request":
                 state.take(message)
                 if state.disconnected:
-                    raise ClientDisconnect("the client disconnected before sending the whole body")
+                    raise _incomplete()
                 continue
             chunk = message.get("body", b"")
             if chunk:
                 size += len(chunk)
                 if max_size is not None and size > max_size:
                     state.more = message.get("more_body", False)
-                    raise HTTPError(413, f"The request body is larger than {max_size} bytes.")
+                    raise _too_large(max_size)
                 chunks.append(chunk)
             if not message.get("more_body", False):
                 state.more = False
@@ -127,6 +127,11 @@ class RequestBody:
             _starter.forget(self)
         if self._state is not None:
             self._state.wake()
+
+    def _start_watcher(self, task: asyncio.Task[Any]) -> None:
+        # Called at the loop's next turn: a stream that has ended meanwhile needs no watcher.
+        if self._handed_over and self._watcher is None:
+            self._watcher = task.get_loop().create_task(self._cancel_on_disconnect(task))
 
     async def _cancel_on_disconnect(self, task: asyncio.Task[Any]) -> None:
         state = self._state or self._start()
@@ -170,6 +175,14 @@ class _BodyState:
             self.waiter.set_result(None)
 
 
+def _incomplete() -> ClientDisconnect:
+    return ClientDisconnect("the client disconnected before sending the whole body")
+
+
+def _too_large(max_size: int) -> HTTPError:
+    return HTTPError(413, f"The request body is larger than {max_size} bytes.")
+
+
 async def read_chunks(content: AsyncIterable[bytes], max_size: int | None = None) -> bytes:
     """Read any async iterable of chunks into one ``bytes``; 413 past ``max_size`` bytes."""
     chunks = []
@@ -177,7 +190,7 @@ async def read_chunks(content: AsyncIterable[bytes], max_size: int | None = None
     async for chunk in content:
         size += len(chunk)
         if max_size is not None and size > max_size:
-            raise HTTPError(413, f"The request body is larger than {max_size} bytes.")
+            raise _too_large(max_size)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -214,8 +227,7 @@ class _WatcherStarter:
         pending, self.pending = self.pending, []
         self.scheduled = False
         for content, task in pending:
-            if content._handed_over and content._watcher is None:
-                content._watcher = self.loop.create_task(content._cancel_on_disconnect(task))
+            content._start_watcher(task)
 
 
 _starter: _WatcherStarter | None = None  # the current event loop's
