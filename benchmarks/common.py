@@ -10,6 +10,7 @@ port, for ``throughput.py`` and ``memory.py``.
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import os
@@ -184,3 +185,12 @@ class UvicornServer:
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
                  traceback: TracebackType | None) -> None:
         self.stop()
+
+
+def results_parser(doc: str, default_json: Path) -> argparse.ArgumentParser:
+    """A command line described by the script's docstring, with the usual ``--json PATH``."""
+    parser = argparse.ArgumentParser(description=doc.split("\n", 1)[0])
+    parser.add_argument("--json", type=Path, default=default_json, metavar="PATH",
+                        help=f"where to write the results (default {default_json.name} "
+                             "in benchmarks/results)")
+    return parser

@@ -33,10 +33,9 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
-from common import CLIENT_CPU, RESULTS_DIR, ROOT, can_pin, pinned, write_results
+from common import CLIENT_CPU, RESULTS_DIR, ROOT, can_pin, pinned, results_parser, write_results
 
 MODULES = {
     "asyncio": "import asyncio",
@@ -120,12 +119,9 @@ def markdown(summary: dict[str, Any]) -> str:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser = results_parser(__doc__, DEFAULT_JSON)
     parser.add_argument("--runs", type=int, default=40,
                         help="fresh interpreters per statement (default 40)")
-    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, metavar="PATH",
-                        help=f"where to write the results (default {DEFAULT_JSON.name} "
-                             "in benchmarks/results)")
     return parser.parse_args(argv)
 
 

@@ -39,7 +39,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import CLIENT_CPU, HOST, RESULTS_DIR, UvicornServer, pin_this_process, write_results
+from common import (
+    CLIENT_CPU,
+    HOST,
+    RESULTS_DIR,
+    UvicornServer,
+    pin_this_process,
+    results_parser,
+    write_results,
+)
 
 MIB = 1024 * 1024
 CHUNK_SIZE = 64 * 1024
@@ -159,12 +167,9 @@ def markdown(results: list[dict[str, Any]]) -> str:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser = results_parser(__doc__, DEFAULT_JSON)
     parser.add_argument("--size-mib", type=int, default=1024,
                         help="MiB transferred each way (default 1024)")
-    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, metavar="PATH",
-                        help=f"where to write the results (default {DEFAULT_JSON.name} "
-                             "in benchmarks/results)")
     return parser.parse_args(argv)
 
 

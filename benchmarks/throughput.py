@@ -62,6 +62,7 @@ from common import (
     UvicornServer,
     can_pin,
     pinned,
+    results_parser,
     write_results,
 )
 
@@ -232,7 +233,7 @@ def markdown(summary: dict[str, Any]) -> str:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser = results_parser(__doc__, DEFAULT_JSON)
     parser.add_argument("--rounds", type=int, default=40, help="timed rounds (default 40)")
     parser.add_argument("--duration", type=int, default=1,
                         help="whole seconds per wrk run (default 1)")
@@ -248,9 +249,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="seconds of warm-up per app (default 2)")
     parser.add_argument("--connections", type=int, default=64, help="wrk -c (default 64)")
     parser.add_argument("--threads", type=int, default=1, help="wrk -t (default 1)")
-    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, metavar="PATH",
-                        help=f"where to write the results (default {DEFAULT_JSON.name} "
-                             "in benchmarks/results)")
     return parser.parse_args(argv)
 
 
