@@ -65,7 +65,7 @@ class RequestBody:
         if self._state is not None or self._handed_over:
             return await read_chunks(self, max_size)
         # Nothing read yet and nobody else receiving: loop on receive, the cheapest way.
-        state = self._state = _BodyState()
+        state = self._start()
         receive = self._receive
         chunks = []
         size = 0
