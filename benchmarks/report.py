@@ -7,7 +7,7 @@ and writes
 - ``benchmarks/results/summary.md``: the date, machine and versions, one table per
   benchmark, the performance targets with whether each is met (computed from the numbers,
   never written by hand), and the exact commands that produced the results. The
-  documentation page ``docs/guide/performance.md`` includes it;
+  documentation page ``docs/explanation/performance.md`` includes it;
 - ``docs/images/performance.png``: the in-process framework cost per case, grouped bars
   per framework on a log scale, and below it each framework's ratio to the bare ASGI app.
 

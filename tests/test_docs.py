@@ -48,12 +48,12 @@ def test_every_embedded_file_exists():
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
-def test_every_example_is_listed_in_the_gallery_index_and_has_a_tutorial(example):
-    index = (DOCS / "tutorials" / "index.md").read_text(encoding="utf-8")
+def test_every_example_has_a_page_listed_in_its_section_index(example):
+    pages = [DOCS / section / f"{example}.md" for section in ("tutorials", "how-to")]
+    (page,) = [page for page in pages if page.is_file()]
+    index = (page.parent / "index.md").read_text(encoding="utf-8")
     assert f"]({example}.md)" in index
-    tutorial = DOCS / "tutorials" / f"{example}.md"
-    assert tutorial.is_file()
-    assert f'--8<-- "examples/{example}/app.py"' in tutorial.read_text(encoding="utf-8")
+    assert f'--8<-- "examples/{example}/app.py"' in page.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: page.relative_to(DOCS).as_posix())
@@ -61,7 +61,7 @@ def test_line_references_use_anchors_that_resolve(page):
     hooks.expand(page.read_text(encoding="utf-8"), page.name)  # raises if an anchor is bad
 
 
-TUTORIALS = sorted((DOCS / "tutorials").glob("*.md"))
+TUTORIALS = sorted([*(DOCS / "tutorials").glob("*.md"), *(DOCS / "how-to").glob("*.md")])
 
 
 @pytest.mark.parametrize("page", TUTORIALS, ids=lambda page: page.name)
@@ -97,7 +97,11 @@ def test_anchors_that_do_not_pin_one_line_fail_the_build(tmp_path, monkeypatch, 
 
 GUIDE_SNIPPETS = [
     (page, number, block)
-    for page in [DOCS / "index.md", *sorted((DOCS / "guide").glob("*.md"))]
+    for page in [
+        DOCS / "index.md",
+        *sorted((DOCS / "explanation").glob("*.md")),
+        *sorted(page for page in (DOCS / "how-to").glob("*.md") if page.stem not in EXAMPLES),
+    ]
     for number, block in enumerate(
         re.findall(r"^```python[^\n]*\n(.*?)^```", page.read_text(encoding="utf-8"),
                    re.MULTILINE | re.DOTALL),

@@ -55,7 +55,7 @@ def test_home_page_renders_with_navigation_and_highlighted_code(browser: Browser
     with open_page(browser) as page:
         page.goto(gallery.base_url + "/")
         expect(page.locator("article h1")).to_contain_text("bareasgi")
-        expect(page.locator(".md-tabs")).to_contain_text("Tutorials")
+        expect(page.locator(".md-tabs")).to_contain_text("Tutorial")
         code = page.locator("article .highlight code").first
         expect(code).to_contain_text("async def hello")
         assert page.locator("article .highlight .k").count() > 0  # keywords were highlighted

@@ -1,7 +1,7 @@
 """Properties checked on random inputs with hypothesis.
 
 (a) The router against a reference matcher written here from the documented rules (see
-``docs/guide/routing.md``): random route tables, random paths and methods, and
+``docs/explanation/routing.md``): random route tables, random paths and methods, and
 registration that either succeeds or raises ``ValueError``/``TypeError`` naming the route.
 
 (b) Whole exchanges at the ASGI level: random handler results (a bare status, tuples of 1
@@ -386,7 +386,7 @@ def test_router_agrees_with_the_reference_matcher(data: st.DataObject) -> None:
 
 
 def test_reference_matcher_follows_the_documented_examples() -> None:
-    """The reference itself, on the examples of docs/guide/routing.md."""
+    """The reference itself, on the examples of docs/explanation/routing.md."""
     reference = ReferenceRouter()
     for methods, template in [
         ({"GET"}, "/items/new"),
