@@ -6,8 +6,9 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import pytest
 from playwright.sync_api import Browser, Page, ViewportSize
+
+from tests.requirements import needs
 
 CHROMIUM = shutil.which("chromium")
 CHROMIUM_ARGS = [
@@ -21,10 +22,9 @@ CHROMIUM_ARGS = [
 VIEWPORT: ViewportSize = {"width": 900, "height": 600}
 TIMEOUT_MS = 10_000
 
-SKIP_WITHOUT_CHROMIUM = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="no chromium on the PATH: install one with `apt-get install chromium`",
-)
+CHROMIUM_MISSING = "no chromium on the PATH: install one with `apt-get install chromium`"
+# Skips the browser tests locally, fails them in CI (tests/requirements.py).
+NEEDS_CHROMIUM = needs(CHROMIUM, CHROMIUM_MISSING)
 
 
 @contextmanager

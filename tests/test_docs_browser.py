@@ -10,10 +10,10 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.browser import SKIP_WITHOUT_CHROMIUM, open_page
+from tests.browser import NEEDS_CHROMIUM, open_page
 from tests.realserver import REPO_ROOT, Server, free_port, start_process
 
-pytestmark = SKIP_WITHOUT_CHROMIUM
+pytestmark = NEEDS_CHROMIUM
 SCREENSHOTS = REPO_ROOT / "docs" / "images" / "site"
 
 
