@@ -10,8 +10,18 @@ from playwright.sync_api import Browser, sync_playwright
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING
 from tests.requirements import need
 
-# The ``needs`` marker: a missing outside part skips locally and fails in CI.
-pytest_plugins = ["tests.requirements"]
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "needs(condition, reason): skip locally, fail in CI, unless condition"
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Apply every ``needs`` marker (tests/requirements.py) before the test's fixtures."""
+    for mark in item.iter_markers("needs"):
+        need(*mark.args)
 
 
 @pytest.fixture(scope="module")

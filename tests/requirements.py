@@ -14,8 +14,7 @@ Two ways to say what a test needs:
 
 The reason says what is missing and how to install it, e.g.
 ``"no chromium on the PATH: apt-get install chromium"``.
-
-This module is a pytest plugin (``pytest_plugins`` in tests/conftest.py) for the marker.
+The marker is registered and checked by hooks in tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -43,21 +42,11 @@ def need(condition: object, reason: str) -> None:
         return
     if in_ci():
         pytest.fail(f"{reason} (CI is set, so a missing requirement fails)", pytrace=False)
-    pytest.skip(reason)
+    # Reported at the test's location, as a skipif mark is, rather than at this line.
+    raise pytest.skip.Exception(reason, _use_item_location=True)
 
 
 def needs(condition: object, reason: str) -> pytest.MarkDecorator:
     """A marker applying ``need(condition, reason)`` before the test's fixtures run."""
     return pytest.mark.needs(bool(condition), reason)
 
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "needs(condition, reason): skip locally, fail in CI, unless condition"
-    )
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    for mark in item.iter_markers("needs"):
-        need(*mark.args)
