@@ -30,6 +30,9 @@ H = TypeVar("H", bound=Callable[..., Any])
 class Application:
     """An ASGI 3 application whose handlers are plain async functions.
 
+    Every argument is keyword-only and optional: ``Application()`` is a working
+    application that answers every request with a 404 until routes are added.
+
     Args:
         middlewares: Middleware run around every HTTP handler, the first outermost.
             404 and 405 responses go through it too.
@@ -41,6 +44,16 @@ class Application:
             handler, or a response tuple whose writer is None or made by
             ``text_writer`` / ``bytes_writer`` (which can be sent repeatedly).
         info: The dictionary passed to every handler; the very object given, not a copy.
+
+    Example:
+        ```python
+        app = Application(info={"visits": 0})
+
+        @app.on_http_request({"GET"}, "/")
+        async def index(scope, info, matches, content):
+            info["visits"] += 1
+            return text_response(200, None, f"Visit {info['visits']}")
+        ```
     """
 
     def __init__(
@@ -112,6 +125,11 @@ class Application:
         Mounted applications receive lifespan events after this application's
         startup handlers and before its shutdown handlers.
 
+        Args:
+            prefix: The path prefix, such as ``"/api"``: it starts with ``/``
+                and does not end with one.
+            app: Any ASGI 3 application, another ``Application`` included.
+
         Raises:
             ValueError: ``prefix`` does not start with ``/``, ends with ``/``, or is
                 already mounted.
@@ -124,7 +142,32 @@ class Application:
         self._mounts.sort(key=lambda mount: len(mount[0]), reverse=True)
 
     def on_http_request(self, methods: Iterable[str], path: str) -> Callable[[H], H]:
-        """Decorate an HTTP handler to register it for ``methods`` at ``path``."""
+        """Decorate an HTTP handler to register it for ``methods`` at ``path``.
+
+        The same as ``app.http_router.add(methods, path, handler)``; the
+        decorated function is returned unchanged.
+
+        Args:
+            methods: The methods the route answers, upper-case strings such
+                as ``{"GET", "POST"}``.
+            path: The path template, such as ``"/items/{id:int}"``.
+
+        Returns:
+            The decorator.
+
+        Raises:
+            TypeError: When decorating: ``methods`` is not a collection of
+                strings, or the handler is not an async function.
+            ValueError: When decorating: a method is not upper case, the path
+                is malformed, or the route is already registered.
+
+        Example:
+            ```python
+            @app.on_http_request({"GET"}, "/hello/{name}")
+            async def hello(scope, info, matches, content):
+                return text_response(200, None, f"Hello, {matches['name']}!")
+            ```
+        """
 
         def register(handler: H) -> H:
             self._http_router.add(methods, path, handler)
@@ -133,7 +176,22 @@ class Application:
         return register
 
     def on_ws_request(self, path: str) -> Callable[[H], H]:
-        """Decorate a WebSocket handler to register it at ``path``."""
+        """Decorate a WebSocket handler to register it at ``path``.
+
+        The same as ``app.ws_router.add(path, handler)``; the decorated
+        function is returned unchanged.
+
+        Args:
+            path: The path template, such as ``"/ws/{room}"``.
+
+        Returns:
+            The decorator.
+
+        Raises:
+            TypeError: When decorating: the handler is not an async function.
+            ValueError: When decorating: the path is malformed or already
+                registered.
+        """
 
         def register(handler: H) -> H:
             self._ws_router.add(path, handler)
@@ -142,12 +200,32 @@ class Application:
         return register
 
     def on_startup(self, handler: H) -> H:
-        """Decorate a startup handler (used bare: ``@app.on_startup``)."""
+        """Register a startup handler; used bare, as ``@app.on_startup``.
+
+        Startup handlers run in the order they were added, before the server
+        accepts requests. One that raises makes the server's startup fail.
+
+        Args:
+            handler: ``async def handler(scope, info, message)``.
+
+        Returns:
+            ``handler``, unchanged.
+        """
         self._startup_handlers.append(handler)
         return handler
 
     def on_shutdown(self, handler: H) -> H:
-        """Decorate a shutdown handler (used bare: ``@app.on_shutdown``)."""
+        """Register a shutdown handler; used bare, as ``@app.on_shutdown``.
+
+        Shutdown handlers run in the order they were added, after the server
+        has stopped taking requests.
+
+        Args:
+            handler: ``async def handler(scope, info, message)``.
+
+        Returns:
+            ``handler``, unchanged.
+        """
         self._shutdown_handlers.append(handler)
         return handler
 

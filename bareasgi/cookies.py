@@ -49,6 +49,15 @@ def parse_cookie_header(value: bytes) -> dict[str, str]:
     value: browsers send the cookie with the most specific path first. Names and
     values are decoded as Latin-1, as ASGI header bytes conventionally are, so no
     byte is ever lost or an error.
+
+    Args:
+        value: The header's value.
+
+    Example:
+        ```python
+        >>> parse_cookie_header(b'session=abc123; theme="dark"')
+        {'session': 'abc123', 'theme': 'dark'}
+        ```
     """
     cookies: dict[str, str] = {}
     for pair in value.split(b";"):
@@ -68,6 +77,17 @@ def request_cookies(scope: Scope) -> dict[str, str]:
 
     HTTP/2 clients may split cookies over several ``cookie`` headers; they are read
     in order, as one. See ``parse_cookie_header`` for how pairs are read.
+
+    Args:
+        scope: The request's scope.
+
+    Returns:
+        The cookies by name; an empty dict when there are none.
+
+    Example:
+        ```python
+        session = request_cookies(scope).get("session")
+        ```
     """
     values = find_all_headers(scope.get("headers") or (), b"cookie")
     if not values:
@@ -171,8 +191,22 @@ def expire_cookie(
     deletes nothing; a ``Secure`` or partitioned cookie needs ``secure`` or
     ``partitioned`` here too.
 
+    Args:
+        name: The cookie's name.
+        path: The path the cookie was set with.
+        domain: The domain the cookie was set with, or None.
+        secure: True if the cookie was set ``Secure``.
+        partitioned: True if the cookie was set ``Partitioned``.
+
     Raises:
         ValueError: As ``set_cookie`` does for the same arguments.
+
+    Example:
+        ```python
+        async def logout(scope, info, matches, content):
+            headers = [expire_cookie("session")]
+            return text_response(200, headers, "Signed out.")
+        ```
     """
     header = set_cookie(
         name,

@@ -166,6 +166,9 @@ class CORSMiddleware:
         """Whether ``origin``, an ``Origin`` header's value, is allowed.
 
         Useful beyond HTTP: a WebSocket handler can check the handshake's ``Origin`` with it.
+
+        Args:
+            origin: The value, as ``str`` or ``bytes``.
         """
         if isinstance(origin, bytes):
             origin = origin.decode("latin-1")

@@ -15,10 +15,24 @@ class HTTPError(Exception):
         body: The response body. A ``str`` is sent as UTF-8 ``text/plain`` unless
             ``headers`` give a content type; ``None`` sends the status phrase
             (for example ``Not Found``), except for statuses that have no body.
-        headers: Extra response headers, as ``(bytes, bytes)`` pairs.
+        headers: Extra response headers, as ``(bytes, bytes)`` pairs. A
+            ``content-length`` given here is sent as it is, and none is added.
+
+    Attributes:
+        status: The HTTP status code.
+        body: The body as given.
+        headers: The headers as given.
 
     Raises:
         ValueError: ``status`` is not an int from 200 to 599 (a final response's status).
+
+    Example:
+        ```python
+        async def get_book(scope, info, matches, content):
+            if matches["id"] not in BOOKS:
+                raise HTTPError(404, f"There is no book {matches['id']}.")
+            return text_response(200, None, BOOKS[matches["id"]])
+        ```
     """
 
     def __init__(

@@ -67,6 +67,14 @@ class UploadedFile:
     on disk, which the operating system deletes once it is closed. The ``async`` methods
     run the disk work in a thread, so they never block the event loop; ``file`` gives the
     underlying binary file object for code that wants it, at position 0 when handed over.
+    `read_form` and `read_multipart` make these; you do not create them yourself.
+
+    Args:
+        name: The name of the form field.
+        filename: The file name the client sent.
+        content_type: The part's media type.
+        headers: The part's headers.
+        spool_size: Bytes kept in memory before the content moves to disk.
 
     Attributes:
         name: The name of the form field.
@@ -103,13 +111,26 @@ class UploadedFile:
         return self.size <= self._spool_size
 
     async def read(self, size: int = -1) -> bytes:
-        """Read up to ``size`` bytes (all that is left if negative); ``b""`` at the end."""
+        """Read up to ``size`` bytes (all that is left if negative); ``b""`` at the end.
+
+        Args:
+            size: The most bytes to read; negative for all that is left.
+        """
         if self.in_memory:
             return self.file.read(size)
         return await asyncio.to_thread(self.file.read, size)
 
     async def seek(self, offset: int, whence: int = 0) -> int:
-        """Move to ``offset`` as a file's ``seek`` does; ``await upload.seek(0)`` rewinds."""
+        """Move to ``offset`` as a file's ``seek`` does; ``await upload.seek(0)`` rewinds.
+
+        Args:
+            offset: The position, relative to ``whence``.
+            whence: ``0`` from the start, ``1`` from the current position,
+                ``2`` from the end.
+
+        Returns:
+            The new position.
+        """
         if self.in_memory:
             return self.file.seek(offset, whence)
         return await asyncio.to_thread(self.file.seek, offset, whence)
@@ -139,6 +160,9 @@ class FormData(Mapping[str, _V], Generic[_V]):
     and ``len(form)`` counts distinct names; ``get_all`` gives every value of a name.
     Values are ``str`` for fields and ``UploadedFile`` for files.
     ``async with form:`` (or ``await form.close()``) closes every uploaded file.
+
+    Args:
+        items: The ``(name, value)`` pairs, in order.
     """
 
     __slots__ = ("_first", "_items")
@@ -159,7 +183,11 @@ class FormData(Mapping[str, _V], Generic[_V]):
         return len(self._first)
 
     def get_all(self, name: str) -> list[_V]:
-        """Every value of the field ``name``, in order; ``[]`` if there is none."""
+        """Every value of the field ``name``, in order; ``[]`` if there is none.
+
+        Args:
+            name: The field name.
+        """
         return [value for key, value in self._items if key == name]
 
     def multi_items(self) -> list[tuple[str, _V]]:
@@ -207,6 +235,38 @@ async def read_form(
     ``max_size``, ``max_fields`` and ``encoding``), ``multipart/form-data`` to
     ``read_multipart`` (which uses them all); any other content type is
     ``HTTPError(415)`` before any of the body is read.
+
+    Args:
+        scope: The request's scope, for its content type (and content-length).
+        content: The handler's ``content`` argument.
+        max_size: Bytes in the whole body; None for no limit.
+        max_fields: Text fields in the form.
+        max_files: Files in a multipart form.
+        max_field_size: Bytes in one text field of a multipart form.
+        max_file_size: Bytes in one file; None for no limit but ``max_size``.
+        spool_size: Bytes of each file kept in memory before it moves to disk.
+        encoding: How fields are decoded when the request names no charset.
+
+    Returns:
+        The fields, ``str`` values for text and `UploadedFile` values for
+        files. Close it (``async with form:``) to delete the files' temporary
+        copies.
+
+    Raises:
+        HTTPError: 415 for another content type; otherwise as
+            `read_urlencoded` or `read_multipart` raise.
+        ImportError: the body is multipart and python-multipart is not
+            installed.
+
+    Example:
+        ```python
+        async def upload(scope, info, matches, content):
+            async with await read_form(scope, content) as form:
+                photo = form["photo"]
+                return text_response(
+                    200, None, f"{form['title']}: {photo.size} bytes"
+                )
+        ```
     """
     media_type, parameters = parse_content_type(request_header(scope, b"content-type"))
     if media_type == _URLENCODED:
@@ -229,6 +289,17 @@ async def read_urlencoded(
 
     Empty values are kept (``a=&b`` gives ``a`` and ``b`` as ``""``), since a form sends its
     empty inputs that way. A ``charset`` parameter in the content type overrides ``encoding``.
+
+    Args:
+        scope: The request's scope, for its content type (and content-length).
+        content: The handler's ``content`` argument.
+        max_size: Bytes in the whole body; None for no limit.
+        max_fields: Fields in the form.
+        encoding: How the body is decoded when the content type names no
+            charset.
+
+    Returns:
+        The fields, all ``str``.
 
     Raises:
         HTTPError: 415 if the content type is another one or names an unknown charset;
@@ -260,7 +331,9 @@ async def read_multipart(
     part's ``charset``, else ``encoding``). The body is parsed chunk by chunk as the server
     delivers it: no more than ``max_field_size`` bytes of a field and ``spool_size`` bytes
     of a file are ever held in memory. On any error, the files read so far are closed.
-    Needs python-multipart (``pip install bareasgi[forms]``).
+    Needs python-multipart, which the ``forms`` extra installs: install bareasgi from
+    a checkout as ``pip install '/path/to/checkout[forms]'``, or add
+    ``pip install python-multipart``.
 
     Args:
         scope: The request's scope, for its content type (and content-length).

@@ -22,7 +22,18 @@ __all__ = [
 
 
 def find_header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> bytes | None:
-    """The value of the first header called ``name`` (any case), or None."""
+    """The value of the first header called ``name`` (any case), or None.
+
+    Args:
+        headers: ``(bytes, bytes)`` pairs: a request's ``scope["headers"]`` or
+            a response's header list.
+        name: The header name, in any letter case.
+
+    Example:
+        ```python
+        agent = find_header(scope["headers"], b"user-agent") or b"unknown"
+        ```
+    """
     name = name.lower()
     for key, value in headers:
         if key.lower() == name:
@@ -31,7 +42,15 @@ def find_header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> bytes | 
 
 
 def find_all_headers(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> list[bytes]:
-    """The values of every header called ``name`` (any case), in order."""
+    """The values of every header called ``name`` (any case), in order.
+
+    Args:
+        headers: ``(bytes, bytes)`` pairs.
+        name: The header name, in any letter case.
+
+    Returns:
+        The values, an empty list when there are none.
+    """
     name = name.lower()
     return [value for key, value in headers if key.lower() == name]
 
@@ -42,13 +61,43 @@ def request_header(scope: Scope, name: bytes) -> bytes | None:
     HTTP allows a header that holds a list to be sent several times; joined, the
     values read as the one list they stand for. ``Cookie`` is the exception (its
     separator is ``; ``): read it with ``find_all_headers``, or ``bareasgi.cookies``.
+
+    Args:
+        scope: The request's ASGI scope.
+        name: The header name, in any letter case.
+
+    Example:
+        ```python
+        token = request_header(scope, b"authorization")
+        if token != b"Bearer let-me-in":
+            raise HTTPError(401, "Who are you?")
+        ```
     """
     values = find_all_headers(scope.get("headers") or (), name)
     return b", ".join(values) if values else None
 
 
 def set_header(headers: Headers | None, name: bytes, value: bytes) -> Headers:
-    """A new header list with every header ``name`` (any case) replaced by one ``name: value``."""
+    """A new header list with every header ``name`` (any case) replaced by one ``name: value``.
+
+    The list given is left as it was: a handler may return the same list for
+    every request, so middleware should not change it in place.
+
+    Args:
+        headers: The headers, or None for none.
+        name: The header name.
+        value: Its value.
+
+    Example:
+        ```python
+        async def no_store(scope, info, matches, content, handler):
+            status, headers, writer, pushes = await handler(
+                scope, info, matches, content
+            )
+            headers = set_header(headers, b"cache-control", b"no-store")
+            return status, headers, writer, pushes
+        ```
+    """
     lowered = name.lower()
     kept = [(key, item) for key, item in headers or () if key.lower() != lowered]
     kept.append((name, value))
@@ -73,6 +122,17 @@ def parse_content_type(value: bytes | None) -> tuple[str, dict[str, str]]:
 
     ``b'text/HTML; Charset="utf-8"'`` gives ``("text/html", {"charset": "utf-8"})``;
     None or an empty value gives ``("", {})``.
+
+    Args:
+        value: A ``content-type`` header's value, or None.
+
+    Example:
+        ```python
+        kind, parameters = parse_content_type(
+            request_header(scope, b"content-type")
+        )
+        charset = parameters.get("charset", "utf-8")
+        ```
     """
     if not value:
         return "", {}
@@ -86,6 +146,15 @@ def parse_accept(value: bytes | None) -> list[tuple[str, float]]:
     Items are lower case, best first (ties keep the client's order); a missing ``q``
     is 1, one that does not parse is 0, and items with ``q=0`` are kept, since they
     say what the client refuses.
+
+    Args:
+        value: The header's value, or None.
+
+    Example:
+        ```python
+        >>> parse_accept(b"text/html;q=0.5, application/json")
+        [('application/json', 1.0), ('text/html', 0.5)]
+        ```
     """
     if not value:
         return []

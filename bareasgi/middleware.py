@@ -68,8 +68,29 @@ def chain(
 
 
 def mw(*middlewares: HttpMiddlewareCallback, handler: HttpRequestCallback) -> HttpChainedCallback:
-    """Build a route-local chain: ``mw(a, b, handler=h)`` runs ``a`` around ``b`` around ``h``.
+    """Build a middleware chain around one handler, for one route.
 
-    The result is an HTTP handler to register on a route.
+    ``mw(a, b, handler=h)`` runs ``a`` around ``b`` around ``h``. The
+    application-wide middleware still runs outside this chain.
+
+    Args:
+        *middlewares: ``async def middleware(scope, info, matches, content,
+            handler)`` functions, the first outermost.
+        handler: The route's HTTP handler, innermost; keyword-only.
+
+    Returns:
+        An HTTP handler to register on a route. It always returns the full
+        ``(status, headers, writer, pushes)`` tuple: an ``HTTPError`` raised
+        inside becomes its response, and any other exception the logged 500.
+
+    Example:
+        ```python
+        async def require_token(scope, info, matches, content, handler):
+            if (b"authorization", b"Bearer let-me-in") not in scope["headers"]:
+                return text_response(401, None, "Who are you?")
+            return await handler(scope, info, matches, content)
+
+        app.http_router.add({"GET"}, "/secret", mw(require_token, handler=secret))
+        ```
     """
     return chain(middlewares, handler)

@@ -97,7 +97,22 @@ class PathTemplate:
     ``{name:path}``, or a last segment written ``{path}``, matches the rest of the
     path, slashes included, possibly empty.
 
+    Routers build these from the path given to ``add``; you need one yourself
+    only to inspect a template.
+
+    Args:
+        text: The template, starting with ``/``.
+
+    Attributes:
+        text: The template as given.
+        segments: The segments before any catch-all: literal strings and
+            variables.
+        catch_all: The name of the ``path`` variable that takes the rest of
+            the path, or None.
+        variables: The names of all the template's variables.
+
     Raises:
+        TypeError: ``text`` is not a ``str``.
         ValueError: the template is malformed; the message names it.
     """
 
@@ -327,6 +342,9 @@ class HttpRouter(_Router[HttpRequestCallback]):
     Args:
         not_found: The handler for paths no route matches; by default a 404 with
             the text body ``Not Found``.
+
+    Attributes:
+        not_found: The handler for paths no route matches; assign to change it.
     """
 
     def __init__(self, not_found: HttpRequestCallback | None = None) -> None:
@@ -335,7 +353,14 @@ class HttpRouter(_Router[HttpRequestCallback]):
         self._not_allowed: dict[frozenset[str], HttpRequestCallback] = {}
 
     def add(self, methods: Iterable[str], path: str, handler: HttpRequestCallback) -> None:
-        """Register ``handler`` for ``methods`` (a set of upper-case names) at ``path``.
+        """Register ``handler`` for ``methods`` at ``path``.
+
+        Args:
+            methods: The methods the route answers, upper-case strings such as
+                ``{"GET", "POST"}``. A GET route answers HEAD as well.
+            path: The path template, such as ``"/items/{id:int}"``; see
+                `PathTemplate`.
+            handler: ``async def handler(scope, info, matches, content)``.
 
         Raises:
             TypeError: ``methods`` is not a collection of strings, or ``handler``
@@ -355,7 +380,17 @@ class HttpRouter(_Router[HttpRequestCallback]):
         self._add(set(methods), template, handler)
 
     def resolve(self, method: str, path: str) -> tuple[HttpRequestCallback, RouteMatches]:
-        """Return the handler for the request and its path variables; never fails."""
+        """Find the handler for a request; the application calls this for you.
+
+        Args:
+            method: The request method, such as ``"GET"``.
+            path: The path to route on.
+
+        Returns:
+            The handler and the converted path variables. When no route fits,
+            the handler is the 405 or the not-found handler, with no
+            variables: it never fails.
+        """
         # _find inlined: this runs on every request.
         table = self._static.get(path)
         if table is not None:
@@ -425,10 +460,29 @@ _not_found = fixed_response(
 
 
 class WebSocketRouter(_Router[WebSocketRequestCallback]):
-    """Routes WebSocket connections by path template."""
+    """Routes WebSocket connections by path template.
+
+    Templates are those of HTTP routes (see `PathTemplate`), without methods. A
+    connection to a path no route matches is rejected with a 403 before any
+    handler runs.
+
+    Example:
+        ```python
+        async def echo(scope, info, matches, web_socket):
+            await web_socket.accept()
+            async for message in web_socket:
+                await web_socket.send(message)
+
+        app.ws_router.add("/echo", echo)
+        ```
+    """
 
     def add(self, path: str, handler: WebSocketRequestCallback) -> None:
         """Register ``handler`` for WebSocket connections to ``path``.
+
+        Args:
+            path: The path template, such as ``"/rooms/{room}"``.
+            handler: ``async def handler(scope, info, matches, web_socket)``.
 
         Raises:
             TypeError: ``handler`` is not an async function.
@@ -439,7 +493,15 @@ class WebSocketRouter(_Router[WebSocketRequestCallback]):
         self._add(("WEBSOCKET",), template, handler)
 
     def resolve(self, path: str) -> tuple[WebSocketRequestCallback, RouteMatches] | None:
-        """Return the handler and path variables for ``path``, or None when nothing matches."""
+        """Find the handler for a connection; the application calls this for you.
+
+        Args:
+            path: The path to route on.
+
+        Returns:
+            The handler and the converted path variables, or None when no
+            route matches.
+        """
         table = self._static.get(path)  # _find inlined: this runs on every connection
         if table is not None:
             return table["WEBSOCKET"], {}

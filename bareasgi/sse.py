@@ -59,7 +59,24 @@ class ServerSentEvent:
     """One event: its data, and optionally its type, id and reconnection delay.
 
     The fields are checked when the event is made, so a bad one fails where it is
-    written, not later in the stream. See ``format_event`` for what each means.
+    written, not later in the stream.
+
+    Args:
+        data: The text the browser receives as ``event.data``; see
+            `format_event`.
+        event: The event type, or None for ``message``.
+        id: The event's id, which the browser sends back in
+            ``Last-Event-ID`` when it reconnects.
+        retry: How many milliseconds the browser waits before reconnecting.
+
+    Attributes:
+        data: The event's text.
+        event: The event type.
+        id: The event's id.
+        retry: The reconnection delay in milliseconds.
+
+    Raises:
+        ValueError: As `format_event` raises for the same fields.
     """
 
     data: str | None = None
@@ -104,7 +121,11 @@ def format_event(
 
 
 def format_comment(text: str = "") -> bytes:
-    """Format a comment, which ``EventSource`` ignores; each line of ``text`` gets ``:``."""
+    """Format a comment, which ``EventSource`` ignores; each line of ``text`` gets ``:``.
+
+    Args:
+        text: The comment; empty for a bare ``:`` line.
+    """
     return "".join(f": {line}\n" for line in _lines(text)).encode() + b"\n"
 
 
@@ -161,6 +182,14 @@ async def event_writer(
     the framework closes the writer), ``events`` is closed too, so its ``finally`` blocks
     run at once. With keep-alive on, ``events`` is advanced in a helper task, one per
     event, so that it is never interrupted while the writer waits.
+
+    Args:
+        events: An async iterable of `ServerSentEvent` or ``str`` items.
+        keep_alive: Seconds without an event before a keep-alive comment is
+            sent; None or 0 for never.
+
+    Returns:
+        A writer to return with `event_stream_headers`.
     """
     iterator = aiter(events)
     pending: asyncio.Task[tuple[bool, Any]] | None = None
@@ -207,6 +236,9 @@ def event_stream_headers(headers: Headers | None = None) -> Headers:
     They are ``content-type: text/event-stream; charset=utf-8``, ``cache-control:
     no-cache`` and ``x-accel-buffering: no`` (nginx then passes each event on at once);
     a header of the same name in ``headers`` replaces the default.
+
+    Args:
+        headers: More headers to send, or None.
     """
     if not headers:
         return list(_EVENT_STREAM_HEADERS)
@@ -221,7 +253,29 @@ def event_response(
     headers: Headers | None = None,
     status: int = 200,
 ) -> HttpFullResponse:
-    """Build an event stream response: ``event_stream_headers`` and ``event_writer``."""
+    """Build an event stream response: ``event_stream_headers`` and ``event_writer``.
+
+    Args:
+        events: An async iterable of `ServerSentEvent` or ``str`` items.
+        keep_alive: Seconds without an event before a keep-alive comment;
+            None or 0 for never.
+        headers: More headers to send, or None.
+        status: The status code.
+
+    Returns:
+        The full response tuple, to return from a handler as it is.
+
+    Example:
+        ```python
+        async def clock(scope, info, matches, content):
+            async def events():
+                while True:
+                    yield ServerSentEvent(time.strftime("%H:%M:%S"))
+                    await asyncio.sleep(1)
+
+            return event_response(events())
+        ```
+    """
     writer = event_writer(events, keep_alive=keep_alive)
     return status, event_stream_headers(headers), writer, None
 
@@ -231,6 +285,9 @@ def last_event_id(scope: Scope) -> str | None:
 
     It is the ``id`` of the last event the browser received, as the client sent it:
     check it before trusting it (``value.isdecimal()`` before ``int(value)``, say).
+
+    Args:
+        scope: The request's scope.
     """
     value = request_header(scope, b"last-event-id")
     return None if value is None else value.decode("utf-8", errors="replace")

@@ -37,14 +37,53 @@ class BodyWriter(tuple[bytes, ...]):
 
 
 def bytes_writer(buf: bytes, chunk_size: int = -1) -> BodyWriter:
-    """Make a writer that sends ``buf``, in chunks of ``chunk_size`` bytes if it is positive."""
+    """Make a writer that sends ``buf`` as the response body.
+
+    Args:
+        buf: The body.
+        chunk_size: If positive, send the body in chunks of at most this many
+            bytes; otherwise, and by default, in one chunk.
+
+    Returns:
+        A `BodyWriter` to return as the third item of a response.
+
+    Example:
+        ```python
+        async def logo(scope, info, matches, content):
+            headers = [(b"content-type", b"image/png")]
+            return 200, headers, bytes_writer(PNG_BYTES)
+        ```
+    """
     if chunk_size <= 0 or len(buf) <= chunk_size:
         return BodyWriter((buf,))
     return BodyWriter(tuple(buf[i : i + chunk_size] for i in range(0, len(buf), chunk_size)))
 
 
 def text_writer(text: str, encoding: str = "utf-8", chunk_size: int = -1) -> BodyWriter:
-    """Make a writer that sends ``text`` encoded, in chunks of ``chunk_size`` characters if set."""
+    """Make a writer that sends ``text``, encoded, as the response body.
+
+    It adds no headers: say the charset in the ``content-type`` you return with
+    it, or use `text_response`, which also adds ``content-length``.
+
+    Args:
+        text: The body.
+        encoding: The encoding to send the text in.
+        chunk_size: If positive, send the body in chunks of at most this many
+            characters, each encoded on its own; otherwise in one chunk.
+
+    Returns:
+        A `BodyWriter` to return as the third item of a response.
+
+    Raises:
+        UnicodeEncodeError: ``text`` has a character ``encoding`` cannot encode.
+
+    Example:
+        ```python
+        async def hello(scope, info, matches, content):
+            headers = [(b"content-type", b"text/plain; charset=utf-8")]
+            return 200, headers, text_writer("Hello, World!")
+        ```
+    """
     if chunk_size <= 0 or len(text) <= chunk_size:
         return BodyWriter((text.encode(encoding),))
     return BodyWriter(
@@ -59,6 +98,20 @@ async def bytes_reader(content: Content, max_size: int | None = None) -> bytes:
         content: The handler's ``content`` argument.
         max_size: If given, a body longer than this many bytes stops the reading
             and raises ``HTTPError(413)`` without buffering the rest.
+
+    Returns:
+        The body, empty if the request has none.
+
+    Raises:
+        HTTPError: 413 when the body is longer than ``max_size``.
+        ClientDisconnect: The client went away before the body was complete.
+
+    Example:
+        ```python
+        async def upload(scope, info, matches, content):
+            data = await bytes_reader(content, max_size=1_000_000)
+            return text_response(200, None, f"{len(data)} bytes")
+        ```
     """
     if type(content) is RequestBody:
         return await content.read(max_size)
@@ -68,7 +121,30 @@ async def bytes_reader(content: Content, max_size: int | None = None) -> bytes:
 async def text_reader(
     content: Content, encoding: str = "utf-8", max_size: int | None = None
 ) -> str:
-    """Read the whole request body as text; a body that does not decode is ``HTTPError(400)``."""
+    """Read the whole request body as text.
+
+    Args:
+        content: The handler's ``content`` argument.
+        encoding: The encoding to decode the body with.
+        max_size: If given, the largest body in bytes that is read; see
+            `bytes_reader`.
+
+    Returns:
+        The decoded body.
+
+    Raises:
+        HTTPError: 400 when the body does not decode, with a message that
+            names the encoding, never the body; 413 when it is longer than
+            ``max_size``.
+        ClientDisconnect: The client went away before the body was complete.
+
+    Example:
+        ```python
+        async def shout(scope, info, matches, content):
+            text = await text_reader(content, max_size=10_000)
+            return text_response(200, None, text.upper())
+        ```
+    """
     data = await bytes_reader(content, max_size)
     try:
         return data.decode(encoding)
@@ -83,11 +159,40 @@ async def json_reader(
     *,
     scope: Scope | None = None,
 ) -> Any:
-    """Read the whole request body as JSON; malformed JSON is ``HTTPError(400)``.
+    """Read the whole request body as JSON.
 
-    The message names the line and column where parsing failed, never the body itself.
-    Given the request's ``scope``, a content type other than ``application/json`` (or
-    ``application/*+json``) is ``HTTPError(415)``, before any of the body is read.
+    Args:
+        content: The handler's ``content`` argument.
+        loads: The function that parses the body's bytes, ``json.loads`` by
+            default; a faster parser such as ``orjson.loads`` fits. A
+            ``ValueError`` it raises becomes a 400.
+        max_size: If given, the largest body in bytes that is read; see
+            `bytes_reader`.
+        scope: The request's scope. When given, the content type is checked
+            first: anything but ``application/json`` or
+            ``application/*+json`` (parameters and letter case aside) is
+            refused before any of the body is read.
+
+    Returns:
+        The parsed value: an object, a list, a string, a number, a bool or
+        ``None``. Check its type before you use it.
+
+    Raises:
+        HTTPError: 400 when the body is not valid JSON, with a message that
+            names the line and column where parsing failed, never the body;
+            415 when ``scope`` is given and the content type is not JSON; 413
+            when the body is longer than ``max_size``.
+        ClientDisconnect: The client went away before the body was complete.
+
+    Example:
+        ```python
+        async def update(scope, info, matches, content):
+            changes = await json_reader(content, scope=scope)
+            if not isinstance(changes, dict):
+                raise HTTPError(400, "The body must be a JSON object.")
+            info.update(changes)
+            return 204
+        ```
     """
     if scope is not None:
         _require_json_content_type(scope)
@@ -129,7 +234,26 @@ def _with_entity_headers(
 
 
 def text_response(status: int, headers: Headers | None, text: str) -> HttpFullResponse:
-    """Build a UTF-8 text response, adding content-type (unless given) and content-length."""
+    """Build a whole response whose body is ``text`` in UTF-8.
+
+    Args:
+        status: The HTTP status code.
+        headers: Headers to send, or ``None``. Unless they name a
+            ``content-type``, ``text/plain; charset=utf-8`` is added. Do not
+            pass a ``content-length``: it is always added.
+        text: The body.
+
+    Returns:
+        The full ``(status, headers, writer, pushes)`` tuple, to return from a
+        handler as it is.
+
+    Example:
+        ```python
+        async def page(scope, info, matches, content):
+            headers = [(b"content-type", b"text/html; charset=utf-8")]
+            return text_response(200, headers, "<p>Hello</p>")
+        ```
+    """
     body = text.encode("utf-8")
     return status, _with_entity_headers(headers, _TEXT_PLAIN, body), BodyWriter((body,)), None
 
@@ -140,6 +264,30 @@ def json_response(
     obj: Any,
     dumps: Callable[[Any], str] = json.dumps,
 ) -> HttpFullResponse:
-    """Build a JSON response, adding content-type (unless given) and content-length."""
+    """Build a whole response whose body is ``obj`` as JSON.
+
+    Args:
+        status: The HTTP status code.
+        headers: Headers to send, or ``None``. Unless they name a
+            ``content-type``, ``application/json`` is added. Do not pass a
+            ``content-length``: it is always added.
+        obj: The value to serialise.
+        dumps: The function that serialises ``obj`` to a ``str``,
+            ``json.dumps`` by default.
+
+    Returns:
+        The full ``(status, headers, writer, pushes)`` tuple, to return from a
+        handler as it is.
+
+    Raises:
+        TypeError: ``dumps`` cannot serialise ``obj``; ``json.dumps`` raises it
+            for values such as a ``set`` or a ``datetime``.
+
+    Example:
+        ```python
+        async def get_info(scope, info, matches, content):
+            return json_response(200, None, info)
+        ```
+    """
     body = dumps(obj).encode("utf-8")
     return status, _with_entity_headers(headers, _APPLICATION_JSON, body), BodyWriter((body,)), None

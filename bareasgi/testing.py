@@ -46,15 +46,34 @@ _APP_DONE: Any = object()
 
 
 class ProtocolError(AssertionError):
-    """The application broke the ASGI protocol (for example, never finished a response)."""
+    """The application broke the ASGI protocol, and the test fails with this.
+
+    For example: it returned without finishing a response, sent a message after
+    the response ended, or kept running past the client's ``timeout``. It is an
+    ``AssertionError``, so pytest reports it as a failed assertion.
+    """
 
 
 class LifespanFailure(RuntimeError):
-    """The application reported ``lifespan.startup.failed`` or ``lifespan.shutdown.failed``."""
+    """The application reported ``lifespan.startup.failed`` or ``lifespan.shutdown.failed``.
+
+    Raised on entering or leaving ``async with TestClient(app)``; its message is
+    the one the application sent, naming the handler's error.
+    """
 
 
 class WebSocketRejected(Exception):
-    """The application closed the WebSocket before accepting it (a server answers 403)."""
+    """The application closed the WebSocket before accepting it (a server answers 403).
+
+    Raised on entering ``async with client.websocket(path)``, for example for a
+    path no WebSocket route matches.
+
+    Args:
+        code: The close code the application sent.
+
+    Attributes:
+        code: The close code the application sent.
+    """
 
     def __init__(self, code: int) -> None:
         super().__init__(f"the WebSocket was rejected with close code {code}")
@@ -62,7 +81,19 @@ class WebSocketRejected(Exception):
 
 
 class WebSocketClosed(Exception):
-    """The application closed the WebSocket; ``code`` and ``reason`` are what it sent."""
+    """The application closed the WebSocket while the test waited for a message.
+
+    Raised by `WebSocketSession.receive`. A handler that raised closes with
+    ``1011``.
+
+    Args:
+        code: The close code the application sent.
+        reason: The close reason the application sent.
+
+    Attributes:
+        code: The close code the application sent.
+        reason: The close reason the application sent.
+    """
 
     def __init__(self, code: int, reason: str) -> None:
         super().__init__(f"the application closed the WebSocket with code {code} {reason!r}")
@@ -73,19 +104,39 @@ class WebSocketClosed(Exception):
 class ResponseHeaders:
     """Response headers with case-insensitive lookup by ``str`` name.
 
-    ``raw`` keeps the ``(bytes, bytes)`` pairs exactly as the application sent them.
+    ``headers["content-type"]`` is the first value (``KeyError`` if there is
+    none), ``"etag" in headers`` tests for one, and ``len(headers)`` counts the
+    pairs.
+
+    Args:
+        raw: The ``(bytes, bytes)`` pairs the application sent.
+
+    Attributes:
+        raw: The pairs exactly as the application sent them, in order.
     """
 
     def __init__(self, raw: Iterable[tuple[bytes, bytes]]) -> None:
         self.raw = list(raw)
 
     def get_all(self, name: str) -> list[str]:
-        """All values of the header ``name``, in order."""
+        """All values of the header ``name``, in order.
+
+        Args:
+            name: The header name, in any letter case.
+
+        Returns:
+            The values decoded as Latin-1; an empty list if there are none.
+        """
         key = name.lower().encode("latin-1")
         return [value.decode("latin-1") for item, value in self.raw if item.lower() == key]
 
     def get(self, name: str, default: str | None = None) -> str | None:
-        """The first value of the header ``name``, or ``default``."""
+        """The first value of the header ``name``, or ``default``.
+
+        Args:
+            name: The header name, in any letter case.
+            default: What to return when there is no such header.
+        """
         values = self.get_all(name)
         return values[0] if values else default
 
@@ -106,7 +157,14 @@ class ResponseHeaders:
 
 
 class Response:
-    """A complete HTTP response.
+    """A complete HTTP response, as `TestClient.request` returns it.
+
+    Args:
+        status: The status code.
+        headers: The headers.
+        body: The whole body.
+        pushes: The HTTP/2 pushes sent.
+        messages: The ASGI messages the application sent.
 
     Attributes:
         status: The status code, or 0 if the client disconnected before the response started.
@@ -136,7 +194,11 @@ class Response:
         return self.body.decode("utf-8")
 
     def json(self) -> Any:
-        """The body parsed as JSON."""
+        """The body parsed as JSON.
+
+        Raises:
+            json.JSONDecodeError: the body is not JSON.
+        """
         return json_module.loads(self.body)
 
     def __repr__(self) -> str:
@@ -257,7 +319,24 @@ class StreamingResponse:
     """A response read while the application produces it.
 
     ``async for chunk in response`` yields each body chunk as the application
-    sends it; ``disconnect`` makes the client go away.
+    sends it; ``disconnect`` makes the client go away. `TestClient.stream`
+    makes it; you do not create it yourself.
+
+    Args:
+        exchange: The request in flight.
+        timeout: Seconds to wait for each chunk.
+
+    Attributes:
+        status: The status code.
+        headers: The headers, a `ResponseHeaders`.
+        pushes: The HTTP/2 pushes sent before the body.
+
+    Example:
+        ```python
+        async with client.stream("GET", "/ticks?count=100") as response:
+            async for chunk in response:
+                break  # leaving the block disconnects the client
+        ```
     """
 
     def __init__(self, exchange: _Exchange, timeout: float) -> None:
@@ -283,11 +362,20 @@ class StreamingResponse:
                 return
 
     async def read(self) -> bytes:
-        """Read the rest of the body."""
+        """Read the rest of the body.
+
+        Raises:
+            TimeoutError: a chunk took longer than the client's ``timeout``.
+        """
         return b"".join([chunk async for chunk in self])
 
     async def disconnect(self) -> None:
-        """Disconnect the client, then wait for the application to stop."""
+        """Disconnect the client, then wait for the application to stop.
+
+        Raises:
+            ProtocolError: the application was still running ``timeout``
+                seconds later.
+        """
         self._exchange.disconnected.set()
         await self._exchange.wait_for_app(self._timeout)
 
@@ -317,7 +405,29 @@ class _Stream:
 
 
 class WebSocketSession:
-    """The client side of an in-process WebSocket conversation."""
+    """The client side of an in-process WebSocket conversation.
+
+    ``async with client.websocket(path) as session`` gives one, already
+    accepted; leaving the block closes it from the client side.
+
+    Args:
+        app: The application.
+        scope: The WebSocket scope.
+        timeout: Seconds to wait for the application.
+
+    Attributes:
+        subprotocol: The subprotocol the application accepted with, or None.
+        accept_headers: The headers the application accepted with.
+        close_code: The code the application closed with, once it has.
+        close_reason: The reason the application closed with, once it has.
+
+    Example:
+        ```python
+        async with client.websocket("/ws") as session:
+            await session.send("Hello")
+            assert await session.receive() == "You said: Hello"
+        ```
+    """
 
     def __init__(self, app: ASGIApp, scope: dict[str, Any], timeout: float) -> None:
         self._timeout = timeout
@@ -363,15 +473,24 @@ class WebSocketSession:
         return self
 
     async def send(self, data: str | bytes) -> None:
-        """Send a text or binary message to the application."""
+        """Send a text or binary message to the application.
+
+        Args:
+            data: A ``str`` is sent as a text message, ``bytes`` as binary.
+        """
         key = "text" if isinstance(data, str) else "bytes"
         await self._to_app.put({"type": "websocket.receive", key: data})
 
     async def receive(self) -> str | bytes:
         """The next message the application sends.
 
+        Returns:
+            A ``str`` for a text message, ``bytes`` for a binary one.
+
         Raises:
             WebSocketClosed: the application closed the socket instead.
+            ProtocolError: the application returned without closing, or sent
+                nothing within ``timeout`` seconds.
         """
         message = await self._next()
         if message["type"] == "websocket.close":
@@ -382,7 +501,16 @@ class WebSocketSession:
         return text if text is not None else bytes(message.get("bytes") or b"")
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
-        """Close from the client side, then wait for the application to finish."""
+        """Close from the client side, then wait for the application to finish.
+
+        Args:
+            code: The close code the client sends.
+            reason: The close reason the client sends.
+
+        Raises:
+            ProtocolError: the handler was still running ``timeout`` seconds
+                later.
+        """
         if not self._client_closed and self.close_code is None:
             self._client_closed = True
             await self._to_app.put({"type": "websocket.disconnect", "code": code, "reason": reason})
@@ -422,6 +550,24 @@ class TestClient:
 
     ``async with TestClient(app) as client`` runs lifespan startup on entry and
     shutdown on exit; without ``async with`` no lifespan events are sent.
+
+    Attributes:
+        app: The application.
+        server_push: Whether the push extension is offered.
+        pathsend: Whether the pathsend extension is offered.
+        root_path: The ``root_path`` put in every scope.
+        timeout: Seconds to wait for the application.
+
+    Raises:
+        LifespanFailure: on entry or exit, when a startup or shutdown handler
+            failed.
+
+    Example:
+        ```python
+        async with TestClient(app) as client:
+            response = await client.post("/info", json={"born": 1933})
+            assert response.status == 204
+        ```
     """
 
     __test__ = False  # not a pytest test class
@@ -539,6 +685,16 @@ class TestClient:
             body: ``bytes``, ``str``, or an async iterable of chunks, each sent as a
                 separate ASGI message (yield ``DISCONNECT`` to disconnect there).
             json: An object to send as a JSON body with its content type.
+
+        Returns:
+            The whole response. If the client disconnected (a body that
+            yielded ``DISCONNECT``) before the response started, its status
+            is 0.
+
+        Raises:
+            ProtocolError: the application broke the ASGI protocol or did not
+                finish within ``timeout`` seconds.
+            Exception: whatever escaped the application, re-raised.
         """
         exchange = self._exchange(method, path, headers, body, json)
         await exchange.wait_for_app(self.timeout)
@@ -563,35 +719,81 @@ class TestClient:
         """Send a request and read the response as it streams: ``async with client.stream(...)``.
 
         Leaving the block before the response has finished disconnects the client.
+
+        Args:
+            method: The HTTP method.
+            path: The path, optionally with ``?query``.
+            headers: A dict or a list of pairs (``str`` or ``bytes``).
+            body: The request body, as for `request`.
+            json: An object to send as a JSON body with its content type.
+
+        Returns:
+            An async context manager whose value is a `StreamingResponse`,
+            available once the status and headers have arrived.
         """
         return _Stream(self._exchange(method, path, headers, body, json), self.timeout)
 
     async def get(self, path: str, **kwargs: Any) -> Response:
-        """Send a GET request; see ``request``."""
+        """Send a GET request and wait for the whole response.
+
+        Args:
+            path: The path, optionally with ``?query``.
+            **kwargs: ``headers``, ``body`` or ``json``, as for `request`.
+        """
         return await self.request("GET", path, **kwargs)
 
     async def head(self, path: str, **kwargs: Any) -> Response:
-        """Send a HEAD request; see ``request``."""
+        """Send a HEAD request and wait for the whole response.
+
+        Args:
+            path: The path, optionally with ``?query``.
+            **kwargs: ``headers``, ``body`` or ``json``, as for `request`.
+        """
         return await self.request("HEAD", path, **kwargs)
 
     async def post(self, path: str, **kwargs: Any) -> Response:
-        """Send a POST request; see ``request``."""
+        """Send a POST request and wait for the whole response.
+
+        Args:
+            path: The path, optionally with ``?query``.
+            **kwargs: ``headers``, ``body`` or ``json``, as for `request`.
+        """
         return await self.request("POST", path, **kwargs)
 
     async def put(self, path: str, **kwargs: Any) -> Response:
-        """Send a PUT request; see ``request``."""
+        """Send a PUT request and wait for the whole response.
+
+        Args:
+            path: The path, optionally with ``?query``.
+            **kwargs: ``headers``, ``body`` or ``json``, as for `request`.
+        """
         return await self.request("PUT", path, **kwargs)
 
     async def patch(self, path: str, **kwargs: Any) -> Response:
-        """Send a PATCH request; see ``request``."""
+        """Send a PATCH request and wait for the whole response.
+
+        Args:
+            path: The path, optionally with ``?query``.
+            **kwargs: ``headers``, ``body`` or ``json``, as for `request`.
+        """
         return await self.request("PATCH", path, **kwargs)
 
     async def delete(self, path: str, **kwargs: Any) -> Response:
-        """Send a DELETE request; see ``request``."""
+        """Send a DELETE request and wait for the whole response.
+
+        Args:
+            path: The path, optionally with ``?query``.
+            **kwargs: ``headers``, ``body`` or ``json``, as for `request`.
+        """
         return await self.request("DELETE", path, **kwargs)
 
     async def options(self, path: str, **kwargs: Any) -> Response:
-        """Send an OPTIONS request; see ``request``."""
+        """Send an OPTIONS request and wait for the whole response.
+
+        Args:
+            path: The path, optionally with ``?query``.
+            **kwargs: ``headers``, ``body`` or ``json``, as for `request`.
+        """
         return await self.request("OPTIONS", path, **kwargs)
 
     def websocket(
@@ -602,6 +804,14 @@ class TestClient:
         headers: RequestHeaders | None = None,
     ) -> _WebSocketConnect:
         """Open a WebSocket: ``async with client.websocket("/ws") as ws``.
+
+        Args:
+            path: The path, optionally with ``?query``.
+            subprotocols: The subprotocols the client offers.
+            headers: A dict or a list of pairs (``str`` or ``bytes``).
+
+        Returns:
+            An async context manager whose value is a `WebSocketSession`.
 
         Raises:
             WebSocketRejected: on entry, if the application closes before accepting.

@@ -42,6 +42,26 @@ class WebSocket:
     ``close`` when done (the framework closes the socket if the handler
     returns without doing so). ``async for message in web_socket`` receives until
     the client disconnects.
+
+    The framework makes one for each connection and passes it to the handler;
+    you do not create it yourself.
+
+    Args:
+        receive: The ASGI ``receive`` callable of the connection.
+        send: The ASGI ``send`` callable of the connection.
+
+    Attributes:
+        state: Where the conversation stands, a `WebSocketState`.
+        close_code: The close code the client sent, once it has disconnected.
+        close_reason: The close reason the client sent, once it has disconnected.
+
+    Example:
+        ```python
+        async def echo(scope, info, matches, web_socket):
+            await web_socket.accept()
+            while (message := await web_socket.receive()) is not None:
+                await web_socket.send(f"You said: {message}")
+        ```
     """
 
     __slots__ = ("_receive", "_send", "close_code", "close_reason", "state")
@@ -58,7 +78,13 @@ class WebSocket:
     async def accept(self, subprotocol: str | None = None, headers: Headers | None = None) -> None:
         """Accept the connection, optionally choosing a subprotocol and adding headers.
 
+        Args:
+            subprotocol: The subprotocol chosen from those the client offered
+                (``scope["subprotocols"]``), or None.
+            headers: Extra headers for the handshake response.
+
         Raises:
+            ClientDisconnect: the client went away before the handshake completed.
             RuntimeError: the socket was already accepted or closed.
         """
         if self.state is not _CONNECTING:
@@ -95,6 +121,10 @@ class WebSocket:
     async def send(self, data: str | bytes) -> None:
         """Send a text (``str``) or binary (``bytes``) message.
 
+        Args:
+            data: A ``str`` goes out as a text message; ``bytes``,
+                ``bytearray`` or ``memoryview`` as a binary one.
+
         Raises:
             TypeError: ``data`` is neither ``str`` nor bytes-like.
             RuntimeError: the socket is not accepted yet, or the application closed it.
@@ -124,6 +154,13 @@ class WebSocket:
         """Close the socket; does nothing if it is already closed.
 
         Before ``accept``, closing rejects the connection (the server answers 403).
+
+        Args:
+            code: The WebSocket close code; ``1000`` is a normal closure.
+            reason: A short text the client receives with the code.
+
+        Raises:
+            ClientDisconnect: the client had already gone away.
         """
         if self.state is _ACCEPTED or self.state is _CONNECTING:
             self.state = _CLOSED
