@@ -440,8 +440,19 @@ class WebSocketSession:
         self.close_reason: str | None = None
         self._client_closed = False
         self._app_closed = False
-        self._task = asyncio.ensure_future(app(scope, self._to_app.get, self._send))
+        self._receiving = False
+        self._task = asyncio.ensure_future(app(scope, self._receive, self._send))
         self._task.add_done_callback(lambda _: self._from_app.put_nowait(_APP_DONE))
+
+    async def _receive(self) -> Message:
+        # ASGI allows one pending receive() at a time, as for HTTP.
+        if self._receiving:
+            raise ProtocolError("the application awaited receive() twice at the same time")
+        self._receiving = True
+        try:
+            return await self._to_app.get()
+        finally:
+            self._receiving = False
 
     async def _send(self, message: Message) -> None:
         if self._client_closed:

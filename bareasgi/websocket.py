@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import enum
 import logging
+from collections import deque
 from collections.abc import AsyncIterator
 
 from .errors import ClientDisconnect
 from .http import describe
 from .routing import WebSocketRouter
-from .types import Headers, Info, Receive, Scope, Send
+from .types import Headers, Info, Message, Receive, Scope, Send
 
 logger = logging.getLogger("bareasgi")
 
@@ -33,6 +35,17 @@ _CONNECTING = WebSocketState.CONNECTING
 _ACCEPTED = WebSocketState.ACCEPTED
 _CLOSED = WebSocketState.CLOSED
 _DISCONNECTED = WebSocketState.DISCONNECTED
+
+# After this many sends with no receive between them, one receive is kept pending in a
+# task, so that a handler that only sends still learns when the client goes: hypercorn
+# drops what is sent to a closed connection without raising, and only its
+# ``websocket.disconnect`` message tells. An echo handler, receiving between sends,
+# never needs the task.
+_WATCH_AFTER_SENDS = 16
+# Messages the client sent while the handler was only sending are kept, at most this
+# many, for the handler's next receive; past it, nothing more is received for it
+# (the server's flow control then holds the client back).
+_INBOX_LIMIT = 16
 
 
 class WebSocket:
@@ -64,12 +77,26 @@ class WebSocket:
         ```
     """
 
-    __slots__ = ("_receive", "_send", "close_code", "close_reason", "state")
+    __slots__ = (
+        "_inbox",
+        "_receive",
+        "_receiving",
+        "_send",
+        "_sends",
+        "_watcher",
+        "close_code",
+        "close_reason",
+        "state",
+    )
 
     def __init__(self, receive: Receive, send: Send) -> None:
         self._receive = receive
         self._send = send
         self.state = _CONNECTING
+        self._sends = 0  # sends since the handler last received
+        self._receiving = False  # a receive() is waiting: it alone may call the server's
+        self._watcher: asyncio.Task[Message] | None = None  # the pending receive, if any
+        self._inbox: deque[Message] | None = None  # what the watcher received meanwhile
         self.close_code: int | None = None
         """The close code the client sent, once it has disconnected."""
         self.close_reason: str | None = None
@@ -104,8 +131,17 @@ class WebSocket:
         """
         if self.state is _CONNECTING:
             raise RuntimeError("receive() before accept(): accept the WebSocket first")
+        self._sends = 0
         while self.state is _ACCEPTED:
-            message = await self._receive()
+            if self._inbox:
+                message = self._inbox.popleft()
+            else:
+                self._receiving = True
+                try:
+                    watcher, self._watcher = self._watcher, None
+                    message = await (watcher if watcher is not None else self._receive())
+                finally:
+                    self._receiving = False
             kind = message["type"]
             if kind == "websocket.receive":
                 text: str | None = message.get("text")
@@ -113,10 +149,13 @@ class WebSocket:
                     return text
                 return bytes(message.get("bytes") or b"")
             if kind == "websocket.disconnect":
-                self.state = _DISCONNECTED
-                self.close_code = message.get("code", 1005)
-                self.close_reason = message.get("reason") or ""
+                self._disconnected(message)
         return None
+
+    def _disconnected(self, message: Message) -> None:
+        self.state = _DISCONNECTED
+        self.close_code = message.get("code", 1005)
+        self.close_reason = message.get("reason") or ""
 
     async def send(self, data: str | bytes) -> None:
         """Send a text (``str``) or binary (``bytes``) message.
@@ -149,6 +188,41 @@ class WebSocket:
             await self._send(message)
         except OSError as error:
             raise self._gone() from error
+        # A server's send may return at once, without waiting, even once the connection
+        # is lost: uvicorn learns of the loss only when the loop runs its callback, and
+        # hypercorn drops the message. A handler sending in a loop would then hold the
+        # loop for ever. Yielding lets the server run, and the next send see the loss.
+        await asyncio.sleep(0)
+        self._sends += 1
+        watcher = self._watcher
+        if watcher is not None:
+            if watcher.done():
+                self._watched(watcher)
+        elif self._sends >= _WATCH_AFTER_SENDS and not self._receiving:
+            self._watcher = asyncio.ensure_future(self._receive())
+
+    def _watched(self, watcher: asyncio.Task[Message]) -> None:
+        """Take what the pending receive got; raise ClientDisconnect if the client left."""
+        self._watcher = None
+        message = watcher.result()
+        kind = message["type"]
+        if kind == "websocket.disconnect":
+            self._disconnected(message)
+            raise ClientDisconnect("the client has gone")
+        if self._inbox is None:
+            self._inbox = deque()
+        self._inbox.append(message)
+        if len(self._inbox) < _INBOX_LIMIT:
+            self._watcher = asyncio.ensure_future(self._receive())
+
+    def _stop_watching(self) -> None:
+        watcher, self._watcher = self._watcher, None
+        if watcher is None:
+            return
+        if not watcher.done():
+            watcher.cancel()
+        elif not watcher.cancelled():
+            watcher.exception()  # retrieved: the server's failure is of no use any more
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the socket; does nothing if it is already closed.
@@ -211,3 +285,5 @@ async def serve_websocket(
         )
         with contextlib.suppress(ClientDisconnect):
             await web_socket.close(1011)
+    finally:
+        web_socket._stop_watching()

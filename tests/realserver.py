@@ -103,11 +103,16 @@ def free_port() -> int:
         return port
 
 
-def server_command(kind: ServerKind, target: str, port: int) -> list[str]:
-    """The command line serving the ASGI app ``target`` (``module:attribute``) on ``port``."""
+def server_command(
+    kind: ServerKind, target: str, port: int, extra_args: Sequence[str] = ()
+) -> list[str]:
+    """The command line serving the ASGI app ``target`` (``module:attribute``) on ``port``.
+
+    ``extra_args`` are added to the server's own options, such as ``["--ws", "wsproto"]``.
+    """
     if kind == "uvicorn":
-        return [sys.executable, "-m", "uvicorn", target, "--port", str(port)]
-    return [sys.executable, "-m", "hypercorn", target, "--bind", f"127.0.0.1:{port}"]
+        return [sys.executable, "-m", "uvicorn", target, "--port", str(port), *extra_args]
+    return [sys.executable, "-m", "hypercorn", target, "--bind", f"127.0.0.1:{port}", *extra_args]
 
 
 def poll(check: Callable[[], T], timeout: float) -> T:
@@ -217,11 +222,12 @@ def start_server(
     probe_path: str = "/",
     probe_status: int | None = 200,
     startup_timeout: float = STARTUP_TIMEOUT,
+    extra_args: Sequence[str] = (),
 ) -> Iterator[Server]:
     """Serve ``target`` (``module:attribute``) with a real ``kind`` server on a free port."""
     port = free_port()
     with start_process(
-        server_command(kind, target, port),
+        server_command(kind, target, port, extra_args),
         name=kind,
         port=port,
         tmp_dir=tmp_dir,

@@ -15,7 +15,12 @@ TIMEOUT = 5
 
 
 class RawWebSocket:
-    """Drive one WebSocket connection at the ASGI level, recording every message the app sends."""
+    """Drive one WebSocket connection at the ASGI level, recording every message the app sends.
+
+    Like hypercorn's, its ``send`` never waits, and once the client has disconnected
+    it drops what is sent without raising. Like every server's, ``receive`` refuses to
+    be awaited twice at the same time.
+    """
 
     def __init__(
         self, app: Application, path: str, subprotocols: list[str] | None = None
@@ -36,9 +41,25 @@ class RawWebSocket:
         self.outgoing: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.sent: list[dict[str, Any]] = []
         self.incoming.put_nowait({"type": "websocket.connect"})
-        self.task = asyncio.ensure_future(app(scope, self.incoming.get, self._send))
+        self.gone = False
+        self.receiving = False
+        self.task = asyncio.ensure_future(app(scope, self._receive, self._send))
+
+    async def _receive(self) -> dict[str, Any]:
+        if self.receiving:
+            raise AssertionError("the application awaited receive() twice at the same time")
+        self.receiving = True
+        try:
+            message = await self.incoming.get()
+        finally:
+            self.receiving = False
+        if message["type"] == "websocket.disconnect":
+            self.gone = True
+        return message
 
     async def _send(self, message: dict[str, Any]) -> None:
+        if self.gone:
+            return
         self.sent.append(message)
         self.outgoing.put_nowait(message)
 
@@ -631,3 +652,79 @@ async def test_send_after_the_application_closed_is_a_runtime_error_not_a_discon
             await ws.receive()
     assert len(errors) == 1 and type(errors[0]) is RuntimeError
     assert "after close()" in str(errors[0])
+
+
+# -- a client that goes while the handler only sends ------------------------------------------
+
+SEND_BOUND = 10_000  # sends a spinning handler makes before the test gives up on it
+
+
+async def test_a_send_only_handler_learns_the_client_left_even_if_the_server_never_says() -> None:
+    ended: list[str] = []
+    ticks = 0
+
+    async def flood(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        try:
+            for _ in range(SEND_BOUND):
+                await web_socket.send(b"q" * 100)
+        except ClientDisconnect:
+            ended.append("ClientDisconnect")
+            raise
+        ended.append("gave up")
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    raw = RawWebSocket(app_with("/ws", flood), "/ws")
+    other = asyncio.ensure_future(ticker())
+    assert (await raw.next_sent())["type"] == "websocket.accept"
+    raw.client_sends({"type": "websocket.disconnect", "code": 1006})
+    await raw.finished()
+    other.cancel()
+    assert ended == ["ClientDisconnect"]
+    assert len(raw.sent) < 100  # noticed within a few sends, not after thousands
+    assert ticks > 10  # the other task kept running meanwhile
+
+
+async def test_messages_the_client_sent_while_the_handler_only_sent_are_received_in_order() -> None:
+    received: list[Any] = []
+
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        for number in range(50):
+            await web_socket.send(str(number))
+        async for message in web_socket:
+            received.append(message)
+
+    async with TestClient(app_with("/ws", handler)).websocket("/ws") as ws:
+        for number in range(30):
+            await ws.send(f"m{number}")
+        assert [await ws.receive() for _ in range(50)] == [str(n) for n in range(50)]
+    assert received == [f"m{number}" for number in range(30)]
+
+
+async def test_a_reader_task_and_a_sending_task_never_receive_at_the_same_time() -> None:
+    received: list[Any] = []
+
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+
+        async def read() -> None:
+            async for message in web_socket:
+                received.append(message)
+
+        reader = asyncio.ensure_future(read())
+        try:
+            for number in range(100):
+                await web_socket.send(str(number))
+        finally:
+            await reader
+
+    async with TestClient(app_with("/ws", handler)).websocket("/ws") as ws:
+        assert [await ws.receive() for _ in range(100)] == [str(n) for n in range(100)]
+        await ws.send("last")
+    assert received == ["last"]
