@@ -382,9 +382,11 @@ def _codec(charset: str) -> str:
     """``charset`` if it names a text encoding, else ``HTTPError(415)``."""
     try:
         # Also a LookupError for codecs that exist but do not make text, such as base64.
-        # Not b"": decoding nothing succeeds without looking the codec up.
+        # Not b"": decoding nothing succeeds without looking the codec up. A ValueError
+        # (a UnicodeError) for names with a NUL, and codecs such as idna that cannot
+        # decode with the error handling asked for.
         b"a".decode(charset, errors="ignore")
-    except LookupError:
+    except (LookupError, ValueError):
         raise HTTPError(415, f"The charset {charset[:40]!r} is not supported.") from None
     return charset
 
@@ -408,7 +410,7 @@ async def _read_urlencoded(
             errors="strict",
             max_num_fields=max_fields,
         )
-    except UnicodeDecodeError as error:
+    except UnicodeError as error:  # not only UnicodeDecodeError: punycode raises its parent
         raise HTTPError(400, f"The form is not valid {encoding} text.") from error
     except ValueError as error:  # the only other ValueError: too many fields
         raise HTTPError(413, f"The form has more than {max_fields} fields.") from error
@@ -583,7 +585,7 @@ class _MultipartReader:
         if self._field is not None:
             try:
                 value = self._field.decode(_codec(self._charset))
-            except UnicodeDecodeError as error:
+            except UnicodeError as error:
                 raise HTTPError(
                     400, f"The field {self._name[:100]!r} is not valid {self._charset} text."
                 ) from error

@@ -166,8 +166,11 @@ def parse_accept(value: bytes | None) -> list[tuple[str, float]]:
             continue
         q_text = _parameters(parameters).get("q", "1")
         try:
-            q = min(max(float(q_text), 0.0), 1.0)
+            q = float(q_text)
         except ValueError:
             q = 0.0
+        # NaN parses as a float, but compares false with everything: it would sort at
+        # random and count as neither accepted nor refused.
+        q = min(max(q, 0.0), 1.0) if q == q else 0.0
         items.append((-q, index, name))
     return [(name, -negative_q) for negative_q, _, name in sorted(items)]

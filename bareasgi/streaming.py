@@ -148,7 +148,7 @@ async def text_reader(
     data = await bytes_reader(content, max_size)
     try:
         return data.decode(encoding)
-    except UnicodeDecodeError as error:
+    except UnicodeError as error:  # some codecs, such as punycode, raise UnicodeError itself
         raise HTTPError(400, f"The request body is not valid {encoding} text.") from error
 
 
@@ -207,6 +207,11 @@ async def json_reader(
         ) from error
     except (ValueError, UnicodeDecodeError) as error:
         raise HTTPError(400, "The request body is not valid JSON.") from error
+    except RecursionError as error:
+        # Nesting deeper than the interpreter's recursion limit: a few kilobytes of
+        # "[" are enough. The client's mistake, so a 400, not a logged 500.
+        message = "The request body is not valid JSON: it is nested too deeply."
+        raise HTTPError(400, message) from error
 
 
 def _require_json_content_type(scope: Scope) -> None:

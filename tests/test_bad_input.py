@@ -91,6 +91,12 @@ async def read_text_limited(
     return 200, None, text_writer(await text_reader(content, max_size=16))
 
 
+async def read_punycode(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> Any:
+    return 200, None, text_writer(await text_reader(content, encoding="punycode"))
+
+
 def readers_app() -> Application:
     app = Application()
     app.http_router.add({"POST"}, "/json", read_json)
@@ -98,6 +104,7 @@ def readers_app() -> Application:
     app.http_router.add({"POST"}, "/bytes-limited", read_bytes_limited)
     app.http_router.add({"POST"}, "/text", read_text)
     app.http_router.add({"POST"}, "/text-limited", read_text_limited)
+    app.http_router.add({"POST"}, "/punycode", read_punycode)
     return app
 
 
@@ -109,6 +116,10 @@ BODY_TABLE: list[tuple[str, str, dict[str, str] | None, bytes, int, str]] = [
     ("JSON then garbage", "/json", JSON, b'{"a": 1} trailing', 400, "not valid JSON: Extra data"),
     ("JSON not UTF-8", "/json", JSON, b"\xff\xfe\x00", 400, "not valid JSON"),
     ("JSON single quotes", "/json", JSON, b"{'single': 'quotes'}", 400, "not valid JSON"),
+    ("JSON arrays nested 1000 deep", "/json", JSON, b"[" * 1000 + b"]" * 1000, 400,
+     "nested too deeply"),
+    ("JSON objects nested 100000 deep", "/json", JSON, b'{"a":' * 100_000, 400,
+     "nested too deeply"),
     ("JSON sent as text/plain", "/json", {"content-type": "text/plain"}, b"{}", 415,
      "not text/plain"),
     ("JSON sent as application/jsonx", "/json", {"content-type": "application/jsonx"}, b"{}",
@@ -128,6 +139,7 @@ BODY_TABLE: list[tuple[str, str, dict[str, str] | None, bytes, int, str]] = [
     ("bytes over max_size", "/bytes-limited", None, b"x" * 17, 413, "larger than 16 bytes"),
     ("bytes at max_size", "/bytes-limited", None, b"x" * 16, 200, "x" * 16),
     ("text not UTF-8", "/text", None, b"caf\xe9", 400, "not valid utf-8 text"),
+    ("text not punycode", "/punycode", None, b"\\x", 400, "not valid punycode text"),
     ("text over max_size", "/text-limited", None, "é".encode() * 9, 413,
      "larger than 16 bytes"),
     ("text at max_size", "/text-limited", None, "é".encode() * 8, 200, "é" * 8),
@@ -139,7 +151,12 @@ BODY_TABLE: list[tuple[str, str, dict[str, str] | None, bytes, int, str]] = [
     [pytest.param(*row[1:], id=row[0]) for row in BODY_TABLE],
 )
 async def test_request_body_gets_its_answer(
-    path: str, headers: dict[str, str] | None, body: bytes, status: int, answer: str
+    path: str,
+    headers: dict[str, str] | None,
+    body: bytes,
+    status: int,
+    answer: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     response = await TestClient(readers_app()).post(path, headers=headers, body=body)
 
@@ -147,6 +164,7 @@ async def test_request_body_gets_its_answer(
     assert answer in response.text
     if status >= 400:
         assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert error_text(caplog) == ""  # bad input is the client's mistake: nothing logged
 
 
 class EndlessBody:
@@ -193,6 +211,70 @@ async def test_wrong_content_type_is_415_before_any_of_the_body_is_read() -> Non
 
     assert response.status == 415
     assert body.pulled == 0
+
+
+# -- what the other parsers make of hostile input -------------------------------------------------
+
+
+def form_app() -> Application:
+    from bareasgi.forms import read_form
+
+    app = Application()
+
+    async def form(scope: Scope, info: Info, matches: RouteMatches, content: Content) -> Any:
+        async with await read_form(scope, content) as fields:
+            items = [[name, str(value)] for name, value in fields.multi_items()]
+            return json_response(200, None, items)
+
+    app.http_router.add({"POST"}, "/form", form)
+    return app
+
+
+def multipart_field(charset: str, value: bytes) -> tuple[dict[str, str], bytes]:
+    headers = {"content-type": "multipart/form-data; boundary=b"}
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="f"\r\n'
+        b"Content-Type: text/plain; charset=" + charset.encode() + b"\r\n\r\n"
+        + value + b"\r\n--b--\r\n"
+    )
+    return headers, body
+
+
+def urlencoded(charset: str) -> dict[str, str]:
+    return {"content-type": f"application/x-www-form-urlencoded; charset={charset}"}
+
+
+# (what, request headers, body, status, the answer): codecs whose lookup or decoding raise
+# something other than LookupError or UnicodeDecodeError.
+FORM_TABLE: list[tuple[str, dict[str, str], bytes, int, str]] = [
+    ("urlencoded charset with a NUL", urlencoded("utf\x00"), b"a=1", 415,
+     "The charset 'utf\\x00' is not supported."),
+    ("urlencoded charset idna", urlencoded("idna"), b"a=1", 415,
+     "The charset 'idna' is not supported."),
+    ("urlencoded punycode that does not decode", urlencoded("punycode"), b"a=\\x", 400,
+     "The form is not valid punycode text."),
+    ("multipart field charset idna", *multipart_field("idna", b"x"), 415,
+     "The charset 'idna' is not supported."),
+    ("multipart field punycode that does not decode", *multipart_field("punycode", b"\\x"),
+     400, "The field 'f' is not valid punycode text."),
+]
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status", "answer"),
+    [pytest.param(*row[1:], id=row[0]) for row in FORM_TABLE],
+)
+async def test_form_charsets_that_do_not_work_are_refused_clearly(
+    headers: dict[str, str],
+    body: bytes,
+    status: int,
+    answer: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    response = await TestClient(form_app()).post("/form", headers=headers, body=body)
+
+    assert (response.status, response.text) == (status, answer)
+    assert error_text(caplog) == ""
 
 
 # -- paths and methods --------------------------------------------------------------------------

@@ -70,3 +70,8 @@ def test_parse_accept_orders_by_quality_keeping_ties_in_client_order():
     assert parse_accept(None) == []
     assert parse_accept(b" , ") == []
     assert parse_accept(b"a;q=7") == [("a", 1.0)]
+
+
+def test_parse_accept_takes_a_q_of_nan_or_infinity_as_one_that_does_not_parse() -> None:
+    value = b"a;q=nan, b;q=0.5, c;q=-inf, d;q=inf, e;q=NaN"
+    assert parse_accept(value) == [("d", 1.0), ("b", 0.5), ("a", 0.0), ("c", 0.0), ("e", 0.0)]
