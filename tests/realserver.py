@@ -21,7 +21,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,21 +188,24 @@ def start_process(
     probe_path: str = "/",
     probe_status: int | None = 200,
     startup_timeout: float = STARTUP_TIMEOUT,
+    cwd: Path = REPO_ROOT,
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[Server]:
-    """Run ``command`` from the repository root; yield once it answers on ``port``.
+    """Run ``command`` in ``cwd`` (the repository root); yield once it answers on ``port``.
 
     ``probe_path`` is polled with GET until the answer has ``probe_status`` (any status
-    if it is ``None``). The process is stopped on the way out, whatever happened.
+    if it is ``None``). ``env`` is added to this process's environment. The process is
+    stopped on the way out, whatever happened.
     """
     stderr_path = tmp_dir / f"{name}.stderr.log"
     with stderr_path.open("wb") as stderr:
         process = subprocess.Popen(
             list(command),
-            cwd=REPO_ROOT,
+            cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=stderr,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
             start_new_session=True,
         )
     server = Server(name=name, process=process, port=port, stderr_path=stderr_path)

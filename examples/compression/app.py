@@ -1,8 +1,10 @@
-"""Compression: large responses are gzipped for clients that accept it; small ones are not."""
+"""Compression: large responses are gzipped for clients that accept it.
+
+Small ones are sent as they are.
+"""
 
 import asyncio
-
-import uvicorn
+import os
 
 from bareasgi import Application, json_response, text_response
 from bareasgi.compression import compression_middleware
@@ -11,17 +13,24 @@ PAGE = """<!DOCTYPE html>
 <title>Compression</title>
 <p>This page is too small to be worth compressing.
 <p><a href="planets.json">planets.json</a> is large: it is compressed whole.
-<p><a href="countdown">countdown</a> is streamed: each line is compressed as it is written.
+<p><a href="countdown">countdown</a> is streamed: each line is compressed
+as it is written.
 """
 INTERVAL = 0.5  # seconds between the lines of the countdown
+HTML = [(b"content-type", b"text/html; charset=utf-8")]
 
 
 async def index(scope, info, matches, content):
-    return text_response(200, [(b"content-type", b"text/html; charset=utf-8")], PAGE)
+    return text_response(200, HTML, PAGE)
 
 
 async def planets(scope, info, matches, content):
-    data = {"planets": [{"id": n, "name": f"Planet {n}", "moons": n % 7} for n in range(1, 501)]}
+    data = {
+        "planets": [
+            {"id": n, "name": f"Planet {n}", "moons": n % 7}
+            for n in range(1, 501)
+        ]
+    }
     return json_response(200, None, data)
 
 
@@ -32,7 +41,8 @@ async def countdown(scope, info, matches, content):
             await asyncio.sleep(INTERVAL)
         yield b"Lift-off!\n"
 
-    # nosniff: browsers show plain text as it arrives, instead of buffering it to guess its type.
+    # nosniff: browsers show plain text as it arrives, instead of buffering
+    # it to guess its type.
     headers = [
         (b"content-type", b"text/plain; charset=utf-8"),
         (b"x-content-type-options", b"nosniff"),
@@ -46,4 +56,7 @@ app.http_router.add({"GET"}, "/planets.json", planets)
 app.http_router.add({"GET"}, "/countdown", countdown)
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=9009)
+    import uvicorn
+
+    port = int(os.environ.get("PORT", "8000"))
+    uvicorn.run(app, host="127.0.0.1", port=port)

@@ -1,11 +1,13 @@
-"""Cookies: logging in sets a session cookie, every page reads it, logging out expires it."""
+"""Cookies: logging in sets a session cookie, every page reads it.
+
+Logging out expires it.
+"""
 
 import html
+import os
 import secrets
 from datetime import timedelta
 from urllib.parse import parse_qs
-
-import uvicorn
 
 from bareasgi import Application, text_reader, text_response
 from bareasgi.cookies import expire_cookie, request_cookies, set_cookie
@@ -34,10 +36,12 @@ async def index(scope, info, matches, content):
     session_id = request_cookies(scope).get("session")
     name = info["sessions"].get(session_id)
     if name is not None:
-        return text_response(200, HTML, WELCOME_PAGE.format(name=html.escape(name)))
+        page = WELCOME_PAGE.format(name=html.escape(name))
+        return text_response(200, HTML, page)
     headers = list(HTML)
     if session_id is not None:
-        # The cookie names no session (the server restarted, say): the browser can forget it.
+        # The cookie names no session (the server restarted, say): the
+        # browser can forget it.
         headers.append(expire_cookie("session", path=cookie_path(scope)))
     return text_response(200, headers, LOGIN_PAGE)
 
@@ -49,17 +53,23 @@ async def login(scope, info, matches, content):
         return text_response(400, None, "Give a name of 1 to 40 characters.\n")
     session_id = secrets.token_urlsafe(16)
     info["sessions"][session_id] = name
-    # http_only keeps the session from scripts; served over HTTPS, add secure=True.
+    # http_only keeps the session from scripts; served over HTTPS, add
+    # secure=True.
     cookie = set_cookie(
-        "session", session_id, max_age=timedelta(hours=1), path=cookie_path(scope), http_only=True
+        "session", session_id,
+        max_age=timedelta(hours=1),
+        path=cookie_path(scope),
+        http_only=True,
     )
-    # 303 See Other: the browser follows with a GET, so a reload does not post the form again.
+    # 303 See Other: the browser follows with a GET, so a reload does not post
+    # the form again.
     return 303, [(b"location", b"./"), cookie]
 
 
 async def logout(scope, info, matches, content):
     info["sessions"].pop(request_cookies(scope).get("session"), None)
-    return 303, [(b"location", b"./"), expire_cookie("session", path=cookie_path(scope))]
+    expired = expire_cookie("session", path=cookie_path(scope))
+    return 303, [(b"location", b"./"), expired]
 
 
 app = Application(info={"sessions": {}})
@@ -68,4 +78,7 @@ app.http_router.add({"POST"}, "/login", login)
 app.http_router.add({"POST"}, "/logout", logout)
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=9009)
+    import uvicorn
+
+    port = int(os.environ.get("PORT", "8000"))
+    uvicorn.run(app, host="127.0.0.1", port=port)

@@ -1,8 +1,10 @@
-"""Errors: HTTPError for the failures you expect, a custom 404, and a 500 that hides the bug."""
+"""Errors: HTTPError for the failures you expect, a custom 404, and a 500.
+
+The 500 hides the bug from the client; the log has it.
+"""
 
 import json
-
-import uvicorn
+import os
 
 from bareasgi import Application, HTTPError, text_response
 
@@ -22,7 +24,8 @@ async def delete_book(scope, info, matches, content):
 
 
 async def crash(scope, info, matches, content):
-    # The client gets a bare 500; the message and traceback go to the "bareasgi" logger.
+    # The client gets a bare 500; the message and traceback go to the
+    # "bareasgi" logger.
     raise RuntimeError("the database password is 'hunter2'")
 
 
@@ -36,4 +39,7 @@ app.http_router.add({"DELETE"}, "/books/{id:int}", delete_book)
 app.http_router.add({"GET"}, "/crash", crash)
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=9009)
+    import uvicorn
+
+    port = int(os.environ.get("PORT", "8000"))
+    uvicorn.run(app, host="127.0.0.1", port=port)

@@ -1,9 +1,12 @@
-"""Forms and uploads: an HTML form, and a handler that reads its fields and hashes its files."""
+"""Forms and uploads: an HTML form, and a handler that reads its fields.
 
+The handler hashes each uploaded file as it reads it.
+"""
+
+# Needs: bareasgi[forms]
 import hashlib
+import os
 from pathlib import Path
-
-import uvicorn
 
 from bareasgi import Application, text_response, text_writer
 from bareasgi.forms import UploadedFile, read_form
@@ -13,7 +16,8 @@ MiB = 1024 * 1024
 
 
 async def index(scope, info, matches, content):
-    return 200, [(b"content-type", b"text/html; charset=utf-8")], text_writer(PAGE)
+    headers = [(b"content-type", b"text/html; charset=utf-8")]
+    return 200, headers, text_writer(PAGE)
 
 
 async def sha256(upload):
@@ -34,12 +38,19 @@ async def submit(scope, info, matches, content):
         max_fields=10,
     )
     async with form:  # closes the files, deleting their temporary copies
-        lines = [f"name: {form.get('name', '')}", f"comment: {form.get('comment', '')}"]
+        lines = [
+            f"name: {form.get('name', '')}",
+            f"comment: {form.get('comment', '')}",
+        ]
         for upload in form.get_all("files"):
-            # A file input left empty still sends a part, with an empty file name.
+            # A file input left empty still sends a part, with an empty file
+            # name.
             if isinstance(upload, UploadedFile) and upload.filename:
                 digest = await sha256(upload)
-                lines.append(f"file: {upload.filename}, {upload.size} bytes, sha256 {digest}")
+                lines.append(
+                    f"file: {upload.filename}, {upload.size} bytes,"
+                    f" sha256 {digest}"
+                )
     return text_response(200, None, "\n".join(lines) + "\n")
 
 
@@ -48,4 +59,7 @@ app.http_router.add({"GET"}, "/", index)
 app.http_router.add({"POST"}, "/submit", submit)
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=9009)
+    import uvicorn
+
+    port = int(os.environ.get("PORT", "8000"))
+    uvicorn.run(app, host="127.0.0.1", port=port)

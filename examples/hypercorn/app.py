@@ -1,9 +1,10 @@
-"""Starting the server from your own code: hypercorn's serve() with a Config, and a clean stop."""
+"""Starting the server from your own code: hypercorn's serve() with a Config.
+
+main() also shows a clean stop.
+"""
 
 import asyncio
-
-from hypercorn.asyncio import serve
-from hypercorn.config import Config
+import os
 
 from bareasgi import Application, bytes_writer
 
@@ -12,15 +13,22 @@ app = Application()
 
 @app.on_http_request({"GET"}, "/hello-world")
 async def hello_world(scope, info, matches, content):
-    return 200, [(b"content-type", b"text/plain; charset=utf-8")], bytes_writer(b"Hello, World!\n")
+    headers = [(b"content-type", b"text/plain; charset=utf-8")]
+    return 200, headers, bytes_writer(b"Hello, World!\n")
 
 
 async def main(bind, shutdown_trigger=None):
     """Serve on `bind` until `shutdown_trigger`, an async function, returns.
 
-    Without a trigger, hypercorn stops on Ctrl+C or SIGTERM. Either way it stops
-    accepting connections, then gives the requests in flight time to finish.
+    Without a trigger, hypercorn stops on Ctrl+C or SIGTERM. Either way it
+    stops accepting connections, then gives the requests in flight time to
+    finish.
     """
+    # Imported here, where the server is started, so that another server
+    # (`uvicorn app:app`) can serve `app` without hypercorn installed.
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
     config = Config()
     config.bind = [bind]
     config.graceful_timeout = 5.0  # seconds
@@ -28,4 +36,5 @@ async def main(bind, shutdown_trigger=None):
 
 
 if __name__ == "__main__":
-    asyncio.run(main("127.0.0.1:9009"))
+    port = int(os.environ.get("PORT", "8000"))
+    asyncio.run(main(f"127.0.0.1:{port}"))

@@ -1,9 +1,8 @@
-"""Lifespan: start a background task when the server starts and stop it when it shuts down."""
+"""Lifespan: a background task started with the server and stopped with it."""
 
 import asyncio
 import contextlib
-
-import uvicorn
+import os
 
 from bareasgi import Application, json_response
 
@@ -31,8 +30,12 @@ async def stop_ticker(scope, info, message):
 
 @app.on_http_request({"GET"}, "/")
 async def status(scope, info, matches, content):
-    return json_response(200, None, {"ticks": info["ticks"], "running": not info["ticker"].done()})
+    state = {"ticks": info["ticks"], "running": not info["ticker"].done()}
+    return json_response(200, None, state)
 
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=9009)
+    import uvicorn
+
+    port = int(os.environ.get("PORT", "8000"))
+    uvicorn.run(app, host="127.0.0.1", port=port)

@@ -1,21 +1,28 @@
-"""Middleware: a chain around every route, a chain around one route, and timing each response."""
+"""Middleware: a chain around every route, and a chain around one route.
 
+The outermost middleware times each response.
+"""
+
+import os
 import time
-
-import uvicorn
 
 from bareasgi import Application, mw, text_response
 
 
 async def timer(scope, info, matches, content, handler):
     start = time.perf_counter()
-    status, headers, writer, pushes = await handler(scope, info, matches, content)
-    # Time to produce the response; a streaming body is sent after this returns.
-    timing = f"app;dur={(time.perf_counter() - start) * 1000:.3f}".encode()
-    return status, [*(headers or []), (b"server-timing", timing)], writer, pushes
+    response = await handler(scope, info, matches, content)
+    status, headers, writer, pushes = response
+    # Time to produce the response; a streaming body is sent after this
+    # returns.
+    milliseconds = (time.perf_counter() - start) * 1000
+    timing = f"app;dur={milliseconds:.3f}".encode()
+    headers = [*(headers or []), (b"server-timing", timing)]
+    return status, headers, writer, pushes
 
 
-# Per-request data travels in a copy of the scope: info is shared by every request.
+# Per-request data travels in a copy of the scope: info is shared by every
+# request.
 async def first(scope, info, matches, content, handler):
     scope = {**scope, "message": "The first middleware ran, "}
     return await handler(scope, info, matches, content)
@@ -33,7 +40,8 @@ async def hello(scope, info, matches, content):
 async def require_token(scope, info, matches, content, handler):
     if (b"authorization", b"Bearer let-me-in") not in scope["headers"]:
         headers = [(b"www-authenticate", b"Bearer")]
-        return text_response(401, headers, "Send the header authorization: Bearer let-me-in.\n")
+        text = "Send the header authorization: Bearer let-me-in.\n"
+        return text_response(401, headers, text)
     return await handler(scope, info, matches, content)
 
 
@@ -41,9 +49,13 @@ async def secret(scope, info, matches, content):
     return text_response(200, None, "The secret is that there is no secret.\n")
 
 
-app = Application(middlewares=[timer, first, second])  # timer outermost, second innermost
+# timer is the outermost, second the innermost.
+app = Application(middlewares=[timer, first, second])
 app.http_router.add({"GET"}, "/", hello)
 app.http_router.add({"GET"}, "/secret", mw(require_token, handler=secret))
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=9009)
+    import uvicorn
+
+    port = int(os.environ.get("PORT", "8000"))
+    uvicorn.run(app, host="127.0.0.1", port=port)

@@ -1,6 +1,9 @@
-"""A small REST API over the info dict: read it, update it from JSON, delete one key."""
+"""A small REST API over the info dict.
 
-import uvicorn
+Read it, update it from JSON, delete one key.
+"""
+
+import os
 
 from bareasgi import Application, HTTPError, json_reader, json_response
 
@@ -10,7 +13,8 @@ async def get_info(scope, info, matches, content):
 
 
 async def update_info(scope, info, matches, content):
-    # Given the scope, a body not sent as JSON is a 415; malformed JSON is a 400 that says where.
+    # Given the scope, a body not sent as JSON is a 415; malformed JSON is a
+    # 400 that says where.
     changes = await json_reader(content, scope=scope)
     if not isinstance(changes, dict):
         raise HTTPError(400, "The body must be a JSON object.")
@@ -32,4 +36,7 @@ app.http_router.add({"POST"}, "/info", update_info)
 app.http_router.add({"DELETE"}, "/info/{key}", delete_info)
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=9009)
+    import uvicorn
+
+    port = int(os.environ.get("PORT", "8000"))
+    uvicorn.run(app, host="127.0.0.1", port=port)

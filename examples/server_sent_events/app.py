@@ -1,11 +1,13 @@
-"""Server-sent events: the server's clock as an event stream, and a page that lists the events."""
+"""Server-sent events: the server's clock as an event stream.
+
+The page lists the events as they arrive.
+"""
 
 import asyncio
 import itertools
+import os
 import time
 from pathlib import Path
-
-import uvicorn
 
 from bareasgi import Application, text_writer
 from bareasgi.sse import ServerSentEvent, event_response, last_event_id
@@ -16,7 +18,8 @@ KEEP_ALIVE = 15.0  # seconds without an event before a keep-alive comment
 
 
 async def index(scope, info, matches, content):
-    return 200, [(b"content-type", b"text/html; charset=utf-8")], text_writer(PAGE)
+    headers = [(b"content-type", b"text/html; charset=utf-8")]
+    return 200, headers, text_writer(PAGE)
 
 
 async def clock(first_id):
@@ -27,10 +30,12 @@ async def clock(first_id):
 
 
 async def events(scope, info, matches, content):
-    # A browser that reconnects sends the id of the last event it got: carry on from there.
-    # Anything else (text, or a number longer than any id sent here) starts again from 1.
+    # A browser that reconnects sends the id of the last event it got: carry
+    # on from there. Anything else (text, or a number longer than any id sent
+    # here) starts again from 1.
     last_id = last_event_id(scope) or ""
-    first_id = int(last_id) + 1 if last_id.isdecimal() and len(last_id) <= 12 else 1
+    known = last_id.isdecimal() and len(last_id) <= 12
+    first_id = int(last_id) + 1 if known else 1
     return event_response(clock(first_id), keep_alive=KEEP_ALIVE)
 
 
@@ -39,4 +44,7 @@ app.http_router.add({"GET"}, "/", index)
 app.http_router.add({"GET"}, "/events", events)
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=9009)
+    import uvicorn
+
+    port = int(os.environ.get("PORT", "8000"))
+    uvicorn.run(app, host="127.0.0.1", port=port)

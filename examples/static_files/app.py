@@ -1,8 +1,10 @@
-"""Static files: the public/ folder served as a site, and one file sent as a download."""
+"""Static files: the public/ folder served as a site.
 
+One file is also sent as a download.
+"""
+
+import os
 from pathlib import Path
-
-import uvicorn
 
 from bareasgi import Application
 from bareasgi.static import file_response, static_files
@@ -12,16 +14,22 @@ PUBLIC = Path(__file__).parent / "public"
 
 async def download(scope, info, matches, content):
     # An attachment: the browser saves the file instead of showing it.
-    disposition = (b"content-disposition", b'attachment; filename="notes.txt"')
-    return await file_response(scope, PUBLIC / "notes.txt", headers=[disposition])
+    disposition = b'attachment; filename="notes.txt"'
+    headers = [(b"content-disposition", disposition)]
+    return await file_response(scope, PUBLIC / "notes.txt", headers=headers)
 
 
-# no-cache: browsers may keep the files, but must ask each time whether they changed.
-files = static_files(PUBLIC, index="index.html", headers=[(b"cache-control", b"no-cache")])
+# no-cache: browsers may keep the files, but must ask each time whether they
+# changed.
+NO_CACHE = [(b"cache-control", b"no-cache")]
+files = static_files(PUBLIC, index="index.html", headers=NO_CACHE)
 
 app = Application()
 app.http_router.add({"GET", "HEAD"}, "/download", download)
 app.http_router.add({"GET", "HEAD"}, "/{path:path}", files)
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=9009)
+    import uvicorn
+
+    port = int(os.environ.get("PORT", "8000"))
+    uvicorn.run(app, host="127.0.0.1", port=port)

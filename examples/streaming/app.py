@@ -1,11 +1,13 @@
-"""Streaming both ways: a response written tick by tick, and an upload hashed as it arrives."""
+"""Streaming both ways: a response written tick by tick.
+
+And an upload hashed as it arrives.
+"""
 
 import asyncio
 import hashlib
 import logging
+import os
 from urllib.parse import parse_qs
-
-import uvicorn
 
 from bareasgi import Application, HTTPError, json_response
 
@@ -16,7 +18,8 @@ TICK_INTERVAL = 0.5  # seconds between ticks
 async def ticks(scope, info, matches, content):
     text = parse_qs(scope["query_string"].decode()).get("count", ["10"])[0]
     if not text.isdigit():
-        raise HTTPError(400, "count must be a whole number, as in /ticks?count=5")
+        message = "count must be a whole number, as in /ticks?count=5"
+        raise HTTPError(400, message)
     count = int(text)
 
     async def writer():
@@ -27,11 +30,14 @@ async def ticks(scope, info, matches, content):
                 tick += 1
                 yield f"tick {tick} of {count}\n".encode()
         finally:
-            # This runs however the response ends: a client that disconnects closes the writer.
+            # This runs however the response ends: a client that disconnects
+            # closes the writer.
             if tick < count:
-                logger.info("The client left after %d of %d ticks", tick, count)
+                message = "The client left after %d of %d ticks"
+                logger.info(message, tick, count)
 
-    # nosniff: browsers show plain text as it arrives, instead of buffering it to guess its type.
+    # nosniff: browsers show plain text as it arrives, instead of buffering
+    # it to guess its type.
     headers = [
         (b"content-type", b"text/plain; charset=utf-8"),
         (b"x-content-type-options", b"nosniff"),
@@ -41,10 +47,12 @@ async def ticks(scope, info, matches, content):
 
 async def sha256(scope, info, matches, content):
     digest, size = hashlib.sha256(), 0
-    async for chunk in content:  # each chunk as the server receives it: the body is never whole
+    # Each chunk as the server receives it: the body is never whole.
+    async for chunk in content:
         digest.update(chunk)
         size += len(chunk)
-    return json_response(200, None, {"sha256": digest.hexdigest(), "bytes": size})
+    result = {"sha256": digest.hexdigest(), "bytes": size}
+    return json_response(200, None, result)
 
 
 app = Application()
@@ -52,5 +60,8 @@ app.http_router.add({"GET"}, "/ticks", ticks)
 app.http_router.add({"POST"}, "/sha256", sha256)
 
 if __name__ == "__main__":
+    import uvicorn
+
     logging.basicConfig(level=logging.INFO)  # show the "client left" lines
-    uvicorn.run(app, host="127.0.0.1", port=9009)
+    port = int(os.environ.get("PORT", "8000"))
+    uvicorn.run(app, host="127.0.0.1", port=port)

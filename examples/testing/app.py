@@ -1,21 +1,27 @@
-"""A to-do list kept in memory, made by a factory so that each test gets a fresh one."""
+"""A to-do list kept in memory.
+
+A factory makes the application, so that each test gets a fresh one.
+"""
 
 import itertools
-
-import uvicorn
+import os
 
 from bareasgi import Application, HTTPError, json_reader, json_response
 
 
 async def list_todos(scope, info, matches, content):
-    todos = [{"id": todo_id, "title": title} for todo_id, title in info["todos"].items()]
+    todos = [
+        {"id": todo_id, "title": title}
+        for todo_id, title in info["todos"].items()
+    ]
     return json_response(200, None, todos)
 
 
 async def add_todo(scope, info, matches, content):
     body = await json_reader(content)
     if not isinstance(body, dict) or not isinstance(body.get("title"), str):
-        raise HTTPError(400, 'Send a JSON object such as {"title": "Buy milk"}.')
+        message = 'Send a JSON object such as {"title": "Buy milk"}.'
+        raise HTTPError(400, message)
     todo = {"id": next(info["ids"]), "title": body["title"]}
     info["todos"][todo["id"]] = todo["title"]
     return json_response(201, None, todo)
@@ -38,4 +44,7 @@ def create_app():
 app = create_app()
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=9009)
+    import uvicorn
+
+    port = int(os.environ.get("PORT", "8000"))
+    uvicorn.run(app, host="127.0.0.1", port=port)

@@ -1,6 +1,7 @@
-"""Tests for the to-do app, run in process with bareasgi's TestClient: no server, no network.
+"""Tests for the to-do app, run in process with bareasgi's TestClient.
 
-They need pytest and pytest-asyncio with asyncio_mode = "auto" (here, set in pyproject.toml).
+No server, no network. They need pytest and pytest-asyncio with
+asyncio_mode = "auto" (here, set in pyproject.toml).
 """
 
 import pytest
@@ -11,7 +12,8 @@ from examples.testing.app import create_app
 
 @pytest.fixture
 async def client():
-    async with TestClient(create_app()) as client:  # a fresh app, with lifespan, for each test
+    # A fresh app for each test, with its lifespan run.
+    async with TestClient(create_app()) as client:
         yield client
 
 
@@ -31,7 +33,9 @@ async def test_an_added_todo_is_listed(client):
     assert response.json() == [{"id": 1, "title": "Buy milk"}]
 
 
-@pytest.mark.parametrize("body", ['"Buy milk"', '{"name": "Buy milk"}', "{not json"])
+@pytest.mark.parametrize(
+    "body", ['"Buy milk"', '{"name": "Buy milk"}', "{not json"]
+)
 async def test_a_bad_body_is_a_400(client, body):
     response = await client.post("/todos", body=body)
     assert response.status == 400

@@ -1,8 +1,10 @@
-"""A WebSocket echo server, with a page whose script sends messages and lists the replies."""
+"""A WebSocket echo server.
 
+Its page has a script that sends messages and lists the replies.
+"""
+
+import os
 from pathlib import Path
-
-import uvicorn
 
 from bareasgi import Application, text_writer
 
@@ -10,15 +12,18 @@ PAGE = (Path(__file__).parent / "index.html").read_text(encoding="utf-8")
 
 
 async def index(scope, info, matches, content):
-    return 200, [(b"content-type", b"text/html; charset=utf-8")], text_writer(PAGE)
+    headers = [(b"content-type", b"text/html; charset=utf-8")]
+    return 200, headers, text_writer(PAGE)
 
 
 async def echo(scope, info, matches, web_socket):
     await web_socket.accept()
     while True:
         message = await web_socket.receive()
-        if message is None:  # the client has gone: web_socket.close_code says how
+        if message is None:  # the client left: web_socket.close_code says how
             break
+        if isinstance(message, bytes):  # a binary message: show it in hex
+            message = f"{len(message)} bytes, {message.hex(' ')}"
         await web_socket.send(f"You said: {message}")
 
 
@@ -27,4 +32,7 @@ app.http_router.add({"GET"}, "/", index)
 app.ws_router.add("/ws", echo)
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=9009)
+    import uvicorn
+
+    port = int(os.environ.get("PORT", "8000"))
+    uvicorn.run(app, host="127.0.0.1", port=port)

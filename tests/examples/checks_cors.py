@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.examples.serving import Example, Served
 
 ALLOWED = "http://127.0.0.1:5173"
-REFUSED = "http://localhost:9009"
+REFUSED = "http://localhost:8000"
 
 
 def check(served: Served) -> None:

@@ -1,4 +1,4 @@
-"""The CORS example: a JSON API that pages from 127.0.0.1 (any port) and localhost:8000 may call."""
+"""The CORS example: a JSON API that pages from 127.0.0.1 (any port) and localhost:3000 may call."""
 
 import re
 
@@ -7,8 +7,8 @@ import pytest
 from bareasgi.testing import TestClient
 from examples.cors.app import app
 
-ALLOWED = ["http://127.0.0.1:9009", "http://127.0.0.1:5173", "http://localhost:8000"]
-REFUSED = ["http://localhost:9009", "https://127.0.0.1:9009", "http://127.0.0.1.evil.example"]
+ALLOWED = ["http://127.0.0.1:8000", "http://127.0.0.1:5173", "http://localhost:3000"]
+REFUSED = ["http://localhost:8000", "https://127.0.0.1:8000", "http://127.0.0.1.evil.example"]
 
 
 @pytest.fixture(autouse=True)

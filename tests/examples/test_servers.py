@@ -8,7 +8,7 @@ reads and chunked uploads where the example streams), ``websockets`` for WebSock
 HTTP/2 server push under hypercorn, an ``h2`` client speaking cleartext HTTP/2.
 
 Each example's ``if __name__ == "__main__":`` block is run too, as ``python examples/NAME/app.py``
-would run it, but moved to a free port by ``tests/run_example_main.py``.
+with ``PORT`` set to a free port.
 """
 
 from __future__ import annotations
@@ -53,7 +53,6 @@ from tests.realserver import (
 )
 
 EXAMPLES_DIR = REPO_ROOT / "examples"
-LAUNCHER = REPO_ROOT / "tests" / "run_example_main.py"
 TIMEOUT = 10.0
 
 
@@ -543,12 +542,16 @@ def test_example_server_logged_no_errors(served: Served) -> None:
 
 @pytest.mark.parametrize("name", discover_examples())
 def test_example_main_block_serves_until_sigterm(name: str, tmp_path: Path) -> None:
-    """``python examples/NAME/app.py`` serves (on a free port), and SIGTERM stops it cleanly."""
+    """``PORT=N python examples/NAME/app.py`` serves on port N; SIGTERM stops it cleanly."""
     example = _example(name)
     port = free_port()
-    command = [sys.executable, str(LAUNCHER), str(port), f"examples/{name}/app.py"]
     with start_process(
-        command, name=f"{name}-main", port=port, tmp_dir=tmp_path, probe_path=example.probe_path
+        [sys.executable, f"examples/{name}/app.py"],
+        name=f"{name}-main",
+        port=port,
+        tmp_dir=tmp_path,
+        probe_path=example.probe_path,
+        env={"PORT": str(port)},
     ) as server:
         assert httpx.get(f"{server.base_url}{example.probe_path}").status_code == 200
         stop(server.process)

@@ -31,3 +31,9 @@ async def test_the_echo_works_mounted_under_a_prefix():
     async with client.websocket("/ws") as ws:
         await ws.send("Hi")
         assert await ws.receive() == "You said: Hi"
+
+
+async def test_a_binary_message_is_described_in_hex():
+    async with TestClient(app) as client, client.websocket("/ws") as ws:
+        await ws.send(b"\x00\x01bin")
+        assert await ws.receive() == "You said: 5 bytes, 00 01 62 69 6e"
