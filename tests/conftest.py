@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
@@ -34,3 +35,18 @@ def browser() -> Iterator[Browser]:
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def notes_database_outside_the_repository(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Path]:
+    """Where the database example keeps its notes in every test that does not choose.
+
+    The gallery runs every example's startup, and servers inherit the environment:
+    without this, they would write notes.sqlite3 into the working tree.
+    """
+    path = tmp_path_factory.mktemp("notes") / "notes.sqlite3"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NOTES_DATABASE", str(path))
+        yield path

@@ -226,6 +226,7 @@ def start_server(
     probe_status: int | None = 200,
     startup_timeout: float = STARTUP_TIMEOUT,
     extra_args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[Server]:
     """Serve ``target`` (``module:attribute``) with a real ``kind`` server on a free port."""
     port = free_port()
@@ -237,5 +238,6 @@ def start_server(
         probe_path=probe_path,
         probe_status=probe_status,
         startup_timeout=startup_timeout,
+        env=env,
     ) as server:
         yield server

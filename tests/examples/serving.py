@@ -7,8 +7,9 @@ added later, in a module ``tests/examples/checks_NAME.py`` that defines
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
@@ -34,3 +35,5 @@ class Example:
     probe_path: str = "/"
     # Substrings of the exceptions the example raises on purpose, and logs with a traceback.
     deliberate_errors: tuple[str, ...] = ()
+    # Environment variables for the server, given a temporary folder of its own.
+    environ: Callable[[Path], Mapping[str, str]] = lambda tmp: {}

@@ -507,12 +507,14 @@ def served(
 ) -> Iterator[Served]:
     name, kind = request.param
     example = _example(name)
+    tmp_dir = tmp_path_factory.mktemp(f"{name}-{kind}")
     with (
         start_server(
             kind,
             f"examples.{name}.app:app",
-            tmp_dir=tmp_path_factory.mktemp(f"{name}-{kind}"),
+            tmp_dir=tmp_dir,
             probe_path=example.probe_path,
+            env=example.environ(tmp_dir),
         ) as server,
         httpx.Client(base_url=server.base_url, timeout=TIMEOUT) as client,
     ):
@@ -551,7 +553,7 @@ def test_example_main_block_serves_until_sigterm(name: str, tmp_path: Path) -> N
         port=port,
         tmp_dir=tmp_path,
         probe_path=example.probe_path,
-        env={"PORT": str(port)},
+        env={**example.environ(tmp_path), "PORT": str(port)},
     ) as server:
         assert httpx.get(f"{server.base_url}{example.probe_path}").status_code == 200
         stop(server.process)

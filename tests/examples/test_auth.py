@@ -1,0 +1,293 @@
+"""The auth example: logging in, sessions, CSRF, the bearer API, and attacks."""
+
+import re
+import time
+
+import pytest
+
+from bareasgi.testing import TestClient
+from examples.auth import app as auth
+from examples.auth.app import app
+
+FORM = "application/x-www-form-urlencoded"
+PASSWORD = "analytical%20engine"
+
+
+@pytest.fixture(autouse=True)
+def nobody_logged_out():
+    app.info["logged_out"].clear()
+
+
+def cookie_value(response, name):
+    for header in response.headers.get_all("set-cookie"):
+        match = re.match(rf"{name}=([^;]*);", header)
+        if match:
+            return match.group(1)
+    return None
+
+
+class Browser:
+    """A TestClient with a cookie jar, as a browser keeps one."""
+
+    def __init__(self, root_path=""):
+        self.client = TestClient(app, root_path=root_path)
+        self.cookies = {}
+
+    async def request(self, method, path, body=None, headers=None):
+        sent = dict(headers or {})
+        if self.cookies:
+            sent["cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if body is not None:
+            sent.setdefault("content-type", FORM)
+        response = await self.client.request(method, path, headers=sent, body=body)
+        for name in ("csrf", "session"):
+            value = cookie_value(response, name)
+            if value == "":
+                self.cookies.pop(name, None)
+            elif value is not None:
+                self.cookies[name] = value
+        return response
+
+    async def csrf(self, path="/login"):
+        page = await self.request("GET", path)
+        return re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+
+    async def log_in(self, name="ada", password=PASSWORD):
+        token = await self.csrf()
+        body = f"csrf={token}&name={name}&password={password}"
+        return await self.request("POST", "/login", body)
+
+
+def forged(purpose, name, issued_ns):
+    value = f"{name}.{issued_ns}"
+    return f"{value}.{auth.sign(purpose, value)}"
+
+
+async def test_the_login_page_carries_a_csrf_token_bound_to_a_cookie():
+    browser = Browser()
+    response = await browser.request("GET", "/login")
+    assert response.status == 200
+    assert '<form method="post" action="login">' in response.text
+    assert re.search(r'name="csrf" value="[\w-]{43}"', response.text)
+    csrf_cookie = response.headers["set-cookie"]
+    assert re.fullmatch(
+        r"csrf=[\w-]+; Path=/; HttpOnly; SameSite=Lax", csrf_cookie
+    )
+    again = await browser.request("GET", "/login")
+    assert "set-cookie" not in again.headers  # the browser has one now
+
+
+async def test_logging_in_sets_a_signed_session_cookie_and_redirects_home():
+    browser = Browser()
+    response = await browser.log_in()
+    assert response.status == 303
+    assert response.headers["location"] == "./"
+    cookie = response.headers["set-cookie"]
+    assert re.fullmatch(
+        r"session=ada\.\d+\.[\w-]{43}; Path=/; Max-Age=3600; HttpOnly; "
+        r"SameSite=Lax",
+        cookie,
+    )
+    page = await browser.request("GET", "/")
+    assert page.status == 200
+    assert "<h1>Hello, ada!</h1>" in page.text
+    assert '<form method="post" action="logout">' in page.text
+
+
+async def test_a_page_without_a_session_redirects_to_the_login_page():
+    response = await TestClient(app).get("/")
+    assert response.status == 303
+    assert response.headers["location"] == "/login"
+
+
+async def test_everything_works_under_a_prefix():
+    browser = Browser(root_path="/try/auth")
+    response = await browser.request("GET", "/")
+    assert response.headers["location"] == "/try/auth/login"
+    response = await browser.log_in()
+    assert "Path=/try/auth/;" in response.headers["set-cookie"]
+    assert (await browser.request("GET", "/")).status == 200
+
+
+@pytest.mark.parametrize(
+    ("name", "password"),
+    [("ada", "wrong"), ("ada", ""), ("grace", PASSWORD), ("", "")],
+)
+async def test_a_wrong_name_or_password_is_refused(name, password):
+    browser = Browser()
+    response = await browser.log_in(name, password)
+    assert response.status == 403
+    assert "Wrong name or password." in response.text
+    assert "session" not in browser.cookies
+    assert (await browser.request("GET", "/")).status == 303
+
+
+async def test_an_unknown_name_costs_a_hash_too(monkeypatch):
+    hashed = []
+    original = auth.hash_password
+    monkeypatch.setattr(
+        auth, "hash_password", lambda *args: hashed.append(1) or original(*args)
+    )
+    assert auth.check_password("nobody", "x") is False
+    assert auth.check_password("ada", "x") is False
+    assert hashed == [1, 1]
+
+
+async def test_a_login_without_the_csrf_token_is_refused():
+    browser = Browser()
+    await browser.csrf()  # the cookie is there, the form field is not
+    body = f"name=ada&password={PASSWORD}"
+    response = await browser.request("POST", "/login", body)
+    assert response.status == 403
+    assert response.text == "The form is stale or forged: reload the page."
+    assert "session" not in browser.cookies
+
+
+async def test_a_csrf_token_from_another_browser_is_refused():
+    attacker = Browser()
+    token = await attacker.csrf()
+    victim = Browser()
+    await victim.csrf()
+    body = f"csrf={token}&name=ada&password={PASSWORD}"
+    response = await victim.request("POST", "/login", body)
+    assert response.status == 403
+
+
+async def test_a_csrf_token_without_its_cookie_is_refused():
+    browser = Browser()
+    token = await browser.csrf()
+    browser.cookies.clear()
+    body = f"csrf={token}&name=ada&password={PASSWORD}"
+    response = await browser.request("POST", "/login", body)
+    assert response.status == 403
+
+
+async def test_the_login_form_token_no_longer_serves_once_logged_in():
+    browser = Browser()
+    old = await browser.csrf()
+    await browser.log_in()
+    response = await browser.request("POST", "/logout", f"csrf={old}")
+    assert response.status == 403
+    assert (await browser.request("GET", "/")).status == 200
+
+
+@pytest.mark.parametrize(
+    "session",
+    [
+        "ada",
+        "garbage",
+        "ada.1.x",
+        "ada.1.é",
+        # Ada's name replaced, her signature kept.
+        "grace." + forged("session", "ada", time.time_ns()).partition(".")[2],
+        # Signed for another purpose: an API token is not a session.
+        forged("token", "ada", time.time_ns()),
+    ],
+)
+async def test_a_forged_session_cookie_is_sent_to_the_login_page(session):
+    client = TestClient(app)
+    response = await client.get("/", headers={"cookie": f"session={session}"})
+    assert response.status == 303
+    assert response.headers["location"] == "/login"
+
+
+async def test_an_expired_session_cookie_is_sent_to_the_login_page():
+    hour_and_a_bit = (auth.SESSION_SECONDS + 1) * 10**9
+    session = forged("session", "ada", time.time_ns() - hour_and_a_bit)
+    response = await TestClient(app).get(
+        "/", headers={"cookie": f"session={session}"}
+    )
+    assert response.status == 303
+
+
+async def test_logging_out_expires_the_cookie_and_ends_the_session():
+    browser = Browser()
+    await browser.log_in()
+    stolen = browser.cookies["session"]
+    token = await browser.csrf("/")
+    response = await browser.request("POST", "/logout", f"csrf={token}")
+    assert response.status == 303
+    assert response.headers["location"] == "login"
+    assert response.headers["set-cookie"].startswith("session=; Path=/;")
+    assert "session" not in browser.cookies
+    # A copy of the cookie taken before the logout opens nothing.
+    replay = await TestClient(app).get("/", headers={"cookie": f"session={stolen}"})
+    assert replay.status == 303
+    # Logging in again works.
+    await browser.log_in()
+    assert (await browser.request("GET", "/")).status == 200
+
+
+async def test_logging_out_needs_the_csrf_token():
+    browser = Browser()
+    await browser.log_in()
+    response = await browser.request("POST", "/logout", "csrf=nope")
+    assert response.status == 403
+    assert (await browser.request("GET", "/")).status == 200
+
+
+async def test_logging_out_without_a_session_just_clears_the_cookie():
+    browser = Browser()
+    token = await browser.csrf()
+    response = await browser.request("POST", "/logout", f"csrf={token}")
+    assert response.status == 303
+
+
+async def api_token(client, name="ada", password="analytical engine"):
+    return await client.post(
+        "/api/token", json={"name": name, "password": password}
+    )
+
+
+async def test_the_api_gives_a_bearer_token_for_a_name_and_password():
+    client = TestClient(app)
+    response = await api_token(client)
+    assert response.status == 200
+    assert response.headers["cache-control"] == "no-store"
+    reply = response.json()
+    assert reply["token_type"] == "Bearer"
+    assert reply["expires_in"] == 900
+    me = await client.get(
+        "/api/me", headers={"authorization": f"Bearer {reply['access_token']}"}
+    )
+    assert (me.status, me.json()) == (200, {"name": "ada"})
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "Bearer",
+        "Bearer nonsense",
+        "Basic YWRhOmFuYWx5dGljYWwgZW5naW5l",
+        f"Bearer {forged('session', 'ada', time.time_ns())}",
+        f"Bearer {forged('token', 'ada', time.time_ns() - 901 * 10**9)}",
+    ],
+)
+async def test_the_api_answers_401_without_a_valid_token(authorization):
+    headers = {"authorization": authorization} if authorization else {}
+    response = await TestClient(app).get("/api/me", headers=headers)
+    assert response.status == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert "valid token" in response.json()["error"]
+
+
+async def test_a_wrong_password_gets_no_token():
+    response = await api_token(TestClient(app), password="guess")
+    assert response.status == 401
+    assert response.json() == {"error": "Wrong name or password."}
+
+
+@pytest.mark.parametrize("body", [[], {"name": "ada"}, {"name": 1, "password": "x"}])
+async def test_a_token_request_without_name_and_password_is_a_422(body):
+    response = await TestClient(app).post("/api/token", json=body)
+    assert response.status == 422
+
+
+async def test_a_token_request_that_is_not_json_is_refused():
+    client = TestClient(app)
+    assert (await client.post("/api/token", body="name=ada")).status == 415
+    response = await client.post(
+        "/api/token", headers={"content-type": "application/json"}, body="{"
+    )
+    assert response.status == 400
