@@ -13,6 +13,13 @@ from .types import Message, Receive
 
 logger = logging.getLogger("bareasgi")
 
+DEFAULT_MAX_SIZE = 1024 * 1024
+"""The body size, in bytes, the readers stop at unless told otherwise (1 MiB).
+
+A handler reading a body holds all of it in memory, so without a limit one client
+could exhaust it. ``max_size=None`` reads any size, for those who choose it.
+"""
+
 
 class RequestBody:
     """The ``content`` a handler receives: an async iterator over the request body chunks.
@@ -55,7 +62,7 @@ class RequestBody:
             else:
                 state.take(await self._receive())
 
-    async def read(self, max_size: int | None = None) -> bytes:
+    async def read(self, max_size: int | None = DEFAULT_MAX_SIZE) -> bytes:
         """Read the whole body (what ``bytes_reader`` does), receiving directly when it can.
 
         Raises:

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from .errors import HTTPError
-from .request import RequestBody, read_chunks
+from .request import DEFAULT_MAX_SIZE, RequestBody, read_chunks
 from .types import Content, Headers, HttpFullResponse, Scope
 
 # Shared by every response built here: a tuple cannot change, and one fewer is made each time.
@@ -91,13 +91,14 @@ def text_writer(text: str, encoding: str = "utf-8", chunk_size: int = -1) -> Bod
     )
 
 
-async def bytes_reader(content: Content, max_size: int | None = None) -> bytes:
+async def bytes_reader(content: Content, max_size: int | None = DEFAULT_MAX_SIZE) -> bytes:
     """Read the whole request body.
 
     Args:
         content: The handler's ``content`` argument.
-        max_size: If given, a body longer than this many bytes stops the reading
-            and raises ``HTTPError(413)`` without buffering the rest.
+        max_size: A body longer than this many bytes stops the reading and
+            raises ``HTTPError(413)`` without buffering the rest; 1 MiB
+            (``DEFAULT_MAX_SIZE``) unless given, None for no limit.
 
     Returns:
         The body, empty if the request has none.
@@ -119,15 +120,15 @@ async def bytes_reader(content: Content, max_size: int | None = None) -> bytes:
 
 
 async def text_reader(
-    content: Content, encoding: str = "utf-8", max_size: int | None = None
+    content: Content, encoding: str = "utf-8", max_size: int | None = DEFAULT_MAX_SIZE
 ) -> str:
     """Read the whole request body as text.
 
     Args:
         content: The handler's ``content`` argument.
         encoding: The encoding to decode the body with.
-        max_size: If given, the largest body in bytes that is read; see
-            `bytes_reader`.
+        max_size: The largest body in bytes that is read, 1 MiB unless given,
+            None for no limit; see `bytes_reader`.
 
     Returns:
         The decoded body.
@@ -155,7 +156,7 @@ async def text_reader(
 async def json_reader(
     content: Content,
     loads: Callable[[bytes], Any] = json.loads,
-    max_size: int | None = None,
+    max_size: int | None = DEFAULT_MAX_SIZE,
     *,
     scope: Scope | None = None,
 ) -> Any:
@@ -166,8 +167,8 @@ async def json_reader(
         loads: The function that parses the body's bytes, ``json.loads`` by
             default; a faster parser such as ``orjson.loads`` fits. A
             ``ValueError`` it raises becomes a 400.
-        max_size: If given, the largest body in bytes that is read; see
-            `bytes_reader`.
+        max_size: The largest body in bytes that is read, 1 MiB unless given,
+            None for no limit; see `bytes_reader`.
         scope: The request's scope. When given, the content type is checked
             first: anything but ``application/json`` or
             ``application/*+json`` (parameters and letter case aside) is

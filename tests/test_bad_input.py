@@ -168,17 +168,18 @@ async def test_request_body_gets_its_answer(
 
 
 class EndlessBody:
-    """An upload that never ends, counting the chunks the application pulled from it."""
+    """An upload that never ends (or ends after ``count`` chunks), counting those pulled."""
 
-    def __init__(self, chunk: bytes) -> None:
+    def __init__(self, chunk: bytes, count: int | None = None) -> None:
         self.chunk = chunk
+        self.count = count
         self.pulled = 0
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._chunks()
 
     async def _chunks(self) -> AsyncIterator[bytes]:
-        while True:
+        while self.count is None or self.pulled < self.count:
             self.pulled += 1
             yield self.chunk
 
@@ -200,6 +201,40 @@ async def test_body_over_max_size_is_413_and_reading_stops_at_the_limit(
     assert response.status == 413
     assert response.text == "The request body is larger than 10 bytes."
     assert body.pulled == 3  # 4 + 4 bytes fit, the third chunk crosses the limit
+
+
+@pytest.mark.parametrize("reader", [bytes_reader, text_reader, json_reader])
+async def test_every_reader_stops_at_1_mib_unless_told_otherwise(
+    reader: Callable[..., Any],
+) -> None:
+    async def handler(scope: Scope, info: Info, matches: RouteMatches, content: Content) -> Any:
+        await reader(content)
+        return 200
+
+    app = Application()
+    app.http_router.add({"POST"}, "/", handler)
+    body = EndlessBody(b"x" * 65536, count=64)  # 4 MiB
+
+    response = await TestClient(app, timeout=5).post("/", headers=JSON, body=body)
+
+    assert (response.status, response.text) == (
+        413,
+        "The request body is larger than 1048576 bytes.",
+    )
+    assert body.pulled == 17  # 16 chunks of 64 KiB make 1 MiB; the 17th crosses it
+
+
+@pytest.mark.parametrize("reader", [bytes_reader, text_reader])
+async def test_max_size_none_reads_a_body_of_any_size(reader: Callable[..., Any]) -> None:
+    async def handler(scope: Scope, info: Info, matches: RouteMatches, content: Content) -> Any:
+        return 200, None, bytes_writer(b"%d" % len(await reader(content, max_size=None)))
+
+    app = Application()
+    app.http_router.add({"POST"}, "/", handler)
+
+    response = await TestClient(app).post("/", body=b"x" * (3 * 1024 * 1024))
+
+    assert (response.status, response.text) == (200, str(3 * 1024 * 1024))
 
 
 async def test_wrong_content_type_is_415_before_any_of_the_body_is_read() -> None:

@@ -8,6 +8,8 @@ and the server keeps answering other requests.
 from __future__ import annotations
 
 import base64
+import importlib
+import json
 import os
 import socket
 import struct
@@ -18,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bareasgi.testing import TestClient
 from tests.realserver import Server, ServerKind, poll, start_server
 
 RESET_APP = "tests.reset_app:app"
@@ -85,3 +88,30 @@ def test_a_websocket_client_resetting_mid_flood_never_freezes_the_server(
 
     assert poll(endings, ANSWER_TIMEOUT) == {"ClientDisconnect": TRIES}
     assert reset_server.server_errors() == []
+
+
+# -- the examples that read JSON show their limit ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("module", "method", "path", "limit"),
+    [
+        ("examples.rest.app", "POST", "/info", 10_000),
+        ("examples.cors.app", "PUT", "/greeting", 1_000),
+        ("examples.testing.app", "POST", "/todos", 10_000),
+    ],
+)
+async def test_examples_reading_json_refuse_a_body_over_their_max_size(
+    module: str, method: str, path: str, limit: int
+) -> None:
+    app = importlib.import_module(module).app
+    body = json.dumps({"padding": "x" * limit}).encode()
+
+    response = await TestClient(app).request(
+        method, path, headers={"content-type": "application/json"}, body=body
+    )
+
+    assert (response.status, response.text) == (
+        413,
+        f"The request body is larger than {limit} bytes.",
+    )

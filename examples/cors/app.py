@@ -36,7 +36,7 @@ async def get_greeting(scope, info, matches, content):
 
 
 async def set_greeting(scope, info, matches, content):
-    body = await json_reader(content, scope=scope)
+    body = await json_reader(content, max_size=1_000, scope=scope)
     if not isinstance(body, dict) or not isinstance(body.get("greeting"), str):
         example = '{"greeting": "Bonjour"}'
         raise HTTPError(400, f"Send a JSON object such as {example}.")

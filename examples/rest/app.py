@@ -15,7 +15,7 @@ async def get_info(scope, info, matches, content):
 async def update_info(scope, info, matches, content):
     # Given the scope, a body not sent as JSON is a 415; malformed JSON is a
     # 400 that says where.
-    changes = await json_reader(content, scope=scope)
+    changes = await json_reader(content, max_size=10_000, scope=scope)
     if not isinstance(changes, dict):
         raise HTTPError(400, "The body must be a JSON object.")
     info.update(changes)

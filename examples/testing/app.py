@@ -18,7 +18,7 @@ async def list_todos(scope, info, matches, content):
 
 
 async def add_todo(scope, info, matches, content):
-    body = await json_reader(content)
+    body = await json_reader(content, max_size=10_000)
     if not isinstance(body, dict) or not isinstance(body.get("title"), str):
         message = 'Send a JSON object such as {"title": "Buy milk"}.'
         raise HTTPError(400, message)
