@@ -10,9 +10,19 @@ time, so prose cannot drift from the code it explains:
 - ``{{ hl("examples/simple/app.py", "async def hello", "text_writer(") }}`` becomes
   ``8 9``, for a code block's ``hl_lines``;
 - ``{{ try_it("simple") }}`` becomes a link to the example running live under
-  ``/try/simple/`` when the gallery server (``make run``) serves the site.
+  ``/try/simple/`` when the gallery server (``make run``) serves the site;
+- ``{{ logged("examples.errors.app", "GET", "/crash") }}`` becomes what the
+  ``bareasgi`` logger prints for that request, made by running the example at
+  build time, so a pasted traceback can never go stale.
 
-An anchor that is missing, or found on more than one line, fails the build.
+- ``{{ lines("examples/rest/app.py", "async def update_info", ...) }}``, with ``...``
+  for the end, covers the whole function, class or statement that starts on the
+  start line, however many lines it takes.
+
+A start anchor that is missing, or found on more than one line, fails the build.
+An end anchor names the first line, from the start line on, that contains it.
+tests/test_docs.py checks that a range starting a function or a statement covers all
+of it.
 """
 
 from __future__ import annotations
@@ -25,7 +35,7 @@ from typing import Any
 from mkdocs.exceptions import PluginError
 
 ROOT = Path(__file__).resolve().parents[1]
-MACRO = re.compile(r"\{\{\s*(lines|hl|try_it)\((.*?)\)\s*\}\}")
+MACRO = re.compile(r"\{\{\s*(lines|hl|try_it|logged)\((.*?)\)\s*\}\}")
 
 
 def find_line(path: str, anchor: str) -> int:
@@ -38,13 +48,72 @@ def find_line(path: str, anchor: str) -> int:
     return numbers[0]
 
 
-def line_range(path: str, start: str, end: str | None = None) -> tuple[int, int]:
-    """The first and last line numbers of the range from ``start`` to ``end``."""
+def block_end(path: str, first: int) -> int:
+    """The last line of the function, class or statement of ``path`` that starts on ``first``."""
+    tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
+    ends = [
+        node.end_lineno or node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.stmt)
+        and min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))]) == first
+    ]
+    if not ends:
+        raise PluginError(f"{path}: no statement starts on line {first}")
+    return max(ends)
+
+
+def line_range(path: str, start: str, end: Any = None) -> tuple[int, int]:
+    """The first and last line numbers of the range from ``start`` to ``end``.
+
+    ``end`` is looked for from the start line on; its first occurrence ends the range.
+    ``...`` ends it where the statement starting on the start line ends.
+    """
     first = find_line(path, start)
-    last = find_line(path, end) if end is not None else first
-    if last < first:
-        raise PluginError(f"{path}: the anchor {end!r} comes before {start!r}")
-    return first, last
+    if end is None:
+        return first, first
+    if end is Ellipsis:
+        return first, block_end(path, first)
+    source = (ROOT / path).read_text(encoding="utf-8").splitlines()
+    for number in range(first, len(source) + 1):
+        if end in source[number - 1]:
+            return first, number
+    raise PluginError(f"{path}: the anchor {end!r} is nowhere after {start!r}")
+
+
+def logged(module: str, method: str, path: str) -> str:
+    """What the ``bareasgi`` logger prints for one request to the app of ``module``.
+
+    The app runs in process; the record is formatted as Python's last-resort handler
+    prints it when nothing configured logging (the message, then the traceback), with
+    the repository's folder shown as ``...``.
+    """
+    # Imported here: only pages that use the macro need the framework loaded.
+    import asyncio
+    import importlib
+    import logging
+    import sys
+
+    from bareasgi.testing import TestClient
+
+    # mkdocs runs from its own script folder: the examples import from the checkout.
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    app = importlib.import_module(module).app
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("bareasgi")
+    logger.addHandler(handler)
+    propagate, logger.propagate = logger.propagate, False
+    try:
+        asyncio.run(TestClient(app).request(method, path))
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+    if not records:
+        raise PluginError(f"{method} {path} on {module} logged nothing")
+    text = "\n".join(logging.Formatter().format(record) for record in records)
+    return text.replace(str(ROOT), "...")
 
 
 def _starts_sentence(before: str) -> bool:
@@ -61,6 +130,8 @@ def expand(markdown: str, page: str = "?") -> str:
             args = ast.literal_eval(f"({raw},)")
         except (SyntaxError, ValueError) as error:
             raise PluginError(f"{page}: bad arguments in {match.group(0)}") from error
+        if name == "logged":
+            return logged(*args)
         if name == "try_it":
             (example,) = args
             return (

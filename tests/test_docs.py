@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -78,6 +79,11 @@ def test_line_macro_names_the_lines_holding_the_anchors(tmp_path, monkeypatch):
     assert hooks.expand('hl_lines="{{ hl("app.py", "three", "four") }}"') == 'hl_lines="3 4"'
     assert hooks.expand('Done. {{ lines("app.py", "two =") }} sets it') == "Done. Line 2 sets it"
     assert hooks.expand('{{ lines("app.py", "two", "four") }} set it') == "Lines 2-4 set it"
+    # An end anchor is the first line holding it from the start on, however common it is.
+    (tmp_path / "code.py").write_text("x = 1\n\n\ndef f(\n    a,\n):\n    return a\n")
+    assert hooks.expand('see {{ lines("code.py", "def f(", ...) }}') == "see lines 4-7"
+    assert hooks.expand('see {{ lines("app.py", "two", "o") }}') == "see line 2"
+    assert hooks.expand('see {{ lines("app.py", "three", "o") }}') == "see lines 3-4"
 
 
 @pytest.mark.parametrize(
@@ -85,7 +91,7 @@ def test_line_macro_names_the_lines_holding_the_anchors(tmp_path, monkeypatch):
     [
         ('{{ lines("app.py", "absent") }}', "found nowhere"),
         ('{{ lines("app.py", "o") }}', "found on lines [1, 2, 4]"),
-        ('{{ lines("app.py", "four", "two") }}', "comes before"),
+        ('{{ lines("app.py", "four", "two") }}', "'two' is nowhere after 'four'"),
     ],
 )
 def test_anchors_that_do_not_pin_one_line_fail_the_build(tmp_path, monkeypatch, macro, problem):
@@ -122,3 +128,49 @@ def test_python_snippets_in_the_guide_run(page, number, block, tmp_path):
         [sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
+
+
+COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.Try, ast.With, ast.AsyncWith, ast.Match)
+
+
+def _definitions(path: str) -> dict[int, tuple[str, int]]:
+    """Functions, classes and one-statement lines of a Python file, by first line, to their end.
+
+    A compound statement (``if``, ``while``, ...) is left out: prose may describe part of one.
+    """
+    tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
+    found: dict[int, tuple[str, int]] = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.stmt) or isinstance(node, COMPOUND):
+            continue
+        decorators = getattr(node, "decorator_list", [])
+        first = min([node.lineno, *(item.lineno for item in decorators)])
+        name = getattr(node, "name", type(node).__name__)
+        end = node.end_lineno or node.lineno
+        if end > found.get(first, ("", 0))[1]:
+            found[first] = (name, end)
+    return found
+
+
+RANGES = [
+    (page, args)
+    for page in PAGES
+    for name, raw in hooks.MACRO.findall(page.read_text(encoding="utf-8"))
+    if name in ("lines", "hl")
+    for args in [ast.literal_eval(f"({raw},)")]
+    if len(args) == 3 and args[0].endswith(".py")
+]
+
+
+@pytest.mark.parametrize(
+    ("page", "args"),
+    RANGES,
+    ids=[f"{page.relative_to(DOCS).as_posix()}:{args[1]}" for page, args in RANGES],
+)
+def test_a_range_that_starts_a_function_or_statement_covers_all_of_it(page, args):
+    path, start, end = args
+    first, last = hooks.line_range(path, start, end)
+    definition = _definitions(path).get(first)
+    if definition is not None:
+        name, end_line = definition
+        assert last >= end_line, f"{name} ends on line {end_line}, the range stops on {last}"
