@@ -140,15 +140,20 @@ def _definitions(path: str) -> dict[int, tuple[str, int]]:
     """
     tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
     found: dict[int, tuple[str, int]] = {}
+
+    def add(first: int, name: str, end: int) -> None:
+        # Where a decorator starts a function, a range may cover just the decorator.
+        if first not in found or end < found[first][1]:
+            found[first] = (name, end)
+
     for node in ast.walk(tree):
         if not isinstance(node, ast.stmt) or isinstance(node, COMPOUND):
             continue
         decorators = getattr(node, "decorator_list", [])
         first = min([node.lineno, *(item.lineno for item in decorators)])
-        name = getattr(node, "name", type(node).__name__)
-        end = node.end_lineno or node.lineno
-        if end > found.get(first, ("", 0))[1]:
-            found[first] = (name, end)
+        add(first, getattr(node, "name", type(node).__name__), node.end_lineno or node.lineno)
+        for item in decorators:
+            add(item.lineno, "a decorator", item.end_lineno or item.lineno)
     return found
 
 
