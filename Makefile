@@ -1,33 +1,62 @@
-# One venv, created on first use; every target that needs it depends on its stamp file.
+# One venv, created on first use. Two sets of packages go in it, each with its own stamp:
+# `serve` (what `make run` needs) and `dev` (everything `make test` needs, serve included).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+SERVE_STAMP := $(VENV)/.installed-serve
+DEV_STAMP := $(VENV)/.installed-dev
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: run test lint typecheck pytest docs screenshots bench clean
+VERSION := $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' pyproject.toml)
+WHEEL := dist/bareasgi-$(VERSION)-py3-none-any.whl
+PACKAGE_FILES := $(shell find bareasgi -type f -not -path '*/__pycache__/*')
+# Everything the site is built from: pages, the examples they embed, the docstrings of
+# the reference pages, and the benchmark summary the performance page includes.
+SITE_SOURCES := mkdocs.yml $(shell find docs examples bareasgi benchmarks/results \
+	-type f -not -path '*/__pycache__/*' -not -path '*/.ruff_cache/*')
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+.PHONY: run test lint typecheck pytest docs wheel screenshots bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(SERVE_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[serve]'
+	touch $@
+
+# dev includes serve, so installing it brings the serve stamp up to date too.
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $@ $(SERVE_STAMP)
+
+# The site is rebuilt only when one of its sources changed. A failed build removes
+# site/index.html, so that the next make tries again.
+site/index.html: $(SITE_SOURCES) | $(SERVE_STAMP)
+	$(BIN)/mkdocs build --strict --quiet || { rm -f $@; exit 1; }
+	touch $@
 
 # The documentation site with every example mounted live under /try/NAME/.
-run: docs
+run: site/index.html | $(SERVE_STAMP)
 	$(BIN)/python -m gallery.app
 
-docs: $(STAMP)
-	$(BIN)/mkdocs build --strict --quiet
+docs: site/index.html
 
-lint: $(STAMP)
+# The package as a wheel, to install elsewhere: pip install 'dist/bareasgi-...whl[forms]'.
+wheel: $(WHEEL)
+
+$(WHEEL): pyproject.toml README.md $(PACKAGE_FILES) | $(BIN)/python
+	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir dist .
+	rm -rf build
+
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check bareasgi tests benchmarks examples gallery docs/hooks.py
 
-typecheck: $(STAMP)
+typecheck: $(DEV_STAMP)
 	$(BIN)/mypy --strict bareasgi gallery
 
 # The examples must be covered completely by their in-process tests.
-pytest: $(STAMP)
+pytest: $(DEV_STAMP)
 	$(BIN)/pytest -q --cov --cov-report=
 	$(BIN)/coverage report --include='examples/*' --fail-under=100 --skip-covered
 	$(BIN)/coverage report --include='bareasgi/*' --fail-under=95 --skip-covered
@@ -35,12 +64,12 @@ pytest: $(STAMP)
 test: lint typecheck docs pytest
 
 # Refresh the screenshots the documentation shows, from the browser tests.
-screenshots: $(STAMP)
+screenshots: $(DEV_STAMP)
 	SCREENSHOTS=1 $(BIN)/pytest -q tests/examples/test_browser.py tests/test_docs_browser.py
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) site dist build .pytest_cache .mypy_cache .ruff_cache .coverage

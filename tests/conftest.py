@@ -16,6 +16,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "needs(condition, reason): skip locally, fail in CI, unless condition"
     )
+    config.addinivalue_line(
+        "markers", "starters: examples run from a wheel in venvs outside the repository (slow)"
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
