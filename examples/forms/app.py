@@ -2,8 +2,8 @@
 
 The handler hashes each uploaded file as it reads it.
 """
-
 # Needs: bareasgi[forms]
+
 import hashlib
 import os
 from pathlib import Path

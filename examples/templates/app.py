@@ -1,4 +1,5 @@
 """Templates: pages rendered with Jinja2, and a form that posts back."""
+# Needs: bareasgi[templates]
 
 import os
 from pathlib import Path
