@@ -179,3 +179,50 @@ def test_a_range_that_starts_a_function_or_statement_covers_all_of_it(page, args
     if definition is not None:
         name, end_line = definition
         assert last >= end_line, f"{name} ends on line {end_line}, the range stops on {last}"
+
+
+FENCE_OPEN = re.compile(r"^(\s*)(`{3,})(.*)$")
+# Pages other people own and are rewrapping in work that lands separately.
+LONG_LINES_PENDING = {"explanation/reliability.md", "how-to/deployment.md"}
+
+
+def _code_lines(text: str) -> list[tuple[int, str]]:
+    """The lines a reader copies from the code blocks of a page: code and commands.
+
+    Output shown in ``console`` and ``text`` blocks is left out: it is what a program
+    printed, and cannot be wrapped without changing it.
+    """
+    found = []
+    lines = text.splitlines()
+    index = 0
+    while index < len(lines):
+        match = FENCE_OPEN.match(lines[index])
+        if not match:
+            index += 1
+            continue
+        indent, fence, info = match.groups()
+        language = info.split()[0] if info.split() else ""
+        end = index + 1
+        continuing = False
+        while end < len(lines) and lines[end].strip() != fence:
+            line = lines[end].removeprefix(indent)
+            if language not in ("console", "text") or line.startswith("$ ") or continuing:
+                found.append((end + 1, line))
+            continuing = language == "console" and line.endswith("\\")
+            end += 1
+        index = end + 1
+    return found
+
+
+@pytest.mark.parametrize(
+    "page",
+    [page for page in PAGES if page.relative_to(DOCS).as_posix() not in LONG_LINES_PENDING],
+    ids=lambda page: page.relative_to(DOCS).as_posix(),
+)
+def test_code_on_pages_fits_79_characters(page):
+    long = [
+        f"line {number}: {len(line)} characters"
+        for number, line in _code_lines(page.read_text(encoding="utf-8"))
+        if len(line) > 79 and "--8<--" not in line
+    ]
+    assert not long, "wrap these lines (a command with ' \\'): " + "; ".join(long)
