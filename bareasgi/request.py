@@ -30,13 +30,18 @@ class RequestBody:
     """
 
     # Most requests never read their body, so everything but ``receive`` is set on first use.
-    __slots__ = ("_handed_over", "_receive", "_state", "_watcher")
+    __slots__ = ("_deferred", "_handed_over", "_receive", "_receiving", "_state", "_watcher")
 
     def __init__(self, receive: Receive) -> None:
         self._receive = receive
         self._state: _BodyState | None = None
         self._handed_over = False
         self._watcher: asyncio.Task[None] | None = None
+        # A reader is awaiting ``receive``: a watcher asked for meanwhile (the task it
+        # would watch kept in ``_deferred``) starts once that receive returns, as ASGI
+        # allows one pending receive at a time.
+        self._receiving = False
+        self._deferred: asyncio.Task[Any] | None = None
 
     @property
     def disconnected(self) -> bool:
@@ -60,7 +65,12 @@ class RequestBody:
                 state.waiter = asyncio.get_running_loop().create_future()
                 await state.waiter
             else:
-                state.take(await self._receive())
+                self._receiving = True
+                try:
+                    message = await self._receive()
+                finally:
+                    self._received()
+                state.take(message)
 
     async def read(self, max_size: int | None = DEFAULT_MAX_SIZE) -> bytes:
         """Read the whole body (what ``bytes_reader`` does), receiving directly when it can.
@@ -77,9 +87,13 @@ class RequestBody:
         chunks = []
         size = 0
         while True:
-            message = await receive()
+            self._receiving = True
+            try:
+                message = await receive()
+            finally:
+                self._received()
             if self._handed_over:
-                # A streaming response started meanwhile: its watcher receives as well now,
+                # A streaming response started meanwhile: its watcher receives from now on,
                 # keeping the (later) chunks it gets; read on from what both have.
                 later = state.pending
                 state.pending = deque(chunks)
@@ -106,13 +120,22 @@ class RequestBody:
         self._state = _BodyState()
         return self._state
 
+    def _received(self) -> None:
+        """The reader's receive has returned: start the watcher that waited for it."""
+        self._receiving = False
+        task = self._deferred
+        if task is not None:
+            self._deferred = None
+            self._start_watcher(task)
+
     def watch_for_disconnect(self, task: asyncio.Task[Any]) -> None:
         """Cancel ``task`` if the client disconnects, watching from the loop's next turn.
 
         The watcher task is created only if ``task`` yields to the event loop, so a
         response sent without waiting costs no task. From now on only the watcher
         calls ``receive``; a reader waits for the body chunks it keeps: an ASGI
-        ``receive`` must not be awaited twice at once.
+        ``receive`` must not be awaited twice at once. If a reader is awaiting
+        ``receive`` already, the watcher starts once that call returns.
         """
         self._handed_over = True
         loop = task.get_loop()
@@ -128,6 +151,7 @@ class RequestBody:
         woken, and calls ``receive`` itself from then on.
         """
         self._handed_over = False
+        self._deferred = None
         if self._watcher is not None:
             self._watcher.cancel()
         elif _starter is not None:
@@ -138,7 +162,10 @@ class RequestBody:
     def _start_watcher(self, task: asyncio.Task[Any]) -> None:
         # Called at the loop's next turn: a stream that has ended meanwhile needs no watcher.
         if self._handed_over and self._watcher is None:
-            self._watcher = task.get_loop().create_task(self._cancel_on_disconnect(task))
+            if self._receiving:
+                self._deferred = task
+            else:
+                self._watcher = task.get_loop().create_task(self._cancel_on_disconnect(task))
 
     async def _cancel_on_disconnect(self, task: asyncio.Task[Any]) -> None:
         state = self._state or self._start()

@@ -222,6 +222,7 @@ class _Exchange:
         self._body_iterator: AsyncIterator[Any] | None = None
         self._body_done = False
         self._receiving = False
+        self._start_sent = False
         self.task = asyncio.ensure_future(app(scope, self.receive, self.send))
         self.task.add_done_callback(self._app_done)
 
@@ -269,33 +270,39 @@ class _Exchange:
         kind = message["type"]
         if self.finished:
             raise ProtocolError(f"the application sent {kind!r} after the response finished")
-        if self.disconnected.is_set():
-            return
+        # Once the client has gone nothing is delivered, but the messages must still make
+        # a valid response: a server checks them whether or not anyone is listening.
+        delivered = not self.disconnected.is_set()
         if kind == "http.response.start":
-            if self.started.is_set():
+            if self._start_sent:
                 raise ProtocolError("the application started the response twice")
-            self.status = message["status"]
-            self.headers = ResponseHeaders(message.get("headers") or [])
-            self.started.set()
-        elif not self.started.is_set():
+            self._start_sent = True
+            if delivered:
+                self.status = message["status"]
+                self.headers = ResponseHeaders(message.get("headers") or [])
+                self.started.set()
+        elif not self._start_sent:
             raise ProtocolError(f"the application sent {kind!r} before http.response.start")
         elif kind == "http.response.push":
-            self.pushes.append((message["path"], list(message["headers"])))
+            if delivered:
+                self.pushes.append((message["path"], list(message["headers"])))
         elif kind == "http.response.pathsend":
             path = message["path"]
             if not os.path.isabs(path):
                 raise ProtocolError(f"http.response.pathsend needs an absolute path, not {path!r}")
             if "http.response.pathsend" not in (self.scope.get("extensions") or {}):
                 raise ProtocolError("the application used pathsend, which was not offered")
-            with open(path, "rb") as file:  # as a server would, send the file itself
-                self.chunks.put_nowait(file.read())
+            if delivered:
+                with open(path, "rb") as file:  # as a server would, send the file itself
+                    self.chunks.put_nowait(file.read())
             self.finished = True
             self.disconnected.set()
         elif kind == "http.response.body":
             body = message.get("body", b"")
             if not isinstance(body, bytes):
                 raise ProtocolError(f"the response body must be bytes, not {type(body).__name__}")
-            self.chunks.put_nowait(body)
+            if delivered:
+                self.chunks.put_nowait(body)
             if not message.get("more_body", False):
                 self.finished = True
                 # A server reports the connection as done once the response is complete.

@@ -10,6 +10,7 @@ from playwright.sync_api import Browser, sync_playwright
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING
 from tests.requirements import need
+from tests.scripted import OVERLAPPING_RECEIVES
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -53,3 +54,14 @@ def notes_database_outside_the_repository(
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("NOTES_DATABASE", str(path))
         yield path
+
+
+@pytest.fixture(autouse=True)
+def receive_awaited_once_at_a_time() -> Iterator[None]:
+    """Fail a test in which the application awaited a test server's receive twice at once,
+    even if it caught the error raised at it (tests/scripted.py)."""
+    OVERLAPPING_RECEIVES.clear()
+    yield
+    overlaps = list(OVERLAPPING_RECEIVES)
+    OVERLAPPING_RECEIVES.clear()
+    assert overlaps == []

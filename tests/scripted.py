@@ -13,12 +13,64 @@ response has ended (uvicorn then reports ``http.disconnect``).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Iterable
-from typing import Any
+import functools
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
 
 from bareasgi.types import ASGIApp, Message, Scope
 
 DEFAULT_TIMEOUT = 5.0
+
+OVERLAPPING_RECEIVES: list[str] = []
+"""Where an application awaited one of these servers' ``receive`` twice at once.
+
+ASGI allows one pending ``receive()``. The application may catch the error raised at
+it, so each is also recorded here, and a fixture in conftest.py fails the test.
+"""
+
+
+def one_receive_at_a_time(
+    receive: Callable[[], Awaitable[Message]], name: str = "receive"
+) -> Callable[[], Awaitable[Message]]:
+    """Wrap ``receive`` so that awaiting it twice at the same time fails, as in real servers."""
+    pending = False
+
+    async def strict_receive() -> Message:
+        nonlocal pending
+        if pending:
+            problem = f"the application awaited {name}() twice at the same time"
+            OVERLAPPING_RECEIVES.append(problem)
+            raise AssertionError(problem)
+        pending = True
+        try:
+            return await receive()
+        finally:
+            pending = False
+
+    return strict_receive
+
+
+ServerT = TypeVar("ServerT")
+
+
+def one_at_a_time(
+    receive: Callable[[ServerT], Awaitable[Message]],
+) -> Callable[[ServerT], Awaitable[Message]]:
+    """Decorate a test server's ``receive`` method: awaiting it twice at the same time fails."""
+
+    @functools.wraps(receive)
+    async def strict_receive(server: ServerT) -> Message:
+        if getattr(server, "_receive_pending", False):
+            problem = f"the application awaited {type(server).__name__}.receive() twice at once"
+            OVERLAPPING_RECEIVES.append(problem)
+            raise AssertionError(problem)
+        server._receive_pending = True  # type: ignore[attr-defined]
+        try:
+            return await receive(server)
+        finally:
+            server._receive_pending = False  # type: ignore[attr-defined]
+
+    return strict_receive
 
 
 def http_scope(
@@ -121,6 +173,7 @@ class ScriptedHttpServer:
         """Make the client go away now."""
         self._gone.set()
 
+    @one_at_a_time
     async def receive(self) -> Message:
         index = self.receives
         self.receives += 1
@@ -231,6 +284,7 @@ class ScriptedReceive:
         self.sent: list[Message] = []
         self._never = asyncio.Event()
 
+    @one_at_a_time
     async def receive(self) -> Message:
         await asyncio.sleep(0)
         if self.script:

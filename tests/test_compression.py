@@ -11,6 +11,7 @@ import pytest
 from bareasgi import Application, BodyWriter, bytes_writer, text_writer
 from bareasgi.compression import EXCLUDED_TYPES, compression_middleware
 from bareasgi.testing import TestClient
+from tests.scripted import one_receive_at_a_time
 
 TEXT = "All work and no play makes Jack a dull boy.\n" * 100  # 4400 bytes
 PLAIN = [(b"content-type", b"text/plain; charset=utf-8")]
@@ -501,7 +502,7 @@ async def test_a_writer_closed_before_it_ends_is_closed_inside_too():
         "path": "/",
         "headers": [(b"accept-encoding", b"gzip")],
     }
-    await app(scope, receive, send)
+    await app(scope, one_receive_at_a_time(receive), send)
     assert state["closed"]
     encoding_and_vary = [(b"content-encoding", b"gzip"), (b"vary", b"Accept-Encoding")]
     assert sent[0]["headers"][-2:] == encoding_and_vary

@@ -14,6 +14,7 @@ from bareasgi import (
     text_writer,
 )
 from bareasgi.testing import DISCONNECT, TestClient
+from tests.scripted import one_at_a_time
 
 TEXT = [(b"content-type", b"text/plain")]
 
@@ -43,6 +44,7 @@ class RawServer:
         self.disconnect = asyncio.Event()
         self.sent_event = asyncio.Event()
 
+    @one_at_a_time
     async def receive(self):
         if self.requests:
             return self.requests.pop(0)
@@ -289,6 +291,7 @@ class QueueServer:
         self.incoming = asyncio.Queue()
         self.sent = []
 
+    @one_at_a_time
     async def receive(self):
         return await self.incoming.get()
 
@@ -321,6 +324,28 @@ async def test_a_body_read_begun_before_a_stream_starts_arrives_whole():
     await app_with(handler, {"POST"})(http_scope("POST"), server.receive, server.send)
     await feeding
     assert bodies == [b"c0c1c2c3"]
+
+
+async def test_a_body_read_begun_before_a_stream_starts_needs_one_receive_at_a_time(caplog):
+    """The TestClient refuses a second pending receive; the watcher must wait its turn."""
+
+    async def handler(scope, info, matches, content):
+        reading = asyncio.ensure_future(bytes_reader(content))
+        await asyncio.sleep(0)
+
+        async def writer():
+            yield b"%d" % len(await asyncio.wait_for(reading, 5))
+
+        return 200, TEXT, writer()
+
+    async def upload():
+        for part in (b"c0", b"c1", b"c2"):
+            await asyncio.sleep(0.01)
+            yield part
+
+    response = await TestClient(app_with(handler, {"POST"})).post("/", body=upload())
+    assert response.body == b"6"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 async def test_a_reader_left_by_a_finished_stream_reads_on_by_itself():

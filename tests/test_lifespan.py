@@ -10,6 +10,7 @@ import pytest
 
 from bareasgi import Application, text_response
 from bareasgi.testing import LifespanFailure, TestClient
+from tests.scripted import one_receive_at_a_time
 
 TIMEOUT = 5
 LIFESPAN_SCOPE = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}}
@@ -29,7 +30,8 @@ async def run_lifespan(app: Application, *phases: str) -> list[dict[str, Any]]:
         sent.append(message)
         outgoing.put_nowait(message)
 
-    task = asyncio.ensure_future(app(dict(LIFESPAN_SCOPE), incoming.get, send))
+    receive = one_receive_at_a_time(incoming.get)
+    task = asyncio.ensure_future(app(dict(LIFESPAN_SCOPE), receive, send))
     try:
         for phase in phases:
             incoming.put_nowait({"type": f"lifespan.{phase}"})

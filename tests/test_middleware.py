@@ -11,6 +11,7 @@ import pytest
 
 from bareasgi import Application, HTTPError, mw, text_response, text_writer
 from bareasgi.testing import TestClient
+from tests.scripted import one_receive_at_a_time
 
 
 def recorder(log: list[str], name: str) -> Any:
@@ -70,7 +71,7 @@ async def raw_http(app: Application, method: str, path: str) -> list[dict[str, A
         if message["type"] == "http.response.body" and not message.get("more_body", False):
             finished.set()
 
-    await asyncio.wait_for(app(scope, receive, send), 5)
+    await asyncio.wait_for(app(scope, one_receive_at_a_time(receive), send), 5)
     return sent
 
 

@@ -14,6 +14,7 @@ import pytest
 from bareasgi import Application
 from bareasgi.static import FileWriter, file_response, static_files
 from bareasgi.testing import TestClient
+from tests.scripted import one_at_a_time
 
 BIG = bytes(range(256)) * 14  # 3584 bytes: three and a half chunks of 1024
 LOGO = b"\x89PNG\r\n\x1a\n" + bytes(100)
@@ -96,6 +97,7 @@ class RawServer:
         self.sent = []
         self._requested = False
 
+    @one_at_a_time
     async def receive(self):
         if not self._requested:
             self._requested = True

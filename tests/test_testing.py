@@ -111,6 +111,29 @@ async def test_unknown_message_type_raises_protocol_error() -> None:
         await client.get("/")
 
 
+@pytest.mark.parametrize(
+    ("late", "problem"),
+    [
+        (START, "twice"),
+        ({"type": "http.response.body", "body": "text", "more_body": False}, "bytes"),
+        ({"type": "http.response.teapot"}, "unknown message type"),
+    ],
+)
+async def test_messages_after_the_client_left_must_still_make_a_valid_response(
+    late: dict[str, Any], problem: str
+) -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send(START)
+        await send({"type": "http.response.body", "body": b"one", "more_body": True})
+        assert (await receive())["type"] == "http.disconnect"
+        await send(late)
+
+    with pytest.raises(ProtocolError, match=problem):
+        async with TestClient(app, timeout=2).stream("GET", "/") as response:
+            assert await anext(aiter(response)) == b"one"
+
+
 async def test_app_still_running_after_the_timeout_raises_protocol_error() -> None:
     cancelled: list[bool] = []
 

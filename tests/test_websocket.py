@@ -10,6 +10,7 @@ import pytest
 
 from bareasgi import Application, ClientDisconnect
 from bareasgi.testing import TestClient, WebSocketClosed, WebSocketRejected
+from tests.scripted import one_at_a_time
 
 TIMEOUT = 5
 
@@ -42,17 +43,11 @@ class RawWebSocket:
         self.sent: list[dict[str, Any]] = []
         self.incoming.put_nowait({"type": "websocket.connect"})
         self.gone = False
-        self.receiving = False
         self.task = asyncio.ensure_future(app(scope, self._receive, self._send))
 
+    @one_at_a_time
     async def _receive(self) -> dict[str, Any]:
-        if self.receiving:
-            raise AssertionError("the application awaited receive() twice at the same time")
-        self.receiving = True
-        try:
-            message = await self.incoming.get()
-        finally:
-            self.receiving = False
+        message = await self.incoming.get()
         if message["type"] == "websocket.disconnect":
             self.gone = True
         return message
