@@ -1,0 +1,437 @@
+"""A chat room that stays one room with any number of server processes.
+
+With REDIS_URL set, messages go through a Redis stream that every process
+reads; without it, they stay in this process's memory.
+"""
+# Needs: bareasgi[chat]
+
+import asyncio
+import collections
+import itertools
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import redis.asyncio
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from bareasgi import (
+    Application,
+    HTTPError,
+    json_reader,
+    json_response,
+    text_response,
+)
+from bareasgi.sse import ServerSentEvent, event_response
+
+logger = logging.getLogger("chat")
+
+PAGE = (Path(__file__).parent / "index.html").read_text(encoding="utf-8")
+HTML = [(b"content-type", b"text/html; charset=utf-8")]
+MAX_TEXT = 1000  # characters in one message
+MAX_BODY = 16 * 1024  # bytes of JSON around it, however it is escaped
+HISTORY = 100  # messages kept, and sent by GET /messages
+QUEUE_SIZE = 100  # messages waiting for one client before it is cut off
+STREAM = "chat:messages"  # the Redis stream holding the room
+DRAIN_TIMEOUT = 5.0  # seconds clients get to go before the server stops
+
+# WebSocket close codes (RFC 6455) and the reasons sent with them.
+GOING_AWAY = 1001, "The server is shutting down."
+TOO_SLOW = 1013, "Too slow: more than 100 messages were waiting."
+UNAVAILABLE = 1013, "The chat is unavailable: try again."
+NOT_TEXT = 1003, "Send text frames."
+NOT_A_MESSAGE = 1007, 'Send a JSON object: {"text": "..."}.'
+TOO_LONG = 1009, f"A message has at most {MAX_TEXT} characters."
+
+
+class Unavailable(Exception):
+    """The store behind the room (Redis) cannot be reached."""
+
+
+class TextTooLong(ValueError):
+    """The message's text is longer than MAX_TEXT."""
+
+
+def message_text(data):
+    """The text of a message a client sent as JSON, or ValueError."""
+    if not isinstance(data, dict) or not isinstance(data.get("text"), str):
+        raise ValueError('Send a JSON object with a "text" string.')
+    text = data["text"]
+    if not text.strip():
+        raise ValueError("The text is empty.")
+    if len(text) > MAX_TEXT:
+        raise TextTooLong(f"The text is over {MAX_TEXT} characters.")
+    return text
+
+
+class Inbox:
+    """The messages waiting for one client, at most QUEUE_SIZE of them.
+
+    A client that falls that far behind is cut off rather than let its
+    queue grow: it can reconnect and read GET /messages to catch up.
+    """
+
+    def __init__(self):
+        self._queue = asyncio.Queue(QUEUE_SIZE + 1)  # + 1 for the end
+        self.ended_by = None  # (close code, reason) once ended
+
+    def put(self, message):
+        if self.ended_by is not None:
+            return
+        if self._queue.qsize() == QUEUE_SIZE:
+            self.end(TOO_SLOW)
+        else:
+            self._queue.put_nowait(message)
+
+    def end(self, why):
+        """Drop what is waiting and make get() return None."""
+        if self.ended_by is None:
+            self.ended_by = why
+            while not self._queue.empty():
+                self._queue.get_nowait()
+            self._queue.put_nowait(None)
+
+    async def get(self):
+        """The next message, or None once the inbox has ended."""
+        return await self._queue.get()
+
+
+class Room:
+    """The clients connected to this process, and the room's messages.
+
+    Subclasses store and spread messages (publish, history); deliver()
+    hands each message to every inbox of this process.
+    """
+
+    shared = False  # whether other processes see the same room
+
+    def __init__(self):
+        self._inboxes = set()
+        self._stopping = False
+        self._empty = asyncio.Event()
+        self._empty.set()
+
+    @property
+    def clients(self):
+        """How many clients of this process are in the room."""
+        return len(self._inboxes)
+
+    def subscribe(self):
+        """An inbox that gets every message until it is unsubscribed."""
+        inbox = Inbox()
+        if self._stopping:
+            inbox.end(GOING_AWAY)
+        self._inboxes.add(inbox)
+        self._empty.clear()
+        return inbox
+
+    def unsubscribe(self, inbox):
+        self._inboxes.discard(inbox)
+        if not self._inboxes:
+            self._empty.set()
+
+    def deliver(self, message):
+        for inbox in list(self._inboxes):
+            inbox.put(message)
+
+    def stop(self):
+        """End every inbox, now and from now on: clients are told to go."""
+        self._stopping = True
+        for inbox in list(self._inboxes):
+            inbox.end(GOING_AWAY)
+
+    async def drain(self):
+        """Stop, and wait (a while) for the clients to leave."""
+        self.stop()
+        try:
+            await asyncio.wait_for(self._empty.wait(), DRAIN_TIMEOUT)
+        except asyncio.TimeoutError:
+            logger.warning("%d clients still connected", self.clients)
+
+    async def open(self):
+        pass
+
+    async def close(self):
+        await self.drain()
+
+
+class MemoryRoom(Room):
+    """The room in this process's memory: for one process only."""
+
+    def __init__(self):
+        super().__init__()
+        self._history = collections.deque(maxlen=HISTORY)
+        self._ids = itertools.count(1)
+
+    async def publish(self, text):
+        message = {"id": str(next(self._ids)), "text": text}
+        self._history.append(message)
+        self.deliver(message)
+        return message
+
+    async def history(self):
+        return list(self._history)
+
+
+class RedisRoom(Room):
+    """The room in a Redis stream, which every process reads and appends to.
+
+    A stream rather than pub/sub: it is the history and the broadcast in
+    one, and a reader that lost its connection carries on from the last
+    message it saw, so no message is missed while Redis is briefly away.
+    """
+
+    shared = True
+
+    def __init__(self, url):
+        super().__init__()
+        # One quick retry covers a pooled connection that a Redis restart
+        # broke; past that, callers get the error at once.
+        self.redis = redis.asyncio.from_url(
+            url,
+            decode_responses=True,
+            socket_connect_timeout=2,
+            socket_timeout=10,
+            retry=Retry(NoBackoff(), 1),
+        )
+        self._reader = None
+        self._closing = False
+
+    async def open(self):
+        # Messages published from now on are news, older ones history.
+        try:
+            newest = await self.redis.xrevrange(STREAM, count=1)
+            last_id = newest[0][0] if newest else "0-0"
+        except RedisError as error:
+            # Stream ids start with Redis's clock in ms: ours stands in.
+            last_id = f"{time.time_ns() // 1_000_000}-0"
+            logger.warning("Redis: %s; reading after %s", error, last_id)
+        self._reader = asyncio.create_task(self._read(last_id))
+
+    async def close(self):
+        await self.drain()
+        # redis-py may turn the cancellation of a waiting XREAD into a
+        # connection error: _closing tells the reader that it is the end.
+        self._closing = True
+        self._reader.cancel()
+        await asyncio.wait([self._reader])
+        await self.redis.aclose()
+
+    async def publish(self, text):
+        try:
+            message_id = await self.redis.xadd(
+                STREAM, {"text": text}, maxlen=HISTORY, approximate=False
+            )
+        except RedisError as error:
+            raise Unavailable(str(error)) from error
+        return {"id": message_id, "text": text}
+
+    async def history(self):
+        try:
+            entries = await self.redis.xrevrange(STREAM, count=HISTORY)
+        except RedisError as error:
+            raise Unavailable(str(error)) from error
+        return [
+            {"id": message_id, "text": fields["text"]}
+            for message_id, fields in reversed(entries)
+        ]
+
+    async def _read(self, last_id):
+        """Deliver each message after last_id, reconnecting as needed."""
+        retry_in = 0.1
+        while not self._closing:
+            try:
+                found = await self.redis.xread({STREAM: last_id}, block=5_000)
+            except RedisError as error:
+                logger.warning("Redis: %s; again in %.1f s", error, retry_in)
+                await asyncio.sleep(retry_in)
+                retry_in = min(retry_in * 2, 2.0)
+                continue
+            retry_in = 0.1
+            for _, entries in found:
+                for message_id, fields in entries:
+                    self.deliver({"id": message_id, "text": fields["text"]})
+                    last_id = message_id
+
+
+def stop_before_the_server(room):
+    """On SIGTERM or SIGINT, send the clients away, then let the server stop.
+
+    uvicorn waits for open connections to finish before it runs shutdown
+    handlers: an event stream would keep it waiting for ever, and it would
+    close WebSockets with its own 1012. So the room is drained first.
+    Returns a function that puts the server's handlers back.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None  # signals reach the main thread only
+    loop = asyncio.get_running_loop()
+    draining = set()
+    previous = {}
+
+    def stop_then(server_handler, signum, frame):
+        task = loop.create_task(room.drain())
+        draining.add(task)
+        task.add_done_callback(draining.discard)
+        task.add_done_callback(lambda _: server_handler(signum, frame))
+
+    def on_signal(signum, frame):
+        loop.call_soon_threadsafe(stop_then, previous[signum], signum, frame)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        handler = signal.getsignal(signum)
+        # Without a server's handler the default ends the process at once.
+        if callable(handler) and handler is not signal.default_int_handler:
+            previous[signum] = handler
+            signal.signal(signum, on_signal)
+
+    def restore():
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+    return restore
+
+
+async def index(scope, info, matches, content):
+    room = info["room"]
+    mode = (
+        "Messages go through Redis: every process serves the same room."
+        if room.shared
+        else "Messages live in this process's memory: run one process,"
+        " or set REDIS_URL to share the room between processes."
+    )
+    return text_response(200, HTML, PAGE.replace("{{ mode }}", mode))
+
+
+async def get_messages(scope, info, matches, content):
+    try:
+        messages = await info["room"].history()
+    except Unavailable:
+        raise unavailable() from None
+    return json_response(200, None, messages)
+
+
+async def post_message(scope, info, matches, content):
+    data = await json_reader(content, max_size=MAX_BODY, scope=scope)
+    try:
+        text = message_text(data)
+    except TextTooLong as error:
+        raise HTTPError(413, str(error)) from None
+    except ValueError as error:
+        raise HTTPError(400, str(error)) from None
+    try:
+        message = await info["room"].publish(text)
+    except Unavailable:
+        raise unavailable() from None
+    return json_response(201, None, message)
+
+
+def unavailable():
+    logger.warning("Answering 503: Redis is unavailable")
+    return HTTPError(
+        503, "The chat is unavailable: try again.\n", [(b"retry-after", b"1")]
+    )
+
+
+async def events(scope, info, matches, content):
+    room = info["room"]
+    inbox = room.subscribe()
+
+    async def stream():
+        try:
+            while (message := await inbox.get()) is not None:
+                yield ServerSentEvent(json.dumps(message), id=message["id"])
+        finally:
+            room.unsubscribe(inbox)
+
+    return event_response(stream())
+
+
+async def chat_socket(scope, info, matches, web_socket):
+    room = info["room"]
+    await web_socket.accept()
+    inbox = room.subscribe()
+    try:
+        why = await first_of(
+            listen(room, web_socket), forward(inbox, web_socket)
+        )
+    finally:
+        room.unsubscribe(inbox)
+    if why is not None:
+        await web_socket.close(*why)
+
+
+async def listen(room, web_socket):
+    """Publish what the client sends; the close to answer bad input with."""
+    async for data in web_socket:
+        if not isinstance(data, str):
+            return NOT_TEXT
+        if len(data) > MAX_BODY:
+            return TOO_LONG
+        try:
+            text = message_text(json.loads(data))
+        except TextTooLong:
+            return TOO_LONG
+        except (ValueError, RecursionError):  # RecursionError: deep nesting
+            return NOT_A_MESSAGE
+        try:
+            await room.publish(text)
+        except Unavailable:
+            return UNAVAILABLE
+    return None  # the client left
+
+
+async def forward(inbox, web_socket):
+    """Send the client each message; the close to send when the inbox ends."""
+    while (message := await inbox.get()) is not None:
+        await web_socket.send(json.dumps(message))
+    return inbox.ended_by
+
+
+async def first_of(*coroutines):
+    """Run the coroutines together: the first result; the rest cancelled."""
+    tasks = [asyncio.ensure_future(coroutine) for coroutine in coroutines]
+    try:
+        done, _ = await asyncio.wait(
+            tasks, return_when=asyncio.FIRST_COMPLETED
+        )
+        return done.pop().result()
+    finally:
+        for task in tasks:
+            task.cancel()
+        # Waits for the others to finish, and collects what they raised.
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+app = Application()
+app.http_router.add({"GET"}, "/", index)
+app.http_router.add({"GET"}, "/messages", get_messages)
+app.http_router.add({"POST"}, "/messages", post_message)
+app.http_router.add({"GET"}, "/events", events)
+app.ws_router.add("/ws", chat_socket)
+
+
+@app.on_startup
+async def open_room(scope, info, message):
+    url = os.environ.get("REDIS_URL")
+    info["room"] = RedisRoom(url) if url else MemoryRoom()
+    await info["room"].open()
+    info["restore_signals"] = stop_before_the_server(info["room"])
+
+
+@app.on_shutdown
+async def close_room(scope, info, message):
+    info["restore_signals"]()
+    await info["room"].close()
+
+
+if __name__ == "__main__":
+    import uvicorn
+
+    port = int(os.environ.get("PORT", "8000"))
+    uvicorn.run(app, host="127.0.0.1", port=port)
