@@ -4,7 +4,7 @@ import sqlite3
 
 import pytest
 
-from bareasgi.testing import TestClient
+from bareasgi.testing import LifespanFailure, TestClient
 from examples.database.app import app
 
 
@@ -171,3 +171,12 @@ async def test_sql_in_a_value_is_stored_as_text(client):
     note = await add(client, title)
     assert (await client.get(f"/notes/{note['id']}")).json()["title"] == title
     assert len((await client.get("/notes")).json()["notes"]) == 1
+
+
+async def test_a_database_that_cannot_be_opened_stops_the_startup(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("NOTES_DATABASE", str(tmp_path / "missing" / "x.db"))
+    with pytest.raises(LifespanFailure, match="unable to open database file"):
+        async with TestClient(app):
+            pass
