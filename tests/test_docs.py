@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ast
+import itertools
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from mkdocs.exceptions import PluginError
 
 from docs import hooks
@@ -234,3 +236,23 @@ def test_code_on_pages_fits_79_characters(page):
         if len(line) > 79 and "--8<--" not in line
     ]
     assert not long, "wrap these lines (a command with ' \\'): " + "; ".join(long)
+
+
+def _tutorial_path() -> list[str]:
+    """The tutorial's pages in the order of the site's navigation, index first."""
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
+    (section,) = [item["Tutorial"] for item in config["nav"] if "Tutorial" in item]
+    return [entry if isinstance(entry, str) else next(iter(entry.values())) for entry in section]
+
+
+def test_the_tutorial_is_one_path_each_step_leading_to_the_next():
+    index, *steps = _tutorial_path()
+    assert index == "tutorials/index.md"
+    listed = re.findall(r"^\d+\. \[[^]]+\]\(([\w-]+\.md)\)", (DOCS / index).read_text(), re.M)
+    assert [f"tutorials/{name}" for name in listed] == steps, "the index lists the steps in order"
+    for step, following in itertools.pairwise(steps):
+        text = (DOCS / step).read_text(encoding="utf-8")
+        target = following.removeprefix("tutorials/")
+        assert re.search(rf"^\*\*Next:\*\* \[[^]]+\]\({re.escape(target)}\)", text, re.M), (
+            f"{step} does not end with a Next link to {target}"
+        )
