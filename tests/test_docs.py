@@ -256,3 +256,20 @@ def test_the_tutorial_is_one_path_each_step_leading_to_the_next():
         assert re.search(rf"^\*\*Next:\*\* \[[^]]+\]\({re.escape(target)}\)", text, re.M), (
             f"{step} does not end with a Next link to {target}"
         )
+
+
+# "pip install bareasgi" (with or without extras) fetches bareASGI 4.x from the package
+# index, another project with the same name: this one installs from a path or a wheel.
+INDEX_INSTALL = re.compile(r"pip install\s+['\"]?bareasgi(\[|['\"\s]|$)")
+
+
+@pytest.mark.parametrize(
+    "page", [*PAGES, ROOT / "README.md"], ids=lambda page: page.relative_to(ROOT).as_posix()
+)
+def test_no_command_installs_the_other_bareasgi_from_the_index(page):
+    wrong = [
+        f"line {number}: {line.strip()}"
+        for number, line in _code_lines(page.read_text(encoding="utf-8"))
+        if INDEX_INSTALL.search(line)
+    ]
+    assert not wrong, "install from a checkout or a wheel instead: " + "; ".join(wrong)
