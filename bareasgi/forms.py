@@ -1,8 +1,9 @@
 """HTML forms: URL-encoded bodies and ``multipart/form-data`` uploads, read within limits.
 
 An opt-in extra: ``import bareasgi`` does not load it. URL-encoded forms need only the
-standard library; multipart forms need python-multipart (``pip install bareasgi[forms]``),
-imported the first time a multipart body is read. ::
+standard library; multipart forms need python-multipart, which the ``forms`` extra
+installs (``pip install '/path/to/checkout[forms]'``), imported the first time a
+multipart body is read. ::
 
     from bareasgi.forms import UploadedFile, read_form
 
