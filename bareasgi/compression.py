@@ -22,10 +22,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import zlib
-from collections.abc import AsyncIterator, Collection, Iterable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Collection, Iterable, Sequence
 
 from .headers import find_all_headers, find_header, parse_accept, parse_content_type
-from .streaming import BodyWriter
+from .streaming import BodyWriter, _ClosingStream
 from .types import (
     Content,
     Headers,
@@ -210,7 +210,7 @@ def compression_middleware(
         except Exception:
             return response  # left for the framework to report as not async iterable
         compressor = zlib.compressobj(level, zlib.DEFLATED, _WBITS[coding])
-        stream = _compress_stream(iterator, compressor)
+        stream = _ClosingStream(_compress_stream(iterator, compressor), iterator)
         return status, _compressed_headers(headers, coding, None), stream, pushes
 
     return compression
@@ -326,7 +326,7 @@ def _compress_chunk(compressor: zlib._Compress, chunk: bytes) -> bytes:
 
 async def _compress_stream(
     iterator: AsyncIterator[bytes], compressor: zlib._Compress
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """Compress each chunk as the writer yields it; closing this closes the writer."""
     try:
         async for chunk in iterator:

@@ -24,11 +24,12 @@ its ``finally`` blocks run at once.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 from .headers import request_header
+from .streaming import _ClosingStream
 from .types import Headers, HttpFullResponse, Scope
 
 __all__ = [
@@ -168,7 +169,7 @@ def _encode(item: ServerSentEvent | str) -> bytes:
     return _format(item, None, None, None)
 
 
-async def event_writer(
+def event_writer(
     events: AsyncIterable[ServerSentEvent | str], *, keep_alive: float | None = 15.0
 ) -> AsyncIterator[bytes]:
     """Make a writer that sends each event as it comes, with keep-alive comments in between.
@@ -192,6 +193,14 @@ async def event_writer(
         A writer to return with `event_stream_headers`.
     """
     iterator = aiter(events)
+    # Closed before its first event (a HEAD request), the generator runs no finally:
+    # the wrapper closes ``events`` then.
+    return _ClosingStream(_event_chunks(iterator, keep_alive), iterator)
+
+
+async def _event_chunks(
+    iterator: AsyncIterator[ServerSentEvent | str], keep_alive: float | None
+) -> AsyncGenerator[bytes, None]:
     pending: asyncio.Task[tuple[bool, Any]] | None = None
     try:
         if not keep_alive:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 from .errors import HTTPError
@@ -34,6 +34,37 @@ class BodyWriter(tuple[bytes, ...]):
 
     def __repr__(self) -> str:
         return f"BodyWriter({sum(map(len, self))} bytes in {len(self)} chunks)"
+
+
+class _ClosingStream:
+    """An async generator wrapping another iterator ``inner``, closing it however it ends.
+
+    The generator's own ``finally`` closes ``inner``, but only once it has started: a
+    generator closed before its first iteration (a HEAD request, a client gone before
+    the first chunk) runs nothing. Then ``inner`` is closed here.
+    """
+
+    __slots__ = ("_inner", "_outer", "_started")
+
+    def __init__(self, outer: AsyncGenerator[bytes, None], inner: object) -> None:
+        self._outer = outer
+        self._inner = inner
+        self._started = False
+
+    def __aiter__(self) -> _ClosingStream:
+        return self
+
+    def __anext__(self) -> Any:
+        self._started = True
+        return self._outer.__anext__()
+
+    async def aclose(self) -> None:
+        await self._outer.aclose()
+        if not self._started:
+            self._started = True  # closed once only
+            aclose = getattr(self._inner, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
 
 def bytes_writer(buf: bytes, chunk_size: int = -1) -> BodyWriter:

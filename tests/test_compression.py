@@ -10,6 +10,7 @@ import pytest
 
 from bareasgi import Application, BodyWriter, bytes_writer, text_writer
 from bareasgi.compression import EXCLUDED_TYPES, compression_middleware
+from bareasgi.static import FileWriter
 from bareasgi.testing import TestClient
 from tests.scripted import one_receive_at_a_time
 
@@ -602,3 +603,42 @@ def test_importing_bareasgi_does_not_load_the_extra():
     code = "import bareasgi, sys; print('bareasgi.compression' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False"
+
+
+# Closing what is wrapped, even before the first chunk --------------------------------------------
+
+
+def file_writer(tmp_path):
+    path = tmp_path / "big.txt"
+    path.write_bytes(b"line of text\n" * 10_000)
+    return FileWriter(open(path, "rb"), path.stat().st_size)  # the writer closes it
+
+
+async def test_a_head_request_closes_the_file_of_a_compressed_file_writer(tmp_path):
+    writer = file_writer(tmp_path)
+    app = make_app(lambda: (200, PLAIN, writer))
+    response = await get(app, "gzip", method="HEAD")
+    assert response.headers["content-encoding"] == "gzip"
+    assert writer.closed
+
+
+async def test_a_client_gone_before_the_first_chunk_closes_the_file_of_a_compressed_writer(
+    tmp_path,
+):
+    writer = file_writer(tmp_path)
+
+    async def send(message):
+        raise OSError("connection reset")
+
+    async def receive():
+        await asyncio.Event().wait()
+
+    app = make_app(lambda: (200, PLAIN, writer))
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/",
+        "headers": [(b"accept-encoding", b"gzip")],
+    }
+    await app(scope, one_receive_at_a_time(receive), send)
+    assert writer.closed

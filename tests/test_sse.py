@@ -281,3 +281,40 @@ def test_importing_bareasgi_does_not_load_the_extra():
     code = "import sys, bareasgi; print('bareasgi.sse' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False"
+
+
+class Subscription:
+    """An event source holding something from the start, released only by ``aclose``."""
+
+    def __init__(self):
+        self.closed = False
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        await asyncio.sleep(3600)
+        raise StopAsyncIteration
+
+    async def aclose(self):
+        self.closed = True
+
+
+@pytest.mark.parametrize("keep_alive", [None, 10.0])
+async def test_a_writer_closed_before_its_first_event_closes_its_source(keep_alive):
+    source = Subscription()
+    await event_writer(source, keep_alive=keep_alive).aclose()
+    assert source.closed
+
+
+async def test_a_head_request_closes_the_source_of_an_event_stream():
+    source = Subscription()
+    app = Application()
+
+    @app.on_http_request({"GET"}, "/events")
+    async def events(scope, info, matches, content):
+        return 200, event_stream_headers(), event_writer(source)
+
+    response = await TestClient(app).head("/events")
+    assert response.status == 200
+    assert source.closed
