@@ -173,6 +173,8 @@ def compression_middleware(
         response = await handler(scope, info, matches, content)
         status, headers, writer, pushes = response
         # HEAD goes through like GET, so it gets the same headers; the framework drops the body.
+        if status == 304:
+            return not_modified(scope, response)
         if writer is None or status < 200 or status in (204, 206, 304):
             return response
         headers = headers or []
@@ -212,6 +214,32 @@ def compression_middleware(
         compressor = zlib.compressobj(level, zlib.DEFLATED, _WBITS[coding])
         stream = _ClosingStream(_compress_stream(iterator, compressor), iterator)
         return status, _compressed_headers(headers, coding, None), stream, pushes
+
+    def not_modified(scope: Scope, response: HttpFullResponse) -> HttpFullResponse:
+        """A 304 with the ETag and Vary its 200 would have had (RFC 9110, 15.4.5).
+
+        What the 200 would have been is judged from the content type and length the 304
+        carries, if any (``bareasgi.static`` gives both; the framework never sends the
+        length of a 304). Without them, a body worth compressing is assumed.
+        """
+        status, headers, writer, pushes = response
+        if (
+            not headers
+            or find_header(headers, b"content-encoding") is not None
+            or not compressible(find_header(headers, b"content-type"))
+        ):
+            return response
+        coding, identity_acceptable = _negotiate(_accept_encoding(scope), offered)
+        declared = _declared_size(headers)
+        if declared is not None and declared < (minimum_size if identity_acceptable else 0):
+            return response
+        if coding is None:
+            return status, _with_vary(headers), writer, pushes
+        etag = find_header(headers, b"etag")
+        if etag is not None and not etag.startswith(b"W/"):
+            headers = [(name, value) for name, value in headers if name.lower() != b"etag"]
+            headers.append((b"etag", b"W/" + etag))
+        return status, _with_vary(headers), writer, pushes
 
     return compression
 

@@ -204,8 +204,11 @@ async def serve_http(
     except Exception as error:
         response = error_response(error, handler, scope)
     status, headers, writer, pushes = response
-    plain = pushes is None and (
-        headers is None or (type(headers) is list and header_problem(headers) is None)
+    plain = (
+        pushes is None
+        and status != 204
+        and status != 304
+        and (headers is None or (type(headers) is list and header_problem(headers) is None))
     )
     if plain and scope["method"] != "HEAD":
         # The common cases, one chunk of bytes in memory or an async generator, go right away.
@@ -238,7 +241,15 @@ async def send_response(
 ) -> None:
     """Send a checked response: start, pushes, then the body, always ending it."""
     status, headers, writer, pushes = response
-    if scope["method"] == "HEAD" and writer is not None:
+    if status == 204 or status == 304:
+        # Neither has a body (RFC 9110, 15.3.5 and 15.4.5), whatever the writer; nor a
+        # content-length: uvicorn's httptools layer would wait for that many body bytes.
+        if headers:
+            headers = [pair for pair in headers if pair[0].lower() != b"content-length"]
+        if writer is not None:
+            await _close(writer)
+            writer = None
+    elif scope["method"] == "HEAD" and writer is not None:
         await _close(writer)
         writer = None
     elif writer is not None and type(writer) is not BodyWriter:

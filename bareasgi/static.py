@@ -23,13 +23,15 @@ The rules (``file_response`` follows all but the first two, as it is given its f
   ``content-length``, ``accept-ranges: bytes``, a strong ``etag`` made from the size and
   modification time, and ``last-modified``.
 - **Conditional requests.** ``if-none-match`` (or, without it, ``if-modified-since``)
-  that matches is a 304 carrying the validators; ``if-match`` (or, without it,
+  that matches is a 304 carrying the validators, with the content type and length
+  the 200 would have, so that middleware (compression) can tell what the 200 would
+  carry; the framework never sends the length of a 304. ``if-match`` (or, without it,
   ``if-unmodified-since``) that fails is a 412. Dates that do not parse are ignored.
 - **Ranges.** One byte range in a GET is a 206 with ``content-range``; a range starting
   past the end is a 416 with ``content-range: bytes */SIZE``. Several ranges, a range
   that does not parse, a stale ``if-range``, or an empty file get the whole file (200).
-- **HEAD** gets the headers a GET would (ranges aside), and no body. Other methods get a
-  405.
+- **HEAD** gets the response a GET would (ranges aside), whose body the framework drops,
+  so that middleware sees the same response for both. Other methods get a 405.
 - **Reading** happens in worker threads, never on the event loop. A body of at most
   ``chunk_size`` bytes is read at once; a larger one is streamed by a
   ``FileWriter``, which closes the file at the end or when the client goes away.
@@ -336,7 +338,8 @@ def _respond(
         etag = validators[0][1]
         failed = _failed_condition(scope, etag, mtime)
         if failed == 304:
-            return 304, validators, None, None
+            length = (b"content-length", b"%d" % size)
+            return 304, [(b"content-type", content_type), length, *validators], None, None
         if failed == 412:
             return _text(412, [], "The file does not match the request's conditions.")
         start, stop = 0, size
@@ -351,8 +354,6 @@ def _respond(
             status = 206
             headers.append((b"content-range", b"bytes %d-%d/%d" % (start, stop - 1, size)))
         headers += [(b"content-length", b"%d" % (stop - start)), *validators]
-        if scope["method"] == "HEAD":
-            return status, headers, None, None
         if start:
             file.seek(start)
         whole = status == 200

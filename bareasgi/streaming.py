@@ -265,9 +265,11 @@ def _with_entity_headers(
     length = (b"content-length", b"%d" % len(body))
     if not headers:
         return [content_type, length]
-    if any(name.lower() == b"content-type" for name, _ in headers):
-        return [*headers, length]
-    return [*headers, content_type, length]
+    # The length is the body's own: one given would be a second, perhaps different, one.
+    kept = [(name, value) for name, value in headers if name.lower() != b"content-length"]
+    if any(name.lower() == b"content-type" for name, _ in kept):
+        return [*kept, length]
+    return [*kept, content_type, length]
 
 
 def text_response(status: int, headers: Headers | None, text: str) -> HttpFullResponse:

@@ -8,9 +8,13 @@ Routes:
 * ``GET /health``: a short text answer, to show the server still answers.
 * WebSocket ``/flood``: sends 64 KiB binary messages without ever receiving, until the
   client goes; ``GET /flood-state`` says how many handlers have ended and how.
+* ``GET /static/{path}``: the files of the directory named by ``RELIABILITY_STATIC``, if
+  set, behind the compression middleware.
 """
 
 from __future__ import annotations
+
+import os
 
 from bareasgi import (
     Application,
@@ -52,6 +56,14 @@ async def flood_state(
 
 
 app = Application()
+if os.environ.get("RELIABILITY_STATIC"):
+    from bareasgi.compression import compression_middleware
+    from bareasgi.static import static_files
+
+    app.middlewares.append(compression_middleware())
+    app.http_router.add(
+        {"GET", "HEAD"}, "/static/{path:path}", static_files(os.environ["RELIABILITY_STATIC"])
+    )
 app.http_router.add({"GET"}, "/health", health)
 app.http_router.add({"GET"}, "/flood-state", flood_state)
 app.ws_router.add("/flood", flood)

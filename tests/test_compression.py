@@ -226,13 +226,36 @@ async def test_a_ranged_response_is_left_alone():
     assert "content-encoding" not in response.headers
 
 
-@pytest.mark.parametrize("status", [204, 304])
-async def test_responses_without_a_body_are_left_alone(status):
-    app = make_app(lambda: (status, [(b"etag", b'"v1"')], None))
+async def test_a_204_is_left_alone():
+    app = make_app(lambda: (204, [(b"etag", b'"v1"')], None))
     response = await get(app, "gzip")
-    assert response.status == status
+    assert response.status == 204
     assert response.body == b""
     assert response.headers.raw == [(b"etag", b'"v1"')]
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        # Without a content type, the 200 is assumed compressed: a strong ETag kept for
+        # gzip bytes would let a cache combine ranges of the unencoded file with them.
+        ([(b"etag", b'"v1"')], [(b"etag", b'W/"v1"'), (b"vary", b"Accept-Encoding")]),
+        (
+            [(b"content-type", b"image/png"), (b"etag", b'"v1"')],
+            [(b"content-type", b"image/png"), (b"etag", b'"v1"')],
+        ),
+        (
+            [(b"content-type", b"text/plain"), (b"content-length", b"10"), (b"etag", b'"v1"')],
+            [(b"content-type", b"text/plain"), (b"etag", b'"v1"')],  # too small to compress
+        ),
+    ],
+)
+async def test_a_304_gets_the_etag_and_vary_its_200_would_have(headers, expected):
+    app = make_app(lambda: (304, list(headers), None))
+    response = await get(app, "gzip")
+    assert response.status == 304
+    assert response.body == b""
+    assert response.headers.raw == expected
 
 
 async def test_a_head_request_gets_the_headers_of_its_get():
@@ -642,3 +665,40 @@ async def test_a_client_gone_before_the_first_chunk_closes_the_file_of_a_compres
     }
     await app(scope, one_receive_at_a_time(receive), send)
     assert writer.closed
+
+
+# HEAD and 304 carry what GET's 200 would (RFC 9110, 9.3.2 and 15.4.5) ---------------------------
+
+
+@pytest.fixture
+def static_app(tmp_path):
+    from bareasgi.static import static_files
+
+    (tmp_path / "big.txt").write_bytes(b"a line of text\n" * 10_000)  # streamed
+    (tmp_path / "mid.txt").write_bytes(b"a line of text\n" * 1_000)  # read at once
+    (tmp_path / "tiny.txt").write_bytes(b"tiny")  # under the minimum size
+    (tmp_path / "image.png").write_bytes(os.urandom(100_000))  # an excluded type
+    app = Application(middlewares=[compression_middleware()])
+    app.http_router.add({"GET", "HEAD"}, "/{path:path}", static_files(tmp_path))
+    return app
+
+
+@pytest.mark.parametrize("name", ["big.txt", "mid.txt", "tiny.txt", "image.png"])
+@pytest.mark.parametrize("accept", ["gzip", None])
+async def test_head_and_304_of_a_static_file_carry_the_headers_of_its_get(
+    static_app, name, accept
+):
+    client = TestClient(static_app)
+    headers = {"accept-encoding": accept} if accept else {}
+    full = await client.get(f"/{name}", headers=headers)
+    head = await client.head(f"/{name}", headers=headers)
+    assert full.status == head.status == 200
+    assert head.headers.raw == full.headers.raw
+    assert head.body == b""
+
+    etag = full.headers["etag"]
+    cached = await client.get(f"/{name}", headers={**headers, "if-none-match": etag})
+    assert cached.status == 304
+    assert cached.headers["etag"] == etag
+    assert cached.headers.get_all("vary") == full.headers.get_all("vary")
+    assert cached.body == b""

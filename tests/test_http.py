@@ -11,6 +11,8 @@ from bareasgi import (
     HTTPError,
     bytes_reader,
     bytes_writer,
+    json_response,
+    text_response,
     text_writer,
 )
 from bareasgi.testing import DISCONNECT, TestClient
@@ -494,6 +496,8 @@ async def test_http_error_becomes_that_response():
         (HTTPError(418, "{}", [(b"content-type", b"application/json")]), 418, b"{}",
          "application/json"),
         (HTTPError(304), 304, b"", None),
+        (HTTPError(204), 204, b"", None),
+        (HTTPError(204, "ignored: a 204 has no body"), 204, b"", None),
         (HTTPError(599), 599, b"HTTP 599", "text/plain; charset=utf-8"),
     ],
 )
@@ -504,6 +508,58 @@ async def test_http_error_bodies(error, status, body, content_type):
     response = await TestClient(app_with(handler)).get("/")
     assert (response.status, response.body) == (status, body)
     assert response.headers.get("content-type") == content_type
+
+
+@pytest.mark.parametrize("status", [204, 304])
+def test_an_http_error_204_or_304_stands_for_a_response_without_a_body(status):
+    assert HTTPError(status, "text").to_response() == (status, [], None, None)
+    assert HTTPError(status, headers=[(b"etag", b'"1"')]).to_response() == (
+        status,
+        [(b"etag", b'"1"')],
+        None,
+        None,
+    )
+
+
+@pytest.mark.parametrize("status", [204, 304])
+async def test_a_204_or_304_sends_no_body_nor_length_whatever_the_handler_gave(status):
+    closed = []
+
+    class Writer:
+        def __aiter__(self):
+            return self
+
+        async def __anext__(self):
+            raise AssertionError("a body was asked for")
+
+        async def aclose(self):
+            closed.append(True)
+
+    responses = [
+        (status, [(b"content-length", b"4")], text_writer("body")),
+        (status, [(b"content-length", b"4")], Writer()),
+    ]
+    for given in responses:
+
+        async def handler(scope, info, matches, content, given=given):
+            return given
+
+        server = RawServer()
+        await app_with(handler)(http_scope(), server.receive, server.send)
+        assert server.sent == [
+            {"type": "http.response.start", "status": status, "headers": []},
+            {"type": "http.response.body", "body": b"", "more_body": False},
+        ]
+    assert closed == [True]
+
+
+async def test_text_and_json_responses_replace_a_content_length_given_with_their_own():
+    for response in (
+        text_response(200, [(b"Content-Length", b"5")], "hello!"),
+        json_response(200, [(b"content-length", b"1")], [1, 2]),
+    ):
+        lengths = [value for name, value in response[1] if name.lower() == b"content-length"]
+        assert lengths == [b"%d" % len(response[2][0])]
 
 
 async def test_malformed_response_is_a_500_logged_naming_the_handler(caplog):

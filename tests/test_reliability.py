@@ -115,3 +115,35 @@ async def test_examples_reading_json_refuse_a_body_over_their_max_size(
         413,
         f"The request body is larger than {limit} bytes.",
     )
+
+
+# -- HEAD and 304 behind compression, as real servers send them --------------------------------
+
+
+@pytest.mark.parametrize("kind", ["uvicorn", "hypercorn"])
+def test_head_and_304_of_a_compressed_static_file_match_its_get_under_a_real_server(
+    kind: ServerKind, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    public = tmp_path / "public"
+    public.mkdir()
+    (public / "big.txt").write_bytes(b"a line of text\n" * 10_000)
+    monkeypatch.setenv("RELIABILITY_STATIC", str(public))
+    with start_server(kind, RESET_APP, tmp_dir=tmp_path, probe_path="/health") as server:
+        with httpx.Client(base_url=server.base_url, timeout=ANSWER_TIMEOUT) as client:
+            gzip = {"accept-encoding": "gzip"}
+            full = client.get("/static/big.txt", headers=gzip)
+            head = client.head("/static/big.txt", headers=gzip)
+            cached = client.get(
+                "/static/big.txt", headers={**gzip, "if-none-match": full.headers["etag"]}
+            )
+            after = client.get("/health")  # the connection is still in a good state
+        assert full.headers["content-encoding"] == head.headers["content-encoding"] == "gzip"
+        assert full.content == b"a line of text\n" * 10_000  # httpx decodes it
+        for name in ("etag", "vary", "content-type"):
+            assert head.headers[name] == full.headers[name]
+        assert cached.status_code == 304
+        assert cached.headers["etag"] == full.headers["etag"]
+        assert cached.headers["vary"] == full.headers["vary"]
+        assert "content-length" not in cached.headers
+        assert after.text == "ok"
+        assert server.server_errors() == []
