@@ -1,7 +1,7 @@
-"""Real uvicorn and hypercorn processes for tests, started and always stopped.
+"""Real uvicorn, hypercorn and granian processes for tests, started and always stopped.
 
 ``start_server("uvicorn", "package.module:app", tmp_dir=tmp_path)`` is a context manager:
-it starts ``python -m uvicorn`` (or ``python -m hypercorn``) from the root of the repository
+it starts ``python -m uvicorn`` (``hypercorn``, ``granian``) from the root of the repository
 on a free port, polls until the server answers an HTTP request (no fixed sleeps), yields a
 :class:`Server`, and on the way out terminates the process, killing its whole process group
 if it does not stop in time. The server's stderr goes to a file in ``tmp_dir``;
@@ -34,9 +34,14 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 STARTUP_TIMEOUT = 20.0
 SHUTDOWN_TIMEOUT = 10.0
 POLL_INTERVAL = 0.05
+# granian logs to stdout by default; this sends its log to stderr, where the tests read it.
+GRANIAN_LOG_CONFIG = REPO_ROOT / "tests" / "granian-log.json"
 
-ServerKind = Literal["uvicorn", "hypercorn"]
+ServerKind = Literal["uvicorn", "hypercorn", "granian"]
 SERVER_KINDS: tuple[ServerKind, ...] = ("uvicorn", "hypercorn")
+# The examples' real-server matrix adds granian (Rust, ASGI interface), run from the dev
+# extra; the starter tests install only the first two.
+EXAMPLE_SERVER_KINDS: tuple[ServerKind, ...] = (*SERVER_KINDS, "granian")
 
 # What the servers themselves log when an application misbehaves.
 SERVER_ASGI_ERRORS = (
@@ -48,6 +53,8 @@ SERVER_ASGI_ERRORS = (
     "Application shutdown failed",  # uvicorn
     "Error in ASGI Framework",  # hypercorn
     "ASGI Framework Lifespan error",  # hypercorn
+    "Application callable raised an exception",  # granian
+    "Unexpected exit from worker",  # granian
 )
 
 T = TypeVar("T")
@@ -112,6 +119,12 @@ def server_command(
     """
     if kind == "uvicorn":
         return [sys.executable, "-m", "uvicorn", target, "--port", str(port), *extra_args]
+    if kind == "granian":
+        return [
+            sys.executable, "-m", "granian", "--interface", "asgi",
+            "--host", "127.0.0.1", "--port", str(port),
+            "--log-config", str(GRANIAN_LOG_CONFIG), *extra_args, target,
+        ]  # fmt: skip
     return [sys.executable, "-m", "hypercorn", target, "--bind", f"127.0.0.1:{port}", *extra_args]
 
 

@@ -1,4 +1,4 @@
-"""Every example in examples/, served by real uvicorn and hypercorn processes, used by real clients.
+"""Every example in examples/, served by real uvicorn, hypercorn and granian processes.
 
 The examples are discovered (every ``examples/NAME/app.py``), and each must have an entry in
 ``EXAMPLES`` below: a new example without one fails these tests loudly. For each example and
@@ -42,8 +42,8 @@ from websockets.sync.client import connect
 
 from tests.examples.serving import Example, Served
 from tests.realserver import (
+    EXAMPLE_SERVER_KINDS,
     REPO_ROOT,
-    SERVER_KINDS,
     free_port,
     poll,
     start_process,
@@ -423,7 +423,7 @@ def check_http2_push(served: Served) -> None:
     assert response.text == style
 
     if served.kind != "hypercorn":
-        return  # uvicorn speaks HTTP/1.1 only
+        return  # uvicorn, and granian as started here, speak HTTP/1.1 only
 
     h2_page, pushes = h2_get(served.server.port, "/")
     assert h2_page.response[":status"] == "200"
@@ -499,7 +499,7 @@ def test_every_example_has_a_check() -> None:
 
 @pytest.fixture(
     scope="module",
-    params=[(name, kind) for name in discover_examples() for kind in SERVER_KINDS],
+    params=[(name, kind) for name in discover_examples() for kind in EXAMPLE_SERVER_KINDS],
     ids=lambda param: f"{param[0]}-{param[1]}",
 )
 def served(
