@@ -3,7 +3,8 @@
 This is what a reader does: build the wheel (``make wheel``), make a venv holding only the
 wheel and one server, copy ``examples/NAME/`` somewhere, and run ``hypercorn app:app`` or
 ``uvicorn app:app`` there. Each example is started that way, outside the repository, with
-hypercorn alone and with ``uvicorn[standard]`` alone, and its main route must answer 200.
+hypercorn alone and with ``uvicorn[standard]`` alone, and its main route must answer 200;
+an example with a ``# Needs:`` line must also pass its whole real-server check there.
 
 An example that needs more than bareasgi says so on one line of its ``app.py``, which the
 page embedding it shows too::
@@ -30,6 +31,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.examples.serving import Served
 from tests.examples.test_servers import EXAMPLES, discover_examples
 from tests.realserver import REPO_ROOT, SERVER_KINDS, ServerKind, free_port, start_process
 from tests.requirements import need
@@ -161,6 +163,10 @@ def test_example_copied_alone_starts_and_answers(
     ) as server:
         response = httpx.get(f"{server.base_url}{probe_path}", timeout=10)
         assert response.status_code == 200, server.stderr()
+        if needs is not None:
+            # The whole real-server check, so that what the line names is shown to be enough.
+            with httpx.Client(base_url=server.base_url, timeout=10) as client:
+                EXAMPLES[name].check(Served(name=name, kind=kind, server=server, client=client))
     assert server.server_errors() == [], server.stderr()
 
 
