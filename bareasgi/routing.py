@@ -310,6 +310,8 @@ class _Router(Generic[Handler]):
     def __init__(self) -> None:
         self._static: dict[str, dict[str, Handler]] = {}
         self._tree: _Node[Handler] = _Node()
+        # Kept only to list the routes (for tools and tests); resolving never reads it.
+        self._routes: list[tuple[frozenset[str], str, Handler]] = []
 
     def _add(self, methods: Iterable[str], template: PathTemplate, handler: Handler) -> None:
         if template.is_static:
@@ -321,6 +323,7 @@ class _Router(Generic[Handler]):
                 raise ValueError(f"route {method} {template.text}: already registered")
         for method in methods:
             table[method] = handler
+        self._routes.append((frozenset(methods), template.text, handler))
 
     def _find(self, method: str, path: str) -> tuple[Handler, RouteMatches] | None:
         table = self._static.get(path)
@@ -378,6 +381,14 @@ class HttpRouter(_Router[HttpRequestCallback]):
                 raise ValueError(f"route {path}: method {method!r} must be an upper-case name")
         _check_handler(handler, f"{sorted(methods)} {path}")
         self._add(set(methods), template, handler)
+
+    def routes(self) -> list[tuple[frozenset[str], str, HttpRequestCallback]]:
+        """Every route as ``(methods, path template, handler)``, in the order added.
+
+        A route registered for several methods at once is one entry. HEAD is
+        listed only where it was registered, though every GET route answers it too.
+        """
+        return list(self._routes)
 
     def resolve(self, method: str, path: str) -> tuple[HttpRequestCallback, RouteMatches]:
         """Find the handler for a request; the application calls this for you.
@@ -491,6 +502,10 @@ class WebSocketRouter(_Router[WebSocketRequestCallback]):
         template = PathTemplate(path)
         _check_handler(handler, f"websocket {path}")
         self._add(("WEBSOCKET",), template, handler)
+
+    def routes(self) -> list[tuple[str, WebSocketRequestCallback]]:
+        """Every route as ``(path template, handler)``, in the order added."""
+        return [(path, handler) for _, path, handler in self._routes]
 
     def resolve(self, path: str) -> tuple[WebSocketRequestCallback, RouteMatches] | None:
         """Find the handler for a connection; the application calls this for you.

@@ -313,3 +313,21 @@ def test_stricter_variable_types_are_tried_first_whatever_the_registration_order
     assert resolve(router, "GET", "/items/42") == (by_id, {"id": 42})
     assert resolve(router, "GET", "/items/4.5") == (handler_b, {"price": 4.5})
     assert resolve(router, "GET", "/items/box") == (handler_a, {"name": "box"})
+
+
+def test_routers_list_their_routes_in_the_order_added():
+    router = HttpRouter()
+    router.add({"GET", "HEAD"}, "/items/{id:int}", handler_a)
+    router.add({"POST"}, "/items", handler_b)
+    router.add({"DELETE"}, "/items/{id:int}", handler_b)
+    with pytest.raises(ValueError):
+        router.add({"POST"}, "/items", handler_a)  # a route refused is not listed
+    assert router.routes() == [
+        (frozenset({"GET", "HEAD"}), "/items/{id:int}", handler_a),
+        (frozenset({"POST"}), "/items", handler_b),
+        (frozenset({"DELETE"}), "/items/{id:int}", handler_b),
+    ]
+    ws_router = WebSocketRouter()
+    ws_router.add("/ws/{room}", ws_handler)
+    assert ws_router.routes() == [("/ws/{room}", ws_handler)]
+    assert HttpRouter().routes() == []
