@@ -9,8 +9,10 @@ time, so prose cannot drift from the code it explains:
   becomes ``lines 8-9``;
 - ``{{ hl("examples/simple/app.py", "async def hello", "text_writer(") }}`` becomes
   ``8 9``, for a code block's ``hl_lines``;
-- ``{{ try_it("simple") }}`` becomes a link to the example running live under
-  ``/try/simple/`` when the gallery server (``make run``) serves the site;
+- ``{{ try_it("simple") }}`` becomes the "Try it live" button, a link to the
+  example running under ``/try/simple/`` when the gallery server (``make run``)
+  serves the site, and for an example with a page of its own a second button to
+  its request console at ``/console/simple/``;
 - ``{{ logged("examples.errors.app", "GET", "/crash") }}`` becomes what the
   ``bareasgi`` logger prints for that request, made by running the example at
   build time, so a pasted traceback can never go stale.
@@ -29,12 +31,19 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
 from mkdocs.exceptions import PluginError
 
 ROOT = Path(__file__).resolve().parents[1]
+# The gallery decides which examples have a page of their own; `mkdocs`, a console
+# script, does not put the checkout on sys.path, so it is added for that import.
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from gallery.console import load_example, serves_own_page  # noqa: E402
+
 MACRO = re.compile(r"\{\{\s*(lines|hl|try_it|logged)\((.*?)\)\s*\}\}")
 
 
@@ -116,6 +125,18 @@ def logged(module: str, method: str, path: str) -> str:
     return text.replace(str(ROOT), "...")
 
 
+def try_it(example: str) -> str:
+    """The "Try it live" buttons of ``example``, in one paragraph of their own."""
+    live = (
+        f'<a class="md-button md-button--primary" href="/try/{example}/">Try it live</a>'
+    )
+    console = ""
+    if serves_own_page(load_example(example).app):
+        console = f'<a class="md-button" href="/console/{example}/">Request console</a>'
+    note = '<span class="try-note">in the gallery that <code>make run</code> serves</span>'
+    return f'<p class="try-it">{live}{console}{note}</p>'
+
+
 def _starts_sentence(before: str) -> bool:
     ending = before.rstrip()
     return not ending or before.endswith("\n\n") or ending.endswith((".", "!", "?"))
@@ -134,10 +155,7 @@ def expand(markdown: str, page: str = "?") -> str:
             return logged(*args)
         if name == "try_it":
             (example,) = args
-            return (
-                f'<a class="md-button" href="/try/{example}/">Try it live</a>'
-                '<span class="try-note"> (when the site is served by <code>make run</code>)</span>'
-            )
+            return try_it(example)
         first, last = line_range(*args)
         if name == "hl":
             return " ".join(str(number) for number in range(first, last + 1))

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
+from bareasgi import Application, text_response
 from bareasgi.testing import TestClient
-from gallery.app import create_app, example_apps
+from docs import hooks
+from gallery.app import create_app, example_apps, example_names
+from gallery.console import (
+    Example,
+    console_page,
+    load_example,
+    serves_own_page,
+    variable_hints,
+    with_console,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = example_names()
+FAVICON = b"\x89PNG fake icon"
 
 
 @pytest.fixture
@@ -20,6 +33,8 @@ def site(tmp_path: Path) -> Path:
     (tmp_path / "guide" / "index.html").write_text("<h1>guide</h1>")
     (tmp_path / "assets").mkdir()
     (tmp_path / "assets" / "site.css").write_text("body {}")
+    (tmp_path / "assets" / "images").mkdir()
+    (tmp_path / "assets" / "images" / "favicon.png").write_bytes(FAVICON)
     return tmp_path
 
 
@@ -72,3 +87,141 @@ async def test_examples_answer_under_their_prefix(site):
         response = await client.get("/try/simple/")
         assert response.text == "Hello, World!\n"
         assert (await client.get("/try/simple")).headers["location"] == "simple/"
+
+
+async def hello(scope, info, matches, content):
+    return text_response(200, None, "hello")
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+async def test_every_try_page_answers_with_something_to_use(site, name):
+    async with TestClient(create_app(site)) as client:
+        response = await client.get(f"/try/{name}/")
+    assert response.status == 200
+    assert response.text.strip() and not response.text.startswith("Not Found")
+
+
+async def test_an_example_without_a_page_answers_with_its_console(site):
+    async with TestClient(create_app(site)) as client:
+        page = await client.get("/try/rest/")
+        assert page.headers["content-type"] == "text/html; charset=utf-8"
+        routes = re.findall(r'data-method="(\w+)" data-path="([^"]+)"', page.text)
+        assert routes == [("GET", "/info"), ("POST", "/info"), ("DELETE", "/info/{key}")]
+        assert '<a class="back" href="/tutorials/rest/">' in page.text
+        assert "A REST server" in page.text  # the title of the page it links back to
+        head = await client.head("/try/rest/")
+        assert (head.status, head.body) == (200, b"")
+        assert head.headers["content-length"] == page.headers["content-length"]
+        # Everything but the console's own URL still reaches the example.
+        assert (await client.get("/try/rest/info")).json()["name"] == "Michael Caine"
+        assert (await client.post("/try/rest/", body=b"")).status == 404
+
+
+async def test_an_example_with_a_page_keeps_it_and_has_its_console_beside_it(site):
+    async with TestClient(create_app(site)) as client:
+        own = await client.get("/try/websocket/")
+        assert "<title>WebSocket echo</title>" in own.text
+        console = await client.get("/console/websocket/")
+        assert console.status == 200
+        assert 'class="socket" data-path="/ws"' in console.text
+        assert 'href="/try/websocket/"' in console.text  # and a link to the page itself
+        redirect = await client.get("/console/rest/")  # the console of rest is its try page
+        assert (redirect.status, redirect.headers["location"]) == (307, "/try/rest/")
+        missing = await client.get("/console/no-such-example/")
+        assert (missing.status, missing.text) == (404, "<h1>lost</h1>")
+
+
+async def test_the_consoles_assets_and_the_favicon_are_served(site):
+    client = TestClient(create_app(site))
+    script = await client.get("/_gallery/console.js")
+    assert script.headers["content-type"].startswith("text/javascript")
+    style = await client.get("/_gallery/console.css")
+    assert style.headers["content-type"] == "text/css; charset=utf-8"
+    icon = await client.get("/favicon.ico")
+    assert (icon.status, icon.body, icon.headers["content-type"]) == (200, FAVICON, "image/png")
+
+
+def test_the_console_loads_nothing_from_another_host():
+    page = console_page(load_example("rest")).decode()
+    loaded = re.findall(r'(?:src|href)="([^"]*)"', page)
+    assert loaded and all(url.startswith("/") for url in loaded), loaded
+    for asset in (ROOT / "gallery" / "assets").iterdir():
+        assert "http://" not in asset.read_text() and "https://" not in asset.read_text()
+
+
+def test_whether_an_app_has_its_own_page_is_read_from_its_router():
+    assert {name for name in EXAMPLES if not serves_own_page(example_apps()[name])} >= {
+        "rest", "routing", "errors", "streaming", "hypercorn", "testing"
+    }
+    post_only = Application()
+    post_only.http_router.add({"POST"}, "/", hello)  # GET / is a 405: no page
+    assert not serves_own_page(post_only)
+    catch_all = Application()
+    catch_all.http_router.add({"GET"}, "/{rest:path}", hello)
+    assert serves_own_page(catch_all)
+
+    async def plain_asgi(scope, receive, send):
+        pass
+
+    assert serves_own_page(plain_asgi)  # nothing to read: the app is taken at its word
+
+
+def test_the_console_says_what_each_path_variable_accepts():
+    assert variable_hints("/items/{id:int}/{rest:path}") == [
+        "{id}: a whole number",
+        "{rest}: the rest of the path, slashes included",
+    ]
+    assert variable_hints("/day/{when:datetime:%Y-%m-%d}") == [
+        "{when}: a date and time in the format %Y-%m-%d"
+    ]
+    assert variable_hints("/info") == []
+
+
+def test_the_console_page_escapes_what_it_shows():
+    app = Application()
+    app.http_router.add({"GET"}, "/<b>", hello)
+    example = Example("odd", app, "<script>alert(1)</script>", "/", "Home", "documentation")
+    page = console_page(example).decode()
+    assert "<script>alert" not in page and "&lt;script&gt;" in page
+    assert 'data-path="/&lt;b&gt;"' in page
+
+
+def test_an_example_without_a_docs_page_links_back_to_the_home_page(tmp_path):
+    example = load_example("rest", root=tmp_path)
+    assert (example.docs_url, example.docs_kind) == ("/", "documentation")
+
+
+async def test_the_console_wrapper_passes_lifespan_and_websockets_through():
+    app = Application()
+    app.http_router.add({"GET"}, "/other", hello)
+    events = []
+    app.startup_handlers.append(lambda *_: _record(events))
+    wrapped = with_console(app, b"<p>console</p>")
+    async with TestClient(wrapped) as client:
+        assert (await client.get("/")).text == "<p>console</p>"
+        assert (await client.get("/other")).text == "hello"
+    assert events == ["started"]
+
+
+async def _record(events):
+    events.append("started")
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_every_example_page_offers_try_it_under_its_first_paragraph(name):
+    (page,) = [
+        path
+        for folder in ("tutorials", "how-to")
+        if (path := ROOT / "docs" / folder / f"{name}.md").is_file()
+    ]
+    blocks = page.read_text(encoding="utf-8").split("\n\n")
+    heading = next(i for i, block in enumerate(blocks) if block.startswith("# "))
+    assert blocks[heading + 2].strip() == f'{{{{ try_it("{name}") }}}}'
+
+
+def test_the_try_it_macro_adds_a_console_button_only_beside_a_page_of_its_own():
+    rest = hooks.expand('{{ try_it("rest") }}')
+    assert 'href="/try/rest/">Try it live</a>' in rest and "/console/" not in rest
+    websocket = hooks.expand('{{ try_it("websocket") }}')
+    assert 'href="/try/websocket/">Try it live</a>' in websocket
+    assert 'href="/console/websocket/">Request console</a>' in websocket
