@@ -63,9 +63,11 @@ pytest: $(DEV_STAMP)
 
 test: lint typecheck docs pytest
 
-# Refresh the screenshots the documentation shows, from the browser tests.
+# Refresh the screenshots the documentation shows, from the browser tests; the walk
+# also photographs every page at 1280 and 390 px into build/screenshots/ to look through.
 screenshots: $(DEV_STAMP)
-	SCREENSHOTS=1 $(BIN)/pytest -q tests/examples/test_browser.py tests/test_docs_browser.py
+	SCREENSHOTS=1 $(BIN)/pytest -q tests/examples/test_browser.py tests/test_docs_browser.py \
+		tests/test_site_walk.py
 
 bench: $(DEV_STAMP)
 	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +12,7 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING
+from tests.realserver import REPO_ROOT, Server, free_port, start_process
 from tests.requirements import need
 from tests.scripted import OVERLAPPING_RECEIVES
 
@@ -65,3 +69,30 @@ def receive_awaited_once_at_a_time() -> Iterator[None]:
     overlaps = list(OVERLAPPING_RECEIVES)
     OVERLAPPING_RECEIVES.clear()
     assert overlaps == []
+
+
+@pytest.fixture(scope="session")
+def gallery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The site built afresh into a temporary folder and served as ``make run`` serves it.
+
+    ``python -m gallery.app``, on a free port; shared by every browser test of the site.
+    """
+    site = tmp_path_factory.mktemp("site")
+    build = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(site)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    assert build.returncode == 0, build.stderr
+    port = free_port()
+    with start_process(
+        [sys.executable, "-m", "gallery.app"],
+        name="gallery",
+        port=port,
+        tmp_dir=tmp_path_factory.mktemp("logs"),
+        env={"GALLERY_PORT": str(port), "GALLERY_SITE": str(site)},
+    ) as server:
+        yield server
+    assert server.server_errors() == [], server.stderr()

@@ -3,45 +3,14 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from collections.abc import Iterator
 
-import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.browser import NEEDS_CHROMIUM, open_page
-from tests.realserver import REPO_ROOT, Server, free_port, start_process
+from tests.realserver import REPO_ROOT
 
 pytestmark = NEEDS_CHROMIUM
 SCREENSHOTS = REPO_ROOT / "docs" / "images" / "site"
-
-
-@pytest.fixture(scope="module")
-def gallery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """The site built afresh into a temporary folder and served by the gallery server."""
-    site = tmp_path_factory.mktemp("site")
-    build = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(site)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-    )
-    assert build.returncode == 0, build.stderr
-    port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "--factory", "gallery.app:create_app"]
-    os.environ["GALLERY_SITE"] = str(site)
-    try:
-        with start_process(
-            [*command, "--port", str(port)],
-            name="gallery",
-            port=port,
-            tmp_dir=tmp_path_factory.mktemp("logs"),
-        ) as server:
-            yield server
-    finally:
-        del os.environ["GALLERY_SITE"]
 
 
 def screenshot(image: bytes, name: str) -> None:
@@ -84,3 +53,57 @@ def test_try_it_link_opens_the_live_example(browser: Browser, gallery):
         page.get_by_role("link", name="Try it live").click()
         expect(page.locator("body")).to_contain_text("Hello, World!")
         assert page.url == gallery.base_url + "/try/simple/"
+
+
+def test_console_shows_a_streamed_body_chunk_by_chunk(browser: Browser, gallery):
+    with open_page(browser) as page:
+        page.goto(gallery.base_url + "/tutorials/streaming/")
+        page.get_by_role("link", name="Try it live").click()
+        page.locator("button.route", has_text="/ticks").click()
+        page.locator("#path").fill("/ticks?count=3")
+        page.get_by_role("button", name="Send").click()
+        # The first tick is shown while the others are still on their way.
+        expect(page.locator("#response-body .chunk")).to_have_count(1)
+        expect(page.locator("#chunks")).to_contain_text("so far")
+        expect(page.locator("#chunks")).to_contain_text("in 3 chunks, complete")
+        expect(page.locator("#response-body .chunk")).to_have_text(
+            ["tick 1 of 3\n", "tick 2 of 3\n", "tick 3 of 3\n"]
+        )
+        expect(page.locator("#response-headers")).to_contain_text("x-content-type-options")
+
+
+def test_console_stop_cuts_a_stream_short(browser: Browser, gallery):
+    with open_page(browser) as page:
+        page.goto(gallery.base_url + "/try/streaming/")
+        page.locator("#path").fill("/ticks?count=100")
+        page.get_by_role("button", name="Send").click()
+        expect(page.locator("#response-body .chunk")).to_have_count(1)
+        page.get_by_role("button", name="Stop").click()
+        expect(page.locator("#chunks")).to_contain_text("Stopped after")
+        expect(page.get_by_role("button", name="Send")).to_be_enabled()
+
+
+def test_console_says_what_is_wrong_with_a_header_line(browser: Browser, gallery):
+    with open_page(browser) as page:
+        page.goto(gallery.base_url + "/try/rest/")
+        page.locator("#headers").fill("no colon here")
+        page.get_by_role("button", name="Send").click()
+        expect(page.locator("#status")).to_have_text(
+            '"no colon here" is not a header: write it as name: value'
+        )
+
+
+def test_websocket_console_sends_messages_and_shows_the_replies(browser: Browser, gallery):
+    with open_page(browser) as page:
+        page.goto(gallery.base_url + "/tutorials/websocket/")
+        page.get_by_role("link", name="Request console").click()
+        expect(page.locator("#ws-path")).to_have_value("/ws")
+        page.get_by_role("button", name="Connect").click()
+        expect(page.locator("#ws-status")).to_have_text("Connected to /try/websocket/ws.")
+        page.locator("#ws-message").fill("Hello, echo")
+        page.locator("#ws-message").press("Enter")
+        expect(page.locator("#ws-log li")).to_have_text(
+            ["sentHello, echo", "receivedYou said: Hello, echo"]
+        )
+        page.get_by_role("button", name="Close").click()
+        expect(page.locator("#ws-status")).to_have_text("Closed, code 1000: closed here.")
