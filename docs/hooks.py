@@ -38,10 +38,19 @@ from typing import Any
 from mkdocs.exceptions import PluginError
 
 ROOT = Path(__file__).resolve().parents[1]
-# The gallery decides which examples have a page of their own; `mkdocs`, a console
-# script, does not put the checkout on sys.path, so it is added for that import.
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+
+
+def _import_from_checkout() -> None:
+    """Put the checkout on sys.path, for the gallery and the examples it imports.
+
+    `mkdocs`, a console script, does not; it adds this file's folder only while
+    loading it, so the examples imported later need this again.
+    """
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+
+
+_import_from_checkout()
 from gallery.console import load_example, serves_own_page  # noqa: E402
 
 MACRO = re.compile(r"\{\{\s*(lines|hl|try_it|logged)\((.*?)\)\s*\}\}")
@@ -131,6 +140,7 @@ def try_it(example: str) -> str:
         f'<a class="md-button md-button--primary" href="/try/{example}/">Try it live</a>'
     )
     console = ""
+    _import_from_checkout()
     if serves_own_page(load_example(example).app):
         console = f'<a class="md-button" href="/console/{example}/">Request console</a>'
     note = '<span class="try-note">in the gallery that <code>make run</code> serves</span>'

@@ -66,14 +66,22 @@ def load_example(name: str, root: Path = ROOT) -> Example:
     """Import ``examples/NAME/app.py`` and find the docs page that embeds it."""
     module = importlib.import_module(f"examples.{name}.app")
     summary = (module.__doc__ or "").strip().split("\n", 1)[0]
-    url, title, kind = "/", "the documentation", "documentation"
-    for folder, section_kind in DOCS_SECTIONS:
-        page = root / "docs" / folder / f"{name}.md"
-        if page.is_file():
-            url, kind = f"/{folder}/{name}/", section_kind
-            title = _page_title(page) or name
-            break
-    return Example(name, module.app, summary, url, title, kind)
+    found = docs_page(name, root)
+    if found is None:
+        return Example(name, module.app, summary, "/", "the documentation", "documentation")
+    page, kind = found
+    url = "/" + page.relative_to(root / "docs").with_suffix("").as_posix() + "/"
+    return Example(name, module.app, summary, url, _page_title(page) or name, kind)
+
+
+def docs_page(name: str, root: Path = ROOT) -> tuple[Path, str] | None:
+    """The tutorial or how-to page embedding ``examples/NAME/app.py``, and its kind."""
+    embed = f'--8<-- "examples/{name}/app.py"'
+    for folder, kind in DOCS_SECTIONS:
+        for page in sorted((root / "docs" / folder).glob("*.md")):
+            if embed in page.read_text(encoding="utf-8"):
+                return page, kind
+    return None
 
 
 def _page_title(page: Path) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 
@@ -14,6 +15,7 @@ from gallery.app import create_app, example_apps, example_names
 from gallery.console import (
     Example,
     console_page,
+    docs_page,
     load_example,
     serves_own_page,
     variable_hints,
@@ -97,6 +99,10 @@ async def hello(scope, info, matches, content):
 async def test_every_try_page_answers_with_something_to_use(site, name):
     async with TestClient(create_app(site)) as client:
         response = await client.get(f"/try/{name}/")
+        if response.status in (302, 303, 307):  # a login page first, say: followed
+            location = urljoin(f"/try/{name}/", response.headers["location"])
+            assert location.startswith(f"/try/{name}/")
+            response = await client.get(location)
     assert response.status == 200
     assert response.text.strip() and not response.text.startswith("Not Found")
 
@@ -191,6 +197,11 @@ def test_an_example_without_a_docs_page_links_back_to_the_home_page(tmp_path):
     assert (example.docs_url, example.docs_kind) == ("/", "documentation")
 
 
+def test_the_console_links_back_to_the_page_embedding_the_example_whatever_its_name():
+    chat = load_example("chat")
+    assert (chat.docs_url, chat.docs_kind) == ("/how-to/scaling-out/", "how-to guide")
+
+
 async def test_the_console_wrapper_passes_lifespan_and_websockets_through():
     app = Application()
     app.http_router.add({"GET"}, "/other", hello)
@@ -209,11 +220,9 @@ async def _record(events):
 
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_every_example_page_offers_try_it_under_its_first_paragraph(name):
-    (page,) = [
-        path
-        for folder in ("tutorials", "how-to")
-        if (path := ROOT / "docs" / folder / f"{name}.md").is_file()
-    ]
+    found = docs_page(name)
+    assert found is not None, f"no tutorial or how-to page embeds examples/{name}/app.py"
+    page = found[0]
     blocks = page.read_text(encoding="utf-8").split("\n\n")
     heading = next(i for i, block in enumerate(blocks) if block.startswith("# "))
     assert blocks[heading + 2].strip() == f'{{{{ try_it("{name}") }}}}'
