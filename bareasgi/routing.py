@@ -531,14 +531,25 @@ def route_path(scope: Scope) -> str:
     the path within this application.
     """
     path: str = scope["path"]
-    root_path = scope.get("root_path")
-    if root_path and path.startswith(root_path):
-        rest = path[len(root_path) :]
-        if not rest:
-            return "/"
-        if rest[0] == "/":
-            return rest
-    return path
+    rest = path_under(path, scope.get("root_path") or "")
+    if rest is None:
+        return path
+    return rest or "/"
+
+
+def path_under(path: str, prefix: str) -> str | None:
+    """``path`` less ``prefix`` if the path is under it, else None.
+
+    A prefix is whole segments: ``/api/x`` and ``/api`` are under ``/api`` (giving ``/x``
+    and ``""``), ``/apix`` is not. A prefix ending with ``/`` counts without it.
+    """
+    prefix = prefix.rstrip("/")
+    if not path.startswith(prefix):
+        return None
+    rest = path[len(prefix) :]
+    if rest and rest[0] != "/":
+        return None  # the prefix ends inside a segment
+    return rest
 
 
 async def forward_to_mount(
@@ -550,14 +561,12 @@ async def forward_to_mount(
     trailing slash is redirected (308) to the prefix with one.
     """
     for prefix, app in mounts:
-        if not path.startswith(prefix):
+        rest = path_under(path, prefix)
+        if rest is None:
             continue
-        if len(path) == len(prefix):
-            if scope["type"] == "http":
-                await _redirect_to_slash(prefix, scope, send)
-                return True
-        elif path[len(prefix)] != "/":
-            continue
+        if not rest and scope["type"] == "http":
+            await _redirect_to_slash(prefix, scope, send)
+            return True
         await app({**scope, "root_path": scope.get("root_path", "") + prefix}, receive, send)
         return True
     return False

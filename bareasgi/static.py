@@ -201,13 +201,11 @@ def static_files(
         raise ValueError(f"static_files: the index {index!r} must be a plain file name")
     _check_chunk_size(chunk_size)
     extra = _checked_headers(headers)
-    # A resolved path is inside the directory if it starts with this.
-    inside = root if root.endswith(os.sep) else root + os.sep
 
     def locate(parts: list[str], scope: Scope) -> _Found | HttpFullResponse:
         """The file a request asks for, or the response to give instead."""
         full = os.path.realpath(os.path.join(root, *parts))
-        if full != root and not full.startswith(inside):
+        if not _within(full, root):
             return _not_found()
         info = os.stat(full)
         if not stat.S_ISDIR(info.st_mode):
@@ -216,7 +214,7 @@ def static_files(
         if index is None:
             return _not_found()
         target = os.path.realpath(os.path.join(full, index))
-        if not target.startswith(inside) or not os.path.isfile(target):
+        if not _within(target, root) or not os.path.isfile(target):
             return _not_found()
         if parts[-1]:
             return _redirect_to_directory(parts[-1], scope)
@@ -288,6 +286,17 @@ async def file_response(
     return await loop.run_in_executor(
         None, _respond, scope, full, kind, extra, chunk_size, pathsend
     )
+
+
+def _within(path: str, root: str) -> bool:
+    """True if the resolved ``path`` is ``root`` or inside it.
+
+    Whole path components only: ``/srv/public-x/f`` starts with ``/srv/public`` but is
+    not inside it, so the prefix tested ends with a separator.
+    """
+    if path == root:
+        return True
+    return path.startswith(root if root.endswith(os.sep) else root + os.sep)
 
 
 class _Found(NamedTuple):

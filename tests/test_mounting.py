@@ -3,6 +3,7 @@
 import pytest
 
 from bareasgi import Application, text_response
+from bareasgi.routing import route_path
 from bareasgi.testing import LifespanFailure, TestClient
 
 
@@ -91,6 +92,34 @@ async def test_server_root_path_is_stripped_for_routing_whether_or_not_the_path_
     server = RawServer()
     await app(scope, server.receive, server.send)
     assert server.bodies[0]["body"] == b"app /x path=/x root=/api"
+
+
+@pytest.mark.parametrize(
+    ("path", "root_path", "routed_to"),
+    [
+        ("/api/x", "/api", "/x"),  # uvicorn's way: the path includes the root path
+        ("/api", "/api", "/"),
+        ("/api/", "/api", "/"),
+        # Not under the root path: "/apix" starts with "/api" but not at a "/". An older
+        # server gives the path within the application, so it is routed as it is.
+        ("/apix", "/api", "/apix"),
+        ("/apix/y", "/api", "/apix/y"),
+        ("/x", "/api", "/x"),
+        ("/api/x", "/api/", "/x"),  # a root path given with a trailing slash
+        ("/x", "/", "/x"),
+    ],
+)
+def test_the_root_path_is_stripped_only_at_a_segment_boundary(path, root_path, routed_to):
+    assert route_path({"path": path, "root_path": root_path}) == routed_to
+
+
+async def test_a_path_extending_the_root_path_is_routed_whole():
+    from tests.test_http import RawServer, http_scope
+
+    scope = {**http_scope(path="/apix"), "root_path": "/api"}
+    server = RawServer()
+    await echo_app("app")(scope, server.receive, server.send)
+    assert server.bodies[0]["body"] == b"app /apix path=/apix root=/api"
 
 
 async def test_mounted_apps_start_after_and_stop_before_the_parent():

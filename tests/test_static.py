@@ -392,6 +392,21 @@ async def test_an_index_linking_outside_is_404(client, public, tmp_path):
     assert (await client.get("/static/trap")).status == 404
 
 
+async def test_a_link_into_a_sibling_whose_name_extends_the_root_is_404(client, public, tmp_path):
+    # "/…/public-x" starts with "/…/public": only a whole path component is inside.
+    sibling = tmp_path / "public-x"
+    (sibling / "dir").mkdir(parents=True)
+    (sibling / "secret.txt").write_bytes(b"secret")
+    (sibling / "dir" / "index.html").write_bytes(b"secret index")
+    (public / "near.txt").symlink_to(sibling / "secret.txt")
+    (public / "neardir").symlink_to(sibling / "dir", target_is_directory=True)
+    (public / "nearindex").mkdir()
+    (public / "nearindex" / "index.html").symlink_to(sibling / "secret.txt")
+    for path in ("near.txt", "neardir/index.html", "neardir/", "nearindex/", "nearindex"):
+        response = await client.get(f"/static/{path}")
+        assert response.status == 404, path
+
+
 async def test_links_that_stay_inside_are_followed(client, public):
     (public / "alias.txt").symlink_to(public / "sub" / "inner.txt")
     (public / "alias").symlink_to(public / "sub", target_is_directory=True)
