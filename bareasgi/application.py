@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from .http import normalize, serve_http
+from .http import checked, normalize, serve_http
 from .lifespan import serve_lifespan
 from .middleware import chain
 from .routing import HttpRouter, WebSocketRouter, fixed_response, forward_to_mount, route_path
@@ -270,10 +270,14 @@ class Application:
 def _not_found_handler(response: HttpRequestCallback | HttpResponse) -> HttpRequestCallback:
     if callable(response):
         return response
-    status, headers, writer, pushes = normalize(response, "not_found_response")
+    # The framework's check of every response, made once here: a response it would refuse
+    # would be a 500 for every unknown path.
+    (status, headers, writer, pushes), problem = checked(normalize(response, "not_found_response"))
     if writer is not None and not isinstance(writer, BodyWriter):
         raise TypeError(
             "not_found_response: the writer is sent for every unknown path, so it must be "
             "made by text_writer() or bytes_writer(); an async generator can be sent only once"
         )
+    if problem is not None:
+        raise ValueError(f"not_found_response: {problem}")
     return fixed_response(status, headers, writer, pushes)

@@ -372,7 +372,16 @@ class HttpRouter(_Router[HttpRequestCallback]):
                 route is already registered.
         """
         template = PathTemplate(path)
-        if isinstance(methods, (str, bytes)) or not all(isinstance(m, str) for m in methods):
+        if isinstance(methods, (str, bytes)):
+            raise TypeError(f"route {path}: methods must be a set of strings such as {{'GET'}}")
+        try:
+            # Taken once: a generator would be used up by the checks below.
+            methods = list(methods)
+        except TypeError:
+            raise TypeError(
+                f"route {path}: methods must be a set of strings such as {{'GET'}}"
+            ) from None
+        if not all(isinstance(m, str) for m in methods):
             raise TypeError(f"route {path}: methods must be a set of strings such as {{'GET'}}")
         if not methods:
             raise ValueError(f"route {path}: no methods given")

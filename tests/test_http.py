@@ -655,6 +655,21 @@ async def test_custom_not_found_handler_gets_the_request():
     assert response.text == "no page at /x/y"
 
 
+@pytest.mark.parametrize(
+    ("response", "problem"),
+    [
+        ((404, [(b"cache control", b"x")], None), "not a valid header name"),
+        ((404, [(b"x-a", b"1\r\nx-b: 2")], None), "CR, LF or NUL"),
+        ((404, None, bytes_writer(b"x"), [("no-slash", [])]), "push path"),
+    ],
+)
+def test_a_not_found_response_the_framework_would_refuse_is_refused_at_configuration(
+    response, problem
+):
+    with pytest.raises(ValueError, match=problem):
+        Application(not_found_response=response)
+
+
 def test_not_found_response_with_a_one_shot_writer_is_refused():
     async def once():
         yield b"gone after one use"

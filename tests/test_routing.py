@@ -331,3 +331,26 @@ def test_routers_list_their_routes_in_the_order_added():
     ws_router.add("/ws/{room}", ws_handler)
     assert ws_router.routes() == [("/ws/{room}", ws_handler)]
     assert HttpRouter().routes() == []
+
+
+@pytest.mark.parametrize(
+    "methods",
+    [
+        pytest.param(lambda: (m for m in ["GET", "POST"]), id="generator"),
+        pytest.param(lambda: iter(["GET", "POST"]), id="iterator"),
+        pytest.param(lambda: map(str.upper, ["get", "post"]), id="map"),
+        pytest.param(lambda: {"GET": 1, "POST": 2}.keys(), id="dict keys"),
+    ],
+)
+def test_methods_given_by_any_one_shot_iterable_are_all_registered(methods):
+    async def handler(scope, info, matches, content):
+        return 204
+
+    router = HttpRouter()
+    router.add(methods(), "/g", handler)
+    assert router.resolve("GET", "/g")[0] is handler
+    assert router.resolve("POST", "/g")[0] is handler
+
+    app = Application()
+    app.on_http_request(methods(), "/d")(handler)
+    assert app.http_router.resolve("POST", "/d")[0] is handler
