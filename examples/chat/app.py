@@ -43,7 +43,7 @@ DRAIN_TIMEOUT = 5.0  # seconds clients get to go before the server stops
 
 # WebSocket close codes (RFC 6455) and the reasons sent with them.
 GOING_AWAY = 1001, "The server is shutting down."
-TOO_SLOW = 1013, "Too slow: more than 100 messages were waiting."
+TOO_SLOW = 1013, f"Too slow: over {QUEUE_SIZE} messages were waiting."
 UNAVAILABLE = 1013, "The chat is unavailable: try again."
 NOT_TEXT = 1003, "Send text frames."
 NOT_A_MESSAGE = 1007, 'Send a JSON object: {"text": "..."}.'
@@ -339,17 +339,18 @@ def unavailable():
 
 
 async def events(scope, info, matches, content):
-    room = info["room"]
+    return event_response(room_events(info["room"]))
+
+
+async def room_events(room):
+    # Subscribed once the stream starts: a response whose body is never
+    # sent (HEAD) leaves no inbox behind.
     inbox = room.subscribe()
-
-    async def stream():
-        try:
-            while (message := await inbox.get()) is not None:
-                yield ServerSentEvent(json.dumps(message), id=message["id"])
-        finally:
-            room.unsubscribe(inbox)
-
-    return event_response(stream())
+    try:
+        while (message := await inbox.get()) is not None:
+            yield ServerSentEvent(json.dumps(message), id=message["id"])
+    finally:
+        room.unsubscribe(inbox)
 
 
 async def chat_socket(scope, info, matches, web_socket):

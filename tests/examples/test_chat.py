@@ -148,6 +148,17 @@ async def test_events_carry_each_message_with_its_id(mode):
     assert event_id == posted["id"]
 
 
+async def test_clients_that_leave_are_no_longer_in_the_room(mode):
+    async with TestClient(app) as client:
+        room = app.info["room"]
+        head = await client.head("/events")
+        assert head.status == 200
+        assert head.headers["content-type"].startswith("text/event-stream")
+        async with client.websocket("/ws"), client.stream("GET", "/events"):
+            await wait_until(lambda: room.clients == 2)
+        assert room.clients == 0
+
+
 async def test_mounted_under_a_prefix_it_works_the_same(mode):
     async with TestClient(app, root_path="/try/chat") as client:
         async with client.websocket("/ws") as ws:
