@@ -127,7 +127,7 @@ def _screenshot(page: Page, width: int, path: str) -> None:
     if os.environ.get("SCREENSHOTS") == "1":
         folder = SCREENSHOTS / str(width)
         folder.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=folder / f"{_slug(path)}.png", full_page=True)
+        page.screenshot(path=folder / f"{_slug(path)}.png", full_page=True, animations="disabled")
 
 
 def _check_link(client: httpx.Client, walk: Walk, url: str, on_page: str) -> bool:
