@@ -80,6 +80,10 @@ function updateForm() {
 }
 
 function chooseRoute(button, focus) {
+  // A route may use a method the list does not offer: it is added.
+  if (![...method.options].some((option) => option.value === button.dataset.method)) {
+    method.add(new Option(button.dataset.method));
+  }
   method.value = button.dataset.method;
   path.value = button.dataset.path;
   const hint = byId("hint");
