@@ -93,14 +93,18 @@ class CORSMiddleware:
             ``"*"`` allows any. ``SAFELISTED_HEADERS`` are always allowed.
         allow_credentials: Let pages send cookies and ``Authorization``
             (``fetch(url, {credentials: "include"})``) and read the answer.
-            Combined with ``"*"``, every origin is echoed back instead of ``*``.
+            The origin allowed is echoed back, never ``*``; combined with
+            ``allow_origins="*"`` it is refused, as every site could then read
+            answers made with its visitors' cookies.
         expose_headers: Response headers, beyond the few a browser always shows, that
             a page's script may read; ``"*"`` exposes all, but only without credentials.
         max_age: How many seconds a browser may cache a preflight answer (browsers
             cap it: Chrome at 7200); None sends no ``Access-Control-Max-Age``.
 
     Raises:
-        ValueError: An origin that is not ``scheme://host[:port]``, ``*`` or ``null``
+        ValueError: ``"*"`` with ``allow_credentials``; the origin ``null``, which
+            any site can send from a sandboxed frame; an origin that is not
+            ``scheme://host[:port]`` or ``*``
             (a pattern such as ``https://*.example.com`` belongs in
             ``allow_origin_regex``); a regular expression that does not compile; a
             method or header name that is not an HTTP token; ``expose_headers="*"``
@@ -121,6 +125,12 @@ class CORSMiddleware:
     ) -> None:
         origins = _as_list(allow_origins)
         self._any_origin = "*" in origins
+        if self._any_origin and allow_credentials:
+            raise ValueError(
+                "allow_origins='*' with allow_credentials=True would let every website read "
+                "the answers made with its visitors' cookies: list the origins you trust, or "
+                "match them with allow_origin_regex"
+            )
         self._origins = frozenset(_check_origin(origin) for origin in origins if origin != "*")
         self._origin_regex = _compile(allow_origin_regex)
         self._credentials = bool(allow_credentials)
@@ -172,8 +182,13 @@ class CORSMiddleware:
         """
         if isinstance(origin, bytes):
             origin = origin.decode("latin-1")
-        if origin.lower() in self._origins:
+        lowered = origin.lower()
+        if lowered in self._origins:
             return True
+        if lowered == "null":
+            # Any site can send "null" (from a sandboxed frame, say): it is never echoed.
+            # Allowing every origin without credentials answers "*", the same for all.
+            return self._literal_any
         if not (self._any_origin or self._origin_regex):
             return False
         # Anything else would be echoed back: it must have the shape of one origin.
@@ -267,6 +282,11 @@ def _as_list(value: str | Iterable[str]) -> list[str]:
 
 def _check_origin(origin: str) -> str:
     lowered = origin.lower()
+    if lowered == "null":
+        raise ValueError(
+            "allow_origins: 'null' is the origin of sandboxed frames, local files and "
+            "redirected requests, which any website can produce: it cannot be allowed"
+        )
     if _ORIGIN.match(lowered):
         return lowered
     if "*" in origin:

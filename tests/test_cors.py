@@ -92,9 +92,35 @@ def test_a_max_age_that_is_not_a_count_of_seconds_is_refused(max_age, error):
         CORSMiddleware(max_age=max_age)
 
 
-def test_credentials_with_every_origin_is_allowed():
-    cors = CORSMiddleware(allow_origins="*", allow_credentials=True)
-    assert cors.allows_origin(OTHER)
+@pytest.mark.parametrize("origins", ["*", ["*"], [SITE, "*"]])
+def test_credentials_with_every_origin_is_refused_at_construction(origins):
+    # Every site could then read answers made with its visitors' cookies.
+    with pytest.raises(ValueError, match=r"allow_credentials=True.*list the origins"):
+        CORSMiddleware(allow_origins=origins, allow_credentials=True)
+
+
+@pytest.mark.parametrize("origin", ["null", "NULL"])
+def test_the_null_origin_is_refused_at_construction(origin):
+    # Sandboxed frames, local files and redirected requests all send "null": any site can.
+    with pytest.raises(ValueError, match="null"):
+        CORSMiddleware(allow_origins=[origin])
+
+
+@pytest.mark.parametrize("credentials", [False, True])
+async def test_the_null_origin_is_never_echoed_even_by_a_pattern_matching_it(credentials):
+    cors = CORSMiddleware(allow_origin_regex=r".*", allow_credentials=credentials)
+    assert not cors.allows_origin("null")
+    client = TestClient(app_with(cors))
+    response = await client.get("/items", headers={"origin": "null"})
+    assert "access-control-allow-origin" not in response.headers
+    response = await client.options("/items", headers=preflight("null", "GET"))
+    assert "access-control-allow-origin" not in response.headers
+
+
+async def test_every_origin_without_credentials_answers_null_with_a_star_not_an_echo():
+    cors = CORSMiddleware(allow_origins="*")
+    response = await TestClient(app_with(cors)).get("/items", headers={"origin": "null"})
+    assert response.headers["access-control-allow-origin"] == "*"
 
 
 def test_a_single_string_is_one_origin_not_its_letters():
@@ -267,8 +293,8 @@ async def test_every_origin_without_credentials_answers_a_literal_star_without_v
     assert "vary" not in response.headers
 
 
-async def test_every_origin_with_credentials_echoes_the_origin_never_a_star():
-    cors = CORSMiddleware(allow_origins="*", allow_credentials=True)
+async def test_a_pattern_with_credentials_echoes_the_origin_never_a_star():
+    cors = CORSMiddleware(allow_origin_regex=r"https?://.*", allow_credentials=True)
     response = await TestClient(app_with(cors)).options("/items", headers=preflight(OTHER, "GET"))
     assert response.status == 204
     assert response.headers["access-control-allow-origin"] == OTHER
@@ -344,7 +370,7 @@ async def test_every_origin_without_credentials_puts_a_star_on_every_response():
 
 
 async def test_credentials_echo_the_origin_and_say_true():
-    cors = CORSMiddleware(allow_origins="*", allow_credentials=True)
+    cors = CORSMiddleware(allow_origins=[SITE, OTHER], allow_credentials=True)
     response = await TestClient(app_with(cors)).get("/items", headers={"origin": OTHER})
     assert response.headers["access-control-allow-origin"] == OTHER
     assert response.headers["access-control-allow-credentials"] == "true"
