@@ -7,6 +7,7 @@ from .routing import HttpRouter, PathTemplate, WebSocketRouter
 from .streaming import (
     BodyWriter,
     bytes_reader,
+    bytes_response,
     bytes_writer,
     json_reader,
     json_response,
@@ -69,6 +70,7 @@ __all__ = [
     "WebSocketState",
     "Writer",
     "bytes_reader",
+    "bytes_response",
     "bytes_writer",
     "json_reader",
     "json_response",
@@ -77,3 +79,25 @@ __all__ = [
     "text_response",
     "text_writer",
 ]
+
+
+# The original bareASGI's cookie helpers came from bareutils; these are in bareasgi.cookies.
+_MOVED = {
+    "encode_set_cookie": "bareasgi.cookies.set_cookie (or expire_cookie)",
+    "decode_cookies": "bareasgi.cookies.request_cookies (or parse_cookie_header)",
+    "encode_cookies": "http.cookies.SimpleCookie, from the standard library",
+    "decode_set_cookie": "http.cookies.SimpleCookie, from the standard library",
+}
+
+
+def __getattr__(name: str) -> object:
+    moved = _MOVED.get(name)
+    if moved is None:
+        raise AttributeError(f"module 'bareasgi' has no attribute {name!r}")
+    # ImportError, not AttributeError: "from bareasgi import ..." would replace the
+    # message of an AttributeError with its own, losing the pointer.
+    raise ImportError(
+        f"bareasgi has no {name}, the original's cookie helper: use {moved}; the "
+        "cookie helpers are in bareasgi.cookies",
+        name=name,
+    )

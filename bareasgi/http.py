@@ -161,6 +161,9 @@ def error_response(error: Exception, source: object, scope: Scope) -> HttpFullRe
     """
     if isinstance(error, HTTPError):
         return error.to_response()
+    original = _original_error_response(error)
+    if original is not None:
+        return original
     logger.error(
         "Unhandled exception in %s for %s %s",
         describe(source),
@@ -169,6 +172,28 @@ def error_response(error: Exception, source: object, scope: Scope) -> HttpFullRe
         exc_info=error,
     )
     return internal_error()
+
+
+def _original_error_response(error: Exception) -> HttpFullResponse | None:
+    """The response for a ``urllib.error.HTTPError`` raised the original bareASGI's way.
+
+    bareASGI 3 answered a raised ``urllib.error.HTTPError(url, code, msg, hdrs, fp)``
+    with ``code``, ``msg`` as the body and ``hdrs`` (``(bytes, bytes)`` pairs, or None)
+    as headers. One whose headers are a message object came from ``urllib.request``:
+    an upstream server's error, whose text and headers are not for the client (None).
+    """
+    module = sys.modules.get("urllib.error")  # never imported here just to check
+    if module is None or not isinstance(error, module.HTTPError):
+        return None
+    hdrs = error.hdrs
+    code = error.code
+    if hdrs is not None and not isinstance(hdrs, (list, tuple)):
+        return None
+    if isinstance(code, bool) or not isinstance(code, int) or not 200 <= code <= 599:
+        return None
+    message = error.msg
+    body = message if isinstance(message, (str, bytes)) else None
+    return HTTPError(code, body, list(hdrs or ())).to_response()
 
 
 def internal_error() -> HttpFullResponse:

@@ -297,6 +297,28 @@ def text_response(status: int, headers: Headers | None, text: str) -> HttpFullRe
     return status, _with_entity_headers(headers, _TEXT_PLAIN, body), BodyWriter((body,)), None
 
 
+def bytes_response(
+    status: int,
+    headers: Headers | None,
+    buf: bytes,
+    content_type: bytes = b"application/octet-stream",
+) -> HttpFullResponse:
+    """Build a response of bytes, adding content-type (unless given) and content-length.
+
+    Args:
+        status: The HTTP status code.
+        headers: Other headers, or None; a ``content-type`` among them wins over
+            ``content_type``.
+        buf: The body.
+        content_type: The content type when ``headers`` give none.
+
+    Returns:
+        The full response tuple.
+    """
+    kind = (b"content-type", content_type)
+    return status, _with_entity_headers(headers, kind, buf), BodyWriter((buf,)), None
+
+
 def json_response(
     status: int,
     headers: Headers | None,

@@ -1,7 +1,9 @@
 """One HTTP exchange: response shapes, streaming, disconnects, errors, pushes and HEAD."""
 
 import asyncio
+import http.client
 import logging
+import urllib.error
 from http import HTTPStatus
 
 import pytest
@@ -10,6 +12,7 @@ from bareasgi import (
     Application,
     HTTPError,
     bytes_reader,
+    bytes_response,
     bytes_writer,
     json_response,
     text_response,
@@ -935,3 +938,74 @@ async def test_valid_unusual_headers_pass_untouched():
     response = await TestClient(app_with(handler)).get("/")
     assert response.status == 200
     assert response.headers.raw == headers
+
+
+# -- compatibility with the original bareASGI 3 --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("hdrs", "headers"),
+    [
+        ([(b"x-reason", b"dup")], [(b"x-reason", b"dup")]),
+        (((b"www-authenticate", b"Basic"),), [(b"www-authenticate", b"Basic")]),
+        (None, []),
+    ],
+)
+async def test_a_raised_urllib_http_error_made_the_original_way_is_its_response(hdrs, headers):
+    async def handler(scope, info, matches, content):
+        raise urllib.error.HTTPError("/", 409, "Already there", hdrs, None)
+
+    response = await TestClient(app_with(handler)).get("/")
+    assert (response.status, response.text) == (409, "Already there")
+    for name, value in headers:
+        assert response.headers[name.decode()] == value.decode()
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+
+
+async def test_an_upstream_urllib_http_error_stays_a_logged_500(caplog):
+    # What urllib.request raises for an upstream server's error carries that server's
+    # headers (an HTTPMessage): passing them and its text on would leak them and could
+    # break the response's framing (its content-length, its transfer-encoding).
+    upstream = http.client.HTTPMessage()
+    upstream["content-length"] = "512"
+    upstream["set-cookie"] = "upstream=secret"
+
+    async def handler(scope, info, matches, content):
+        raise urllib.error.HTTPError("http://upstream/", 404, "Not Found", upstream, None)
+
+    response = await TestClient(app_with(handler)).get("/")
+    assert (response.status, response.text) == (500, "Internal Server Error")
+    assert "set-cookie" not in response.headers
+    assert "Unhandled exception" in caplog.text
+
+
+@pytest.mark.parametrize("code", [99, 600, None])
+async def test_a_urllib_http_error_with_no_final_status_is_a_logged_500(code, caplog):
+    async def handler(scope, info, matches, content):
+        raise urllib.error.HTTPError("/", code, "odd", None, None)
+
+    response = await TestClient(app_with(handler)).get("/")
+    assert response.status == 500
+    assert "Unhandled exception" in caplog.text
+
+
+def test_bytes_response_fills_in_the_content_type_and_length():
+    status, headers, writer, pushes = bytes_response(200, None, b"\x89PNG")
+    assert (status, list(writer), pushes) == (200, [b"\x89PNG"], None)
+    assert headers == [
+        (b"content-type", b"application/octet-stream"),
+        (b"content-length", b"4"),
+    ]
+    given = [(b"content-type", b"image/png"), (b"content-length", b"9")]
+    assert bytes_response(201, given, b"ab")[1] == [
+        (b"content-type", b"image/png"),
+        (b"content-length", b"2"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "name", ["encode_set_cookie", "decode_cookies", "encode_cookies", "decode_set_cookie"]
+)
+def test_the_original_cookie_helpers_point_to_bareasgi_cookies(name):
+    with pytest.raises(ImportError, match=r"bareasgi\.cookies"):
+        exec(f"from bareasgi import {name}")
