@@ -109,3 +109,15 @@ def test_websocket_console_sends_messages_and_shows_the_replies(browser: Browser
         )
         page.get_by_role("button", name="Close").click()
         expect(page.locator("#ws-status")).to_have_text("Closed, code 1000: closed here.")
+
+
+def test_search_finds_pages_with_the_site_served_alone(browser: Browser, gallery):
+    with open_page(browser) as page:
+        page.goto(gallery.base_url + "/")
+        page.keyboard.press("s")  # Material's shortcut to the search box, at any width
+        expect(page.locator("input.md-search__input")).to_be_focused()
+        page.keyboard.type("middleware")
+        results = page.locator(".md-search-result__item")
+        expect(results.first).to_be_visible()
+        results.first.locator("a").first.click()
+        expect(page.locator("article")).to_contain_text("iddleware")
