@@ -75,6 +75,17 @@ _TEXT_TYPES = ("application/javascript", "application/json")
 _ENCODED_TYPES = {"gzip": "application/gzip", "bzip2": "application/x-bzip2"}
 _ETAG = re.compile(rb'(W/)?("[^"]*")')
 _NOT_FOUND_BODY = b"Not Found"
+# The headers every file response sets from the file itself.
+_OWN_HEADERS = frozenset(
+    {
+        b"content-type",
+        b"content-length",
+        b"content-range",
+        b"accept-ranges",
+        b"etag",
+        b"last-modified",
+    }
+)
 
 
 class FileWriter:
@@ -188,8 +199,9 @@ def static_files(
 
     Raises:
         ValueError: ``directory`` does not exist or is not a directory, ``index`` is not
-            a plain file name, ``chunk_size`` is not positive, or a header name is
-            not an HTTP token or a header value holds CR, LF or NUL.
+            a plain file name, ``chunk_size`` is not positive, a header name is
+            not an HTTP token or a header value holds CR, LF or NUL, or a header is
+            one each file response sets itself (``content-type``, ``etag``, ...).
         TypeError: ``headers`` is not a list of ``(bytes, bytes)`` pairs.
     """
     root = os.path.realpath(directory)
@@ -275,7 +287,8 @@ async def file_response(
 
     Raises:
         ValueError: ``chunk_size`` is not positive, or a header name is not an HTTP
-            token or a header value holds CR, LF or NUL.
+            token or a header value holds CR, LF or NUL, or a header is one each
+            file response sets itself (``content-type``, ``etag``, ...).
         TypeError: ``headers`` is not a list of ``(bytes, bytes)`` pairs.
     """
     _check_chunk_size(chunk_size)
@@ -550,4 +563,11 @@ def _checked_headers(headers: Headers | None) -> Headers:
     problem = header_problem(checked)
     if problem is not None:
         raise ValueError(f"headers: {problem}")
+    for name, _ in checked:
+        if name.lower() in _OWN_HEADERS:
+            # Sent as well as the file's own, it would make two, perhaps different.
+            raise ValueError(
+                f"headers: {name!r} describes the file, so it is set for each response; "
+                "give content_type to file_response to choose the type"
+            )
     return checked

@@ -15,11 +15,15 @@ any writer it started, and leaves no asyncio task behind.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import re
+import tempfile
+import zlib
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Coroutine
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -34,7 +38,11 @@ from bareasgi import (
     Info,
     RouteMatches,
     Scope,
+    json_reader,
 )
+from bareasgi.compression import compression_middleware
+from bareasgi.http import header_problem
+from bareasgi.static import static_files
 from bareasgi.testing import TestClient
 from tests.scripted import ScriptedHttpServer, body_messages, http_problems, http_scope, run_app
 
@@ -655,3 +663,200 @@ def test_test_client_streams_whatever_is_read_and_stops_when_the_client_leaves(
     sent = [chunk for chunk in chunks if chunk]  # empty chunks are skipped
     assert received == (sent[:leave_after] if leave_after else sent)
     assert closed == [True]
+
+
+# -- (c) hostile bodies and random headers -------------------------------------------------------
+
+JSON_LIMIT = 64 * 1024
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=10,
+)
+
+
+@st.composite
+def json_bodies(draw: st.DrawFn) -> bytes:
+    """Valid JSON, nested up to far past the recursion limit, cut short, or grown past the limit."""
+    inner = json.dumps(draw(json_values)).encode()
+    # Depths around Python's recursion limit (hypothesis raises it while a test runs),
+    # and far past it, within the size limit and beyond.
+    opener, closer, depths = draw(
+        st.sampled_from(
+            [
+                (b"[", b"]", [0, 1, 999, 1001, 3000, 10_000, 20_000, 40_000]),
+                (b'{"k":', b"}", [0, 1, 1001, 3000, 10_000]),
+            ]
+        )
+    )
+    depth = draw(st.sampled_from(depths))
+    body = opener * depth + inner + closer * depth
+    kind = draw(st.sampled_from(["whole", "whole", "cut", "padded"]))
+    if kind == "cut":
+        body = body[: draw(st.integers(0, len(body)))]
+    elif kind == "padded":
+        body = b" " * draw(st.integers(0, 2 * JSON_LIMIT)) + body
+    return body
+
+
+def json_statuses(body: bytes) -> set[int]:
+    """What json_reader may answer, worked out with the same parser.
+
+    Near Python's recursion limit, whether a nesting parses depends on how deep the
+    stack already is, which differs between here and the handler: either answer is
+    right then, but never a 500.
+    """
+    if len(body) > JSON_LIMIT:
+        return {413}
+    try:
+        json.loads(body)
+    except RecursionError:
+        return {400, 204}
+    except ValueError:
+        return {400}
+    return {204, 400} if body.count(b"[") + body.count(b"{") > 900 else {204}
+
+
+@given(body=json_bodies(), chunk=st.integers(1, 2048))
+@SETTINGS
+def test_any_json_body_is_read_or_refused_with_a_4xx_and_nothing_logged(
+    body: bytes, chunk: int
+) -> None:
+    async def handler(scope: Scope, info: Info, matches: RouteMatches, content: Content) -> Any:
+        await json_reader(content, max_size=JSON_LIMIT, scope=scope)
+        return 204
+
+    async def upload() -> AsyncIterator[bytes]:
+        for start in range(0, len(body), chunk):
+            yield body[start : start + chunk]
+
+    async def scenario() -> int:
+        app = Application()
+        app.http_router.add({"POST"}, "/", handler)
+        headers = {"content-type": "application/json"}
+        response = await TestClient(app, timeout=10).post("/", headers=headers, body=upload())
+        return response.status
+
+    records: list[logging.LogRecord] = []
+    logger = logging.getLogger("bareasgi")
+    collect = Collect(records)
+    logger.addHandler(collect)
+    try:
+        assert asyncio.run(scenario()) in json_statuses(body)
+    finally:
+        logger.removeHandler(collect)
+    assert records == []
+
+
+KNOWN_HEADERS = [
+    (b"content-type", b"text/plain; charset=utf-8"),
+    (b"content-type", b"image/png"),
+    (b"content-type", b"text/event-stream"),
+    (b"content-type", b"application/json"),
+    (b"content-type", b"not a type"),
+    (b"etag", b'"v1"'),
+    (b"etag", b'W/"v2"'),
+    (b"vary", b"Origin"),
+    (b"vary", b"*"),
+    (b"Vary", b"accept-encoding"),
+    (b"cache-control", b"no-cache"),
+    (b"content-encoding", b"br"),
+    (b"x-custom", b"1"),
+]
+TOKEN_BYTES = st.binary(min_size=0, max_size=6)
+header_sets = st.lists(
+    st.sampled_from(KNOWN_HEADERS) | st.tuples(TOKEN_BYTES, st.binary(max_size=6)), max_size=5
+)
+ACCEPTS = [None, "gzip", "deflate", "gzip;q=0, deflate", "identity;q=0", "*", "br", "gzip, *;q=0"]
+
+
+def decoded(body: bytes, coding: str | None) -> bytes:
+    if coding == "gzip":
+        return zlib.decompress(body, 16 + zlib.MAX_WBITS)
+    if coding == "deflate":
+        return zlib.decompress(body)
+    return body
+
+
+@given(
+    headers=header_sets,
+    body=st.binary(max_size=3000) | st.just(b"compressible text " * 100),
+    streamed=st.booleans(),
+    accept=st.sampled_from(ACCEPTS),
+)
+@SETTINGS
+def test_random_headers_through_compression_give_the_body_and_heads_that_match(
+    headers: list[tuple[bytes, bytes]], body: bytes, streamed: bool, accept: str | None
+) -> None:
+    async def handler(scope: Scope, info: Info, matches: RouteMatches, content: Content) -> Any:
+        async def stream() -> AsyncIterator[bytes]:
+            for start in range(0, len(body), 700):
+                yield body[start : start + 700]
+
+        writer = stream() if streamed else BodyWriter((body,))
+        return 200, list(headers), writer
+
+    async def scenario() -> tuple[Any, Any]:
+        app = Application(middlewares=[compression_middleware()])
+        app.http_router.add({"GET"}, "/", handler)
+        client = TestClient(app, timeout=10)
+        request_headers = {"accept-encoding": accept} if accept else {}
+        return (
+            await client.get("/", headers=request_headers),
+            await client.head("/", headers=request_headers),
+        )
+
+    full, head = asyncio.run(scenario())
+    if header_problem(headers) is not None:
+        assert full.status == head.status == 500
+        return
+    assert full.status == head.status == 200
+    assert head.body == b""
+    assert head.headers.raw == full.headers.raw
+    given_coding = [value for name, value in headers if name.lower() == b"content-encoding"]
+    added = full.headers.get("content-encoding") if not given_coding else None
+    assert decoded(full.body, added) == body
+    if added is not None:
+        vary = b", ".join(v for n, v in full.headers.raw if n.lower() == b"vary").lower()
+        assert b"accept-encoding" in vary or b"*" in vary
+        etag = full.headers.get("etag")
+        assert etag is None or etag.startswith("W/")
+
+
+@given(extra=header_sets, accept=st.sampled_from(ACCEPTS))
+@SETTINGS
+def test_random_extra_headers_for_static_files_fail_at_configuration_or_never(
+    extra: list[tuple[bytes, bytes]], accept: str | None
+) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        Path(directory, "page.txt").write_bytes(b"some text to serve " * 100)
+        own = {b"content-type", b"content-length", b"etag", b"last-modified"}
+        refused = header_problem(extra) is not None or any(n.lower() in own for n, _ in extra)
+        try:
+            serve = static_files(directory, headers=extra)
+        except ValueError:
+            assert refused
+            return
+        assert not refused
+
+        async def scenario() -> list[Any]:
+            app = Application(middlewares=[compression_middleware()])
+            app.http_router.add({"GET", "HEAD"}, "/{path:path}", serve)
+            client = TestClient(app, timeout=10)
+            request_headers = {"accept-encoding": accept} if accept else {}
+            full = await client.get("/page.txt", headers=request_headers)
+            head = await client.head("/page.txt", headers=request_headers)
+            conditional = {**request_headers, "if-none-match": full.headers.get("etag", "")}
+            cached = await client.get("/page.txt", headers=conditional)
+            return [full, head, cached]
+
+        full, head, cached = asyncio.run(scenario())
+    assert (full.status, head.status, cached.status) == (200, 200, 304)
+    assert head.headers.raw == full.headers.raw
+    for pair in extra:
+        if pair[0].lower() != b"vary":  # a vary is merged with compression's own
+            assert pair in full.headers.raw
+            assert pair in cached.headers.raw
+    assert cached.headers.get("etag") == full.headers.get("etag")
+    assert cached.headers.get_all("vary") == full.headers.get_all("vary")

@@ -171,6 +171,14 @@ def test_extra_headers_the_framework_would_refuse_are_refused_at_configuration(
         static_files(public, headers=[header])
 
 
+@pytest.mark.parametrize(
+    "name", [b"content-type", b"Content-Length", b"etag", b"last-modified", b"accept-ranges"]
+)
+def test_extra_headers_the_file_sets_itself_are_refused_not_sent_twice(public, name):
+    with pytest.raises(ValueError, match="describes the file"):
+        static_files(public, headers=[(name, b"x")])
+
+
 @pytest.mark.parametrize(("header", "problem"), BAD_EXTRA_HEADERS)
 async def test_file_response_refuses_the_same_headers_before_any_response(public, header, problem):
     scope = {"type": "http", "method": "GET", "headers": []}
