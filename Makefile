@@ -30,9 +30,15 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@ $(SERVE_STAMP)
 
+# Pyodide for the in-browser playground, fetched with npm into .cache/ and checked against
+# tools/pyodide-*.sha256. Without npm (apt-get install nodejs npm) the site builds without it.
+PYODIDE := .cache/pyodide/314.0.8/pyodide-lock.json
+$(PYODIDE): tools/pyodide-314.0.8.sha256 | $(BIN)/python
+	$(BIN)/python tools/playground.py fetch
+
 # The site is rebuilt only when one of its sources changed. A failed build removes
 # site/index.html, so that the next make tries again.
-site/index.html: $(SITE_SOURCES) | $(SERVE_STAMP)
+site/index.html: $(SITE_SOURCES) tools/playground.py $(PYODIDE) | $(SERVE_STAMP)
 	$(BIN)/mkdocs build --strict --quiet || { rm -f $@; exit 1; }
 	touch $@
 

@@ -1,0 +1,320 @@
+// The in-browser playground: an example's app runs in this page, in Pyodide.
+//
+// Loaded only when the reader clicks "Run in your browser" (the button's own
+// handler imports this module), so a page costs nothing until then. Every file
+// comes from this site: Pyodide, the bareasgi wheel, the example's files.
+import { loadPyodide } from "./pyodide/pyodide.mjs";
+
+const BASE = new URL("./", import.meta.url);
+const HOME = "/home/pyodide/examples";
+const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+const OWN_PAGE =
+  "This example also has a page of its own, whose script sends requests to a server. " +
+  "A static site has no server behind it, so that page is not shown here: " +
+  "the consoles below send the same requests to the app running in this page.";
+const STAND_INS =
+  "A browser page cannot listen on a port: the app is not served by uvicorn or " +
+  "hypercorn here, each request goes to it through bareasgi.testing.TestClient. " +
+  "Code under `if __name__ == \"__main__\":` does not run.";
+
+let booted = null; // one Python per page, shared by every panel on it
+let write = () => {}; // where Python's output goes: the log of the panel last started
+
+async function bytes(path) {
+  const response = await fetch(new URL(path, BASE));
+  if (!response.ok) throw new Error(`${path}: ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+function boot() {
+  booted ??= (async () => {
+    const manifest = await (await fetch(new URL("manifest.json", BASE))).json();
+    // The wheel and the runner download while Pyodide starts.
+    const wheel = bytes(manifest.wheel);
+    const packages = manifest.packages.map(bytes);
+    const runner = bytes(manifest.runner);
+    const pyodide = await loadPyodide({
+      indexURL: new URL(manifest.pyodide, BASE).href,
+      stdout: (text) => write(text + "\n"),
+      stderr: (text) => write(text + "\n"),
+    });
+    const site = pyodide.runPython("import sysconfig; sysconfig.get_path('purelib')");
+    pyodide.unpackArchive(await wheel, "wheel");
+    for (const data of await Promise.all(packages)) {
+      pyodide.unpackArchive(data, "zip", { extractDir: site });
+    }
+    pyodide.FS.writeFile(`${site}/playground_runner.py`, await runner);
+    const module = pyodide.pyimport("playground_runner");
+    module.set_output((text) => write(text));
+    return { pyodide, manifest, module };
+  })();
+  return booted;
+}
+
+function element(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (name === "text") node.textContent = value;
+    else node.setAttribute(name, value);
+  }
+  node.append(...children);
+  return node;
+}
+
+function loadStyle() {
+  if (document.querySelector("link[data-playground]")) return;
+  const link = element("link", {
+    rel: "stylesheet",
+    href: new URL("playground.css", BASE).href,
+    "data-playground": "",
+  });
+  document.head.append(link);
+}
+
+// The panel under the button: code, request console, WebSocket console, log.
+function buildPanel(container, name) {
+  const ui = {};
+  ui.status = element("p", { class: "playground-status", role: "status" });
+  ui.notes = element("div", { class: "playground-notes" });
+  ui.code = element("textarea", {
+    class: "playground-code",
+    spellcheck: "false",
+    "aria-label": `examples/${name}/app.py, editable`,
+  });
+  ui.run = element("button", { class: "md-button", type: "button", text: "Run" });
+  ui.reset = element("button", { class: "md-button", type: "button", text: "Undo my edits" });
+  ui.error = element("pre", { class: "playground-error", hidden: "" });
+
+  ui.method = element("select", { class: "playground-method", "aria-label": "Method" });
+  for (const method of METHODS) ui.method.append(element("option", { text: method }));
+  ui.routes = element("datalist", { id: `playground-routes-${name}` });
+  ui.path = element("input", {
+    class: "playground-path",
+    list: ui.routes.id,
+    "aria-label": "Path",
+    value: "/",
+  });
+  ui.headers = element("textarea", {
+    class: "playground-headers",
+    rows: "2",
+    placeholder: "name: value, one a line",
+    "aria-label": "Request headers",
+  });
+  ui.body = element("textarea", {
+    class: "playground-body",
+    rows: "2",
+    placeholder: "request body",
+    "aria-label": "Request body",
+  });
+  ui.send = element("button", { class: "md-button md-button--primary", type: "submit", text: "Send" });
+  ui.stop = element("button", { class: "md-button", type: "button", text: "Stop", disabled: "" });
+  ui.routeList = element("p", { class: "playground-routes" });
+  ui.answerStatus = element("p", { class: "playground-answer-status" });
+  ui.answerHeaders = element("pre", { class: "playground-answer-headers" });
+  ui.answerBody = element("pre", { class: "playground-answer-body" });
+  const form = element(
+    "form",
+    { class: "playground-request" },
+    element("div", { class: "playground-row" }, ui.method, ui.path, ui.send, ui.stop),
+    ui.routes,
+    element("label", { text: "Headers" }, ui.headers),
+    element("label", { text: "Body" }, ui.body),
+  );
+
+  ui.wsPath = element("input", { class: "playground-ws-path", "aria-label": "WebSocket path", value: "/ws" });
+  ui.wsOpen = element("button", { class: "md-button", type: "button", text: "Connect" });
+  ui.wsMessage = element("input", { class: "playground-ws-message", "aria-label": "Message", value: "Hello" });
+  ui.wsSendText = element("button", { class: "md-button", type: "button", text: "Send text" });
+  ui.wsSendBytes = element("button", { class: "md-button", type: "button", text: "Send bytes" });
+  ui.wsCode = element("input", { class: "playground-ws-code", "aria-label": "Close code", value: "1000", size: "5" });
+  ui.wsClose = element("button", { class: "md-button", type: "button", text: "Close" });
+  ui.wsLog = element("ol", { class: "playground-ws-log" });
+  ui.websocket = element(
+    "section",
+    { class: "playground-websocket", hidden: "" },
+    element("h4", { text: "WebSocket console" }),
+    element("div", { class: "playground-row" }, ui.wsPath, ui.wsOpen),
+    element("div", { class: "playground-row" }, ui.wsMessage, ui.wsSendText, ui.wsSendBytes),
+    element("div", { class: "playground-row" }, element("span", { text: "Close code" }), ui.wsCode, ui.wsClose),
+    ui.wsLog,
+  );
+  ui.log = element("pre", { class: "playground-log" });
+
+  const panel = element(
+    "div",
+    { class: "playground-panel" },
+    ui.status,
+    ui.notes,
+    element("details", { open: "" },
+      element("summary", { text: `examples/${name}/app.py: edit it, then Run` }),
+      ui.code,
+      element("div", { class: "playground-row" }, ui.run, ui.reset)),
+    ui.error,
+    element("section", { class: "playground-console" },
+      element("h4", { text: "Request console" }),
+      ui.routeList,
+      form,
+      element("div", { class: "playground-answer" }, ui.answerStatus, ui.answerHeaders, ui.answerBody)),
+    ui.websocket,
+    element("details", {}, element("summary", { text: "Log (print and logging output)" }), ui.log),
+  );
+  container.append(panel);
+  ui.form = form;
+  return ui;
+}
+
+function showError(ui, text) {
+  ui.error.textContent = text;
+  ui.error.hidden = false;
+}
+
+export async function start(container) {
+  if (container.dataset.started) return;
+  container.dataset.started = "1";
+  const clickAt = performance.now();
+  const name = container.dataset.example;
+  loadStyle();
+  const button = container.querySelector("button");
+  button.disabled = true;
+  const ui = buildPanel(container, name);
+  write = (text) => ui.log.append(text);
+  ui.status.textContent = "Starting Python in this page…";
+
+  let python;
+  try {
+    python = await boot();
+  } catch (error) {
+    ui.status.textContent = "Python could not start in this page.";
+    showError(ui, String(error));
+    return;
+  }
+  const entry = python.manifest.examples[name];
+  if (entry.own_page) ui.notes.append(element("p", { text: OWN_PAGE }));
+  ui.notes.append(element("p", { text: STAND_INS }));
+  const folder = `${HOME}/${name}`;
+  for (const file of entry.files) {
+    const path = `${folder}/${file}`;
+    python.pyodide.FS.mkdirTree(path.slice(0, path.lastIndexOf("/")));
+    python.pyodide.FS.writeFile(path, await bytes(`examples/${name}/${file}`));
+  }
+  const original = new TextDecoder().decode(python.pyodide.FS.readFile(`${folder}/app.py`));
+  ui.code.value = original;
+  ui.code.rows = Math.min(30, original.split("\n").length + 1);
+  const playground = python.module.Playground(folder, JSON.stringify(entry.client || {}));
+
+  let inflight = null;
+  async function send(method, path, headers, body) {
+    if (inflight) {
+      await playground.stop();
+      await inflight;
+    }
+    ui.answerStatus.textContent = `${method} ${path} …`;
+    ui.answerHeaders.textContent = "";
+    ui.answerBody.textContent = "";
+    delete ui.answerStatus.dataset.status;
+    ui.stop.disabled = false;
+    const sentAt = performance.now();
+    const onStart = (json) => {
+      const start = JSON.parse(json);
+      ui.answerStatus.textContent = `${method} ${path} → ${start.status}`;
+      ui.answerStatus.dataset.status = start.status;
+      if (!container.dataset.firstAnswerMs) {
+        container.dataset.firstAnswerMs = String(Math.round(performance.now() - clickAt));
+      }
+      const lines = start.headers.map(([key, value]) => `${key}: ${value}`);
+      for (const push of start.pushes) lines.push(`(pushed: ${push})`);
+      ui.answerHeaders.textContent = lines.join("\n");
+    };
+    const onChunk = (text) => {
+      const at = Math.round(performance.now() - sentAt);
+      ui.answerBody.append(element("span", { class: "playground-chunk", "data-at": String(at), text }));
+    };
+    // A JS promise: the Python coroutine may be awaited only once, the promise many times.
+    inflight = Promise.resolve(playground.request(method, path, headers, body, onStart, onChunk));
+    const outcome = await inflight;
+    inflight = null;
+    ui.stop.disabled = true;
+    if (outcome === "stopped") ui.answerBody.append(element("span", { class: "playground-stopped", text: "\n[stopped: the client went away]" }));
+    else if (outcome) showError(ui, outcome);
+    return outcome;
+  }
+
+  function showRoutes() {
+    const routes = JSON.parse(playground.routes());
+    ui.routes.replaceChildren();
+    for (const [, path] of routes.http) ui.routes.append(element("option", { value: path }));
+    ui.routeList.textContent = routes.http.length
+      ? "Routes: " + routes.http.map(([methods, path]) => `${methods} ${path}`).join(", ")
+      : "";
+    ui.websocket.hidden = routes.websocket.length === 0;
+    if (routes.websocket.length) ui.wsPath.value = routes.websocket[0];
+    return routes;
+  }
+
+  function firstRequest(routes) {
+    if (entry.first) return entry.first;
+    const plain = routes.http.find(([methods, path]) => methods.split(" ").includes("GET") && !path.includes("{"));
+    return { method: "GET", path: plain ? plain[1] : "/" };
+  }
+
+  async function run(source) {
+    ui.error.hidden = true;
+    ui.status.textContent = "Running app.py…";
+    const failure = await playground.load(source);
+    if (failure) {
+      ui.status.textContent = "app.py did not start: the traceback is below. Fix it and Run again.";
+      showError(ui, failure);
+      return;
+    }
+    const first = firstRequest(showRoutes());
+    ui.method.value = first.method;
+    ui.path.value = first.path;
+    ui.headers.value = first.headers || "";
+    ui.body.value = first.body || "";
+    ui.status.textContent = "The app runs in this page. Its first request:";
+    await send(first.method, first.path, ui.headers.value, ui.body.value);
+  }
+
+  ui.form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    send(ui.method.value, ui.path.value, ui.headers.value, ui.body.value);
+  });
+  ui.stop.addEventListener("click", async () => {
+    await playground.stop();
+  });
+  ui.run.addEventListener("click", () => run(ui.code.value));
+  ui.reset.addEventListener("click", () => {
+    ui.code.value = original;
+  });
+  ui.code.addEventListener("keydown", (event) => {
+    if (event.key !== "Tab" || event.shiftKey) return;
+    event.preventDefault();
+    ui.code.setRangeText("    ", ui.code.selectionStart, ui.code.selectionEnd, "end");
+  });
+
+  const wsNote = (kind, text) => ui.wsLog.append(element("li", { class: `playground-ws-${kind}`, text }));
+  ui.wsOpen.addEventListener("click", async () => {
+    const problem = await playground.ws_open(
+      ui.wsPath.value,
+      (json) => {
+        const message = JSON.parse(json);
+        wsNote("received", `← ${message.kind === "bytes" ? "(bytes) " : ""}${message.data}`);
+      },
+      (text) => wsNote("closed", text),
+    );
+    wsNote(problem ? "closed" : "opened", problem || `Connected to ${ui.wsPath.value}`);
+  });
+  const wsSend = async (binary) => {
+    const problem = await playground.ws_send(ui.wsMessage.value, binary);
+    wsNote(problem ? "closed" : "sent", problem || `→ ${binary ? "(bytes) " : ""}${ui.wsMessage.value}`);
+  };
+  ui.wsSendText.addEventListener("click", () => wsSend(false));
+  ui.wsSendBytes.addEventListener("click", () => wsSend(true));
+  ui.wsClose.addEventListener("click", async () => {
+    const text = await playground.ws_close(Number(ui.wsCode.value) || 1000);
+    if (text) wsNote("closed", text);
+  });
+
+  button.textContent = "Running in your browser";
+  await run(original);
+}
