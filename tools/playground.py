@@ -70,8 +70,12 @@ FIRST_REQUESTS: dict[str, dict[str, Any]] = {
 CLIENT_OPTIONS: dict[str, dict[str, Any]] = {"http2_push": {"server_push": True}}
 # Servers the examples import: the playground gives stand-ins that say a page cannot listen.
 SERVERS = {"uvicorn", "hypercorn"}
-# Packages copied from the build's own environment, when installed there, for the extras.
-EXTRA_PACKAGES = ("python_multipart",)
+# What the standard library of Python in the browser lacks: Pyodide's is built without
+# OpenSSL, so hashlib has only the hashes Python implements itself.
+MISSING_IN_BROWSER = {"hashlib.scrypt", "hashlib.pbkdf2_hmac"}
+# Pure-Python packages copied from the build's own environment, where installed there: the
+# forms extra's parser and the templates example's engine.
+EXTRA_PACKAGES = ("python_multipart", "jinja2", "markupsafe")
 
 log = logging.getLogger("mkdocs.plugins.playground")
 
@@ -126,9 +130,12 @@ def fetch_pyodide() -> None:
     """
     try:
         verify_pyodide()
-        return
     except PlaygroundUnavailable:
         pass
+    else:
+        # make compares this file's time with the sums' file: now it is up to date.
+        (PYODIDE_CACHE / "pyodide-lock.json").touch()
+        return
     npm = shutil.which("npm")
     if npm is None:
         raise PlaygroundUnavailable("npm is not installed: apt-get install nodejs npm")
@@ -201,26 +208,42 @@ def build_wheel() -> Path:
     return sorted(folder.glob("bareasgi-*.whl"))[0]
 
 
-def zip_package(name: str, destination: Path) -> bool:
-    """Zip the installed package ``name`` (its Python files) for unpacking in the browser."""
+def package_folder(name: str) -> Path | None:
+    """The folder of the installed package ``name``, or None where it is not installed."""
     spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
-        return False
-    folder = Path(next(iter(spec.submodule_search_locations)))
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def bundled_packages() -> list[str]:
+    """The extra packages this build can give the browser."""
+    return [name for name in EXTRA_PACKAGES if package_folder(name) is not None]
+
+
+def zip_package(name: str, destination: Path) -> None:
+    """Zip the installed package ``name`` for unpacking in the browser.
+
+    Compiled modules are left out: built for this machine, they cannot load in
+    WebAssembly; the packages bundled fall back to pure Python without them.
+    """
+    folder = package_folder(name)
+    assert folder is not None  # bundled_packages() found it
     with zipfile.ZipFile(destination, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(folder.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".so":
                 archive.write(path, path.relative_to(folder.parent).as_posix())
-    return True
 
 
 def third_party_imports(source: str) -> list[str]:
     """The modules ``source`` imports at its top level that neither Python nor bareasgi has.
 
-    Servers are left out: the playground stands in for them. Imports under
+    Servers are left out (the playground stands in for them), and so are the packages
+    the playground bundles. Imports under
     ``if __name__ == "__main__":`` never run in the playground, so they are left out too.
     """
     found: list[str] = []
+    bundled = set(bundled_packages())
     for node in ast.parse(source).body:
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
@@ -230,10 +253,21 @@ def third_party_imports(source: str) -> list[str]:
             continue
         for name in names:
             top = name.partition(".")[0]
-            known = top in sys.stdlib_module_names or top in SERVERS or top == "bareasgi"
+            known = top in sys.stdlib_module_names or top in SERVERS or top in bundled
+            known = known or top == "bareasgi"
             if not known and top not in found:
                 found.append(top)
     return found
+
+
+def missing_in_browser(source: str) -> list[str]:
+    """The names of ``MISSING_IN_BROWSER`` that ``source`` uses, as ``module.name``."""
+    used = {
+        f"{node.value.id}.{node.attr}"
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+    }
+    return sorted(used & MISSING_IN_BROWSER)
 
 
 def example_files(name: str) -> list[str]:
@@ -252,18 +286,22 @@ def example_files(name: str) -> list[str]:
 def example_entry(name: str) -> dict[str, Any]:
     """What the browser needs to know about one example."""
     source = (EXAMPLES / name / "app.py").read_text(encoding="utf-8")
-    missing = third_party_imports(source)
-    own_page = (EXAMPLES / name / "index.html").is_file()
+    unsupported = None
+    if packages := third_party_imports(source):
+        unsupported = (
+            f"This example needs {', '.join(packages)}, which cannot run inside a browser page."
+        )
+    elif names := missing_in_browser(source):
+        unsupported = (
+            f"This example uses {', '.join(names)}, which Python in the browser lacks "
+            "(it is built without OpenSSL)."
+        )
     return {
         "files": example_files(name),
         "first": FIRST_REQUESTS.get(name),
         "client": CLIENT_OPTIONS.get(name, {}),
-        "unsupported": (
-            f"This example needs {', '.join(missing)}, which cannot run inside a browser page."
-            if missing
-            else None
-        ),
-        "own_page": own_page,
+        "unsupported": unsupported,
+        "own_page": (EXAMPLES / name / "index.html").is_file(),
     }
 
 
@@ -342,7 +380,9 @@ def on_post_build(config: Any, **_: Any) -> None:
         shutil.copyfile(path, pyodide / path.name)
     shutil.copyfile(_state.wheel, out / _state.wheel.name)
     shutil.copyfile(RUNNER, out / RUNNER.name)
-    packages = [name for name in EXTRA_PACKAGES if zip_package(name, out / f"{name}.zip")]
+    packages = bundled_packages()
+    for name in packages:
+        zip_package(name, out / f"{name}.zip")
     examples = {}
     for folder in sorted(EXAMPLES.iterdir()):
         if not (folder / "app.py").is_file():
