@@ -10,7 +10,9 @@ adds the ``Access-Control-*`` headers to every other response:
 ```python
 from bareasgi.cors import CORSMiddleware
 
-cors = CORSMiddleware(allow_origins=["https://app.example.com"], allow_methods=["GET", "PUT"])
+cors = CORSMiddleware(
+    allow_origins=["https://app.example.com"], allow_methods=["GET", "PUT"]
+)
 app = Application(middlewares=[cors])
 ```
 

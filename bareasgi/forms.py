@@ -56,7 +56,11 @@ DEFAULT_MAX_SIZE = 10 * 1024 * 1024
 _MIB = 1024 * 1024
 _URLENCODED = "application/x-www-form-urlencoded"
 _MULTIPART = "multipart/form-data"
-_INSTALL_HINT = "pip install bareasgi[forms]"
+# Not `pip install bareasgi[forms]`: the package index's bareasgi is another project.
+_INSTALL_HINT = (
+    "install bareasgi with its forms extra from the checkout or the wheel, such as "
+    "pip install '/path/to/checkout[forms]', or install python-multipart itself"
+)
 
 _V = TypeVar("_V", covariant=True)
 

@@ -47,10 +47,8 @@ async def submit(scope, info, matches, content):
             # name.
             if isinstance(upload, UploadedFile) and upload.filename:
                 digest = await sha256(upload)
-                lines.append(
-                    f"file: {upload.filename}, {upload.size} bytes,"
-                    f" sha256 {digest}"
-                )
+                lines.append(f"file: {upload.filename}, {upload.size} bytes")
+                lines.append(f"  sha256 {digest}")
     return text_response(200, None, "\n".join(lines) + "\n")
 
 

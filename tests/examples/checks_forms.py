@@ -29,8 +29,8 @@ def check(served: Served) -> None:
     assert response.text == (
         "name: Ada\n"
         "comment: grüße\n"
-        f"file: notes.txt, {len(small)} bytes, sha256 {hashlib.sha256(small).hexdigest()}\n"
-        f"file: random.bin, {len(large)} bytes, sha256 {hashlib.sha256(large).hexdigest()}\n"
+        f"file: notes.txt, {len(small)} bytes\n  sha256 {hashlib.sha256(small).hexdigest()}\n"
+        f"file: random.bin, {len(large)} bytes\n  sha256 {hashlib.sha256(large).hexdigest()}\n"
     )
 
     # The same kind of body uploaded in small chunks, without a content-length.
@@ -45,7 +45,7 @@ def check(served: Served) -> None:
         content=iter([body[i : i + 4096] for i in range(0, len(body), 4096)]),
     )
     assert response.status_code == 200, response.text
-    assert f"chunked.bin, {len(large)} bytes, sha256 {hashlib.sha256(large).hexdigest()}" in (
+    assert f"chunked.bin, {len(large)} bytes\n  sha256 {hashlib.sha256(large).hexdigest()}" in (
         response.text
     )
 

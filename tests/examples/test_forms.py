@@ -51,8 +51,8 @@ async def test_the_fields_and_every_file_are_reported_with_size_and_hash():
     assert response.text == (
         "name: Ada\n"
         "comment: Two files\nfor you\n"
-        f"file: notes.txt, 14 bytes, sha256 {sha256(notes)}\n"
-        f"file: data.bin, 256000 bytes, sha256 {sha256(data)}\n"
+        f"file: notes.txt, 14 bytes\n  sha256 {sha256(notes)}\n"
+        f"file: data.bin, 256000 bytes\n  sha256 {sha256(data)}\n"
     )
 
 
