@@ -114,7 +114,7 @@ async def test_an_example_without_a_page_answers_with_its_console(site):
         routes = re.findall(r'data-method="(\w+)" data-path="([^"]+)"', page.text)
         assert routes == [("GET", "/info"), ("POST", "/info"), ("DELETE", "/info/{key}")]
         assert '<a class="back" href="/tutorials/rest/">' in page.text
-        assert "A REST server" in page.text  # the title of the page it links back to
+        assert "A REST API" in page.text  # the title of the page it links back to
         head = await client.head("/try/rest/")
         assert (head.status, head.body) == (200, b"")
         assert head.headers["content-length"] == page.headers["content-length"]
