@@ -137,8 +137,10 @@ class Room:
             self._empty.set()
 
     def deliver(self, message):
+        # Encoded once here, not once per client: (id, JSON text).
+        encoded = message["id"], json.dumps(message)
         for inbox in list(self._inboxes):
-            inbox.put(message)
+            inbox.put(encoded)
 
     def stop(self):
         """End every inbox, now and from now on: clients are told to go."""
@@ -348,7 +350,8 @@ async def room_events(room):
     inbox = room.subscribe()
     try:
         while (message := await inbox.get()) is not None:
-            yield ServerSentEvent(json.dumps(message), id=message["id"])
+            message_id, data = message
+            yield ServerSentEvent(data, id=message_id)
     finally:
         room.unsubscribe(inbox)
 
@@ -390,7 +393,8 @@ async def listen(room, web_socket):
 async def forward(inbox, web_socket):
     """Send the client each message; the close to send when the inbox ends."""
     while (message := await inbox.get()) is not None:
-        await web_socket.send(json.dumps(message))
+        _, data = message
+        await web_socket.send(data)
     return inbox.ended_by
 
 

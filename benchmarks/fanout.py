@@ -1,0 +1,278 @@
+"""Fan-out of the chat example: one publisher, many WebSocket subscribers, rate and latency.
+
+Serves ``examples/chat/app.py`` under uvicorn in each of these setups, in turn:
+
+- ``memory-1-process``: one process, the room in memory (no ``REDIS_URL``);
+- ``redis-1-process``: one process, the room in a Redis stream;
+- ``redis-2-workers``: ``uvicorn --workers 2``, the room in Redis, subscribers spread over
+  both workers by the kernel.
+
+For each, one client process opens ``--subscribers`` WebSockets (1,000 by default), then
+publishes ``--messages`` messages with ``POST /messages``, each text holding its number, in
+two phases: *paced*, at ``--rate`` messages per second (latency under a steady load), then
+*burst*, each POST sent as soon as the previous one is answered (how fast messages can be
+delivered). Every subscriber records when each message arrives. The
+publisher and the subscribers share one clock (``time.perf_counter`` in one process), so a
+message's delivery latency is its arrival at a subscriber minus the moment its POST was
+sent. Reported: messages delivered per second (all deliveries, from the first POST to the
+last arrival), latency p50, p99 and max, and any delivery lost or subscriber cut off (the
+example closes a subscriber 100 messages behind with 1013).
+
+Needs ``redis-server`` (Debian's) on the PATH, started here on a free port with no
+persistence. Run from the repository root::
+
+    python benchmarks/fanout.py [--subscribers 1000] [--messages 200] [--rate 5] [--rounds 2]
+
+Results go to ``benchmarks/results/fanout.json``. The client is one Python process: at
+high rates it, not the server, can be what limits the figures; compare the setups with
+each other, at the same settings, on the same machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from common import HOST, RESULTS_DIR, ROOT, free_port, results_parser, write_results
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+SETUPS = {
+    "memory-1-process": (False, 1),
+    "redis-1-process": (True, 1),
+    "redis-2-workers": (True, 2),
+}
+START_TIMEOUT_S = 20.0
+
+
+@dataclass
+class Subscriber:
+    """What one WebSocket received: arrival times by message number, and how it ended."""
+
+    arrivals: dict[int, float] = field(default_factory=dict)
+    close_code: int | None = None
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args} exited with {process.returncode}")
+        try:
+            socket.create_connection((HOST, port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listened on port {port} within {timeout_s} s")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+async def subscribe(url: str, subscriber: Subscriber, ready: asyncio.Event) -> None:
+    async with connect(url, max_queue=None, open_timeout=30) as ws:
+        ready.set()
+        try:
+            async for frame in ws:
+                number = int(json.loads(frame)["text"])
+                subscriber.arrivals[number] = time.perf_counter()
+        except ConnectionClosed:
+            pass
+        subscriber.close_code = ws.close_code
+
+
+async def measure(base_url: str, subscribers: int, messages: int, rate: float) -> dict[str, Any]:
+    ws_url = base_url.replace("http://", "ws://") + "/ws"
+    received = [Subscriber() for _ in range(subscribers)]
+    tasks = []
+    # Connect in batches, each socket open before the next batch starts.
+    for start in range(0, subscribers, 100):
+        batch = [asyncio.Event() for _ in received[start : start + 100]]
+        for subscriber, ready in zip(received[start : start + 100], batch, strict=True):
+            tasks.append(asyncio.create_task(subscribe(ws_url, subscriber, ready)))
+        await asyncio.wait_for(asyncio.gather(*(ready.wait() for ready in batch)), 60)
+
+    sent: dict[int, float] = {}
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        interval = 1 / rate if rate else 0.0
+        first = time.perf_counter()
+        for number in range(messages):
+            # Paced from the start, so that one slow POST does not shift all the others.
+            delay = first + number * interval - time.perf_counter()
+            if interval and delay > 0:
+                await asyncio.sleep(delay)
+            sent[number] = time.perf_counter()
+            response = await client.post("/messages", json={"text": str(number)})
+            response.raise_for_status()
+
+    def delivered() -> int:
+        return sum(len(subscriber.arrivals) for subscriber in received)
+
+    expected = subscribers * messages
+    deadline = time.perf_counter() + 30
+    while delivered() < expected and time.perf_counter() < deadline:
+        if all(task.done() for task in tasks):
+            break
+        await asyncio.sleep(0.05)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+    latencies = sorted(
+        arrival - sent[number]
+        for subscriber in received
+        for number, arrival in subscriber.arrivals.items()
+    )
+    last = max((max(s.arrivals.values()) for s in received if s.arrivals), default=first)
+    count = len(latencies)
+    return {
+        "subscribers": subscribers,
+        "messages": messages,
+        "offered_rate_msgs_per_s": rate,
+        "deliveries_expected": expected,
+        "deliveries": count,
+        "deliveries_lost": expected - count,
+        "subscribers_cut_off": sum(1 for s in received if s.close_code == 1013),
+        "delivered_msgs_per_s": round(count / (last - first), 1) if count else 0.0,
+        "latency_ms": {
+            "p50": round(1000 * statistics.median(latencies), 2) if count else None,
+            "p99": round(1000 * latencies[int(0.99 * (count - 1))], 2) if count else None,
+            "max": round(1000 * latencies[-1], 2) if count else None,
+        },
+    }
+
+
+def run_setup(name: str, redis_url: str, args: Any) -> dict[str, Any]:
+    use_redis, workers = SETUPS[name]
+    port = free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("REDIS_URL", None)
+    if use_redis:
+        env["REDIS_URL"] = redis_url
+    command = [
+        sys.executable, "-m", "uvicorn", "examples.chat.app:app", "--host", HOST,
+        "--port", str(port), "--workers", str(workers), "--no-access-log",
+        "--log-level", "warning",
+    ]  # fmt: skip
+    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    try:
+        wait_for_port(port, server, START_TIMEOUT_S)
+        time.sleep(0.5 * workers)  # every worker started, not only the first
+        url = f"http://{HOST}:{port}"
+        phases = {
+            "paced": asyncio.run(measure(url, args.subscribers, args.messages, args.rate)),
+            "burst": asyncio.run(measure(url, args.subscribers, args.messages, 0)),
+        }
+    finally:
+        stop(server)
+    return {"setup": name, "workers": workers, "redis": use_redis, **phases}
+
+
+def main() -> None:
+    parser = results_parser(__doc__, RESULTS_DIR / "fanout.json")
+    parser.add_argument("--subscribers", type=int, default=1000)
+    parser.add_argument("--messages", type=int, default=200)
+    parser.add_argument("--rate", type=float, default=5.0,
+                        help="messages per second in the paced phase")
+    parser.add_argument("--setups", default=",".join(SETUPS), help="comma-separated")
+    parser.add_argument("--rounds", type=int, default=2, help="times each setup runs")
+    args = parser.parse_args()
+
+    # Each subscriber is a socket, on both sides: raise the open-file limit to match.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = min(hard, max(soft, 4 * args.subscribers + 256))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+    redis_server = shutil.which("redis-server")
+    if redis_server is None:
+        sys.exit("fanout.py needs redis-server on the PATH: apt-get install redis-server")
+    redis_port = free_port()
+    redis = subprocess.Popen(
+        [redis_server, "--port", str(redis_port), "--bind", HOST, "--save", "",
+         "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    results = []
+    try:
+        wait_for_port(redis_port, redis, START_TIMEOUT_S)
+        # Rounds interleave the setups, so that a busy moment of the machine does not
+        # land on one setup alone; every round is kept.
+        for round_number in range(1, args.rounds + 1):
+            for name in args.setups.split(","):
+                result = run_setup(name, f"redis://{HOST}:{redis_port}/0", args)
+                results.append({"round": round_number, **result})
+                print_result(name, result)
+    finally:
+        stop(redis)
+    # The machine is shared: how busy it was is part of the result.
+    load = [round(value, 2) for value in os.getloadavg()]
+    path = write_results(
+        args.json, {"benchmark": "fanout", "load_average": load, "results": results}
+    )
+    table = path.with_suffix(".md")
+    table.write_text(markdown_table(json.loads(path.read_text())))
+    print(f"wrote {path} and {table}")
+
+
+def markdown_table(document: dict[str, Any]) -> str:
+    """The results as the Markdown table the performance page includes."""
+    first = document["results"][0]["paced"]
+    lines = [
+        "<!-- Generated by benchmarks/fanout.py from fanout.json. -->",
+        "",
+        f"{first['subscribers']:,} WebSocket subscribers, {first['messages']} messages "
+        f"per phase, paced at {first['offered_rate_msgs_per_s']:g} messages/s; "
+        f"`{document['command']}` on {document['date'][:10]}, "
+        f"{document['machine']['cpu_count']} cores, load average "
+        f"{document['load_average'][0]} at the end.",
+        "",
+        "| setup | round | phase | deliveries/s | p50 ms | p99 ms | lost | cut off |",
+        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for result in document["results"]:
+        for phase in ("paced", "burst"):
+            measured = result[phase]
+            latency = measured["latency_ms"]
+            lines.append(
+                f"| {result['setup']} | {result['round']} | {phase} "
+                f"| {measured['delivered_msgs_per_s']:,.0f} | {latency['p50']} "
+                f"| {latency['p99']} | {measured['deliveries_lost']} "
+                f"| {measured['subscribers_cut_off']} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def print_result(name: str, result: dict[str, Any]) -> None:
+    for phase in ("paced", "burst"):
+        measured = result[phase]
+        latency = measured["latency_ms"]
+        print(
+            f"{name:18} {phase:6} {measured['delivered_msgs_per_s']:>9} "
+            f"deliveries/s  p50 {latency['p50']} ms  p99 {latency['p99']} ms  "
+            f"max {latency['max']} ms  lost {measured['deliveries_lost']}  "
+            f"cut off {measured['subscribers_cut_off']}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
