@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -28,7 +28,6 @@ from tests.examples.checks_chat import read_event
 from tests.realserver import (
     REPO_ROOT,
     Server,
-    ServerKind,
     free_port,
     server_command,
     start_process,
@@ -134,7 +133,7 @@ def test_two_processes_share_one_room_and_recover_from_a_redis_restart(
     ids=["uvicorn-workers", "gunicorn", "granian"],
 )
 def test_two_workers_on_one_port_deliver_each_message_once_to_each_client(
-    shared: RedisServer, tmp_path: Path, command
+    shared: RedisServer, tmp_path: Path, command: Callable[[int], list[str]]
 ) -> None:
     port = free_port()
     with serve(command(port), port, tmp_path, "workers") as server, ExitStack() as stack:
@@ -156,13 +155,17 @@ def test_two_workers_on_one_port_deliver_each_message_once_to_each_client(
 
 # hypercorn is left out: its own SIGTERM handling runs at once, beside the example's,
 # and closes the WebSockets itself (1011) without waiting (see scaling-out.md).
-@pytest.mark.parametrize("kind", ["uvicorn", "granian"])
+@pytest.mark.parametrize(
+    "command",
+    [uvicorn, lambda port: server_command("granian", TARGET, port), gunicorn],
+    ids=["uvicorn", "granian", "gunicorn"],
+)
 def test_sigterm_closes_websockets_with_1001_and_ends_event_streams(
-    shared: RedisServer, tmp_path: Path, kind: ServerKind
+    shared: RedisServer, tmp_path: Path, command: Callable[[int], list[str]]
 ) -> None:
     port = free_port()
     with (
-        serve(server_command(kind, TARGET, port), port, tmp_path, kind) as server,
+        serve(command(port), port, tmp_path, "sigterm") as server,
         connect(f"{server.ws_url}/ws", open_timeout=TIMEOUT) as ws,
         httpx.Client(timeout=TIMEOUT) as client,
         client.stream("GET", f"{server.base_url}/events") as events,
