@@ -102,12 +102,13 @@ def pinned_sums() -> dict[str, str]:
     return sums
 
 
-def verify_pyodide(folder: Path = PYODIDE_CACHE) -> list[Path]:
-    """The Pyodide files in ``folder``, each checked against its pinned sum.
+def verify_pyodide(folder: Path | None = None) -> list[Path]:
+    """The Pyodide files in ``folder`` (by default the cache), each checked against its sum.
 
     Raises:
         PlaygroundUnavailable: a file is missing or differs from the pinned one.
     """
+    folder = folder or PYODIDE_CACHE
     files = []
     for name, digest in pinned_sums().items():
         path = folder / name
@@ -340,7 +341,7 @@ def button(example: str, page_url: str) -> str:
     if _state.reason is not None or entry["unsupported"]:
         why = entry["unsupported"] or (
             "The in-browser playground is not included in this build of the site "
-            "(its Pyodide files were not fetched when the site was built)."
+            "(it was built without npm or without network access)."
         )
         return (
             f'<div class="playground" data-example="{example}">'
