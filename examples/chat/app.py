@@ -169,10 +169,13 @@ class MemoryRoom(Room):
     def __init__(self):
         super().__init__()
         self._history = collections.deque(maxlen=HISTORY)
-        self._ids = itertools.count(1)
+        # Ids stay unique across restarts, as the page skips ids it has
+        # shown: the start time in ms, then a count (like a stream's ids).
+        self._started = time.time_ns() // 1_000_000
+        self._count = itertools.count(1)
 
     async def publish(self, text):
-        message = {"id": str(next(self._ids)), "text": text}
+        message = {"id": f"{self._started}-{next(self._count)}", "text": text}
         self._history.append(message)
         self.deliver(message)
         return message

@@ -123,6 +123,16 @@ async def test_a_posted_message_reaches_every_websocket_and_the_history(mode):
         assert history == [posted, from_bob]
 
 
+async def test_message_ids_are_not_used_again_after_a_restart(mode):
+    ids = []
+    for _ in range(2):
+        async with TestClient(app) as client:
+            response = await client.post("/messages", json={"text": "hi"})
+            ids.append(response.json()["id"])
+        await asyncio.sleep(0.002)  # the ids start from the clock, in ms
+    assert ids[0] != ids[1]
+
+
 async def test_the_history_is_the_last_100_oldest_first(mode):
     async with TestClient(app) as client:
         assert (await client.get("/messages")).json() == []

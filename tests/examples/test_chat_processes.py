@@ -185,6 +185,10 @@ def test_sigterm_closes_websockets_with_1001_and_ends_event_streams(
 # nginx ------------------------------------------------------------------------------------
 
 
+# As deployment.md starts the servers behind nginx.
+BEHIND_NGINX = ("--root-path", "/chat", "--proxy-headers", "--forwarded-allow-ips", "127.0.0.1")
+
+
 def nginx_config(tmp_path: Path, listen: int, ports: tuple[int, int]) -> Path:
     """A main config around examples/chat/nginx.conf, moved to free ports and tmp_path."""
     site = (REPO_ROOT / "examples" / "chat" / "nginx.conf").read_text()
@@ -228,8 +232,8 @@ def test_nginx_in_front_of_two_processes(shared: RedisServer, tmp_path: Path) ->
     assert check.returncode == 0, check.stderr
     nginx_command = [NGINX, "-p", str(tmp_path), "-c", str(config), "-g", "daemon off;"]
     with (
-        serve(uvicorn(ports[0], "--root-path", "/chat"), ports[0], tmp_path, "a"),
-        serve(uvicorn(ports[1], "--root-path", "/chat"), ports[1], tmp_path, "b"),
+        serve(uvicorn(ports[0], *BEHIND_NGINX), ports[0], tmp_path, "a"),
+        serve(uvicorn(ports[1], *BEHIND_NGINX), ports[1], tmp_path, "b"),
         start_process(nginx_command, name="nginx", port=listen, tmp_dir=tmp_path) as nginx,
         httpx.Client(timeout=TIMEOUT) as client,
     ):
