@@ -346,6 +346,7 @@ def test_edited_code_runs_and_an_error_shows_its_traceback(
     page, errors = open_example(context, static_server, "simple")
     try:
         click_run(page)
+        page.get_by_text("Edit examples/simple/app.py and run it again").click()
         code = page.locator(".playground-code")
         code.fill(code.input_value().replace("Hello, World!", "Hello, playground!"))
         page.get_by_role("button", name="Run", exact=True).click()

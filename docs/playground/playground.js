@@ -14,8 +14,8 @@ const OWN_PAGE =
   "the consoles below send the same requests to the app running in this page.";
 const STAND_INS =
   "A browser page cannot listen on a port: the app is not served by uvicorn or " +
-  "hypercorn here, each request goes to it through bareasgi.testing.TestClient. " +
-  "Code under `if __name__ == \"__main__\":` does not run.";
+  "hypercorn here, each request goes to it through bareasgi.testing.TestClient, " +
+  "and the code under if __name__ == \"__main__\": does not run.";
 
 let booted = null; // one Python per page, shared by every panel on it
 let write = () => {}; // where Python's output goes: the log of the panel last started
@@ -145,17 +145,18 @@ function buildPanel(container, name) {
     { class: "playground-panel" },
     ui.status,
     ui.notes,
-    element("details", { open: "" },
-      element("summary", { text: `examples/${name}/app.py: edit it, then Run` }),
-      ui.code,
-      element("div", { class: "playground-row" }, ui.run, ui.reset)),
     ui.error,
+    // The answer first, where the reader looks after the click; the code is on the page above.
     element("section", { class: "playground-console" },
+      element("div", { class: "playground-answer" }, ui.answerStatus, ui.answerHeaders, ui.answerBody),
       element("h4", { text: "Request console" }),
       ui.routeList,
-      form,
-      element("div", { class: "playground-answer" }, ui.answerStatus, ui.answerHeaders, ui.answerBody)),
+      form),
     ui.websocket,
+    element("details", { class: "playground-editor" },
+      element("summary", { text: `Edit examples/${name}/app.py and run it again` }),
+      ui.code,
+      element("div", { class: "playground-row" }, ui.run, ui.reset)),
     element("details", {}, element("summary", { text: "Log (print and logging output)" }), ui.log),
   );
   container.append(panel);
@@ -263,6 +264,7 @@ export async function start(container) {
     const failure = await playground.load(source);
     if (failure) {
       ui.status.textContent = "app.py did not start: the traceback is below. Fix it and Run again.";
+      ui.error.closest(".playground-panel").querySelector(".playground-editor").open = true;
       showError(ui, failure);
       return;
     }
