@@ -15,7 +15,7 @@ PACKAGE_FILES := $(shell find bareasgi -type f -not -path '*/__pycache__/*')
 SITE_SOURCES := mkdocs.yml $(shell find docs examples bareasgi benchmarks/results \
 	-type f -not -path '*/__pycache__/*' -not -path '*/.ruff_cache/*')
 
-.PHONY: run test lint typecheck pytest docs wheel screenshots bench clean
+.PHONY: run test lint typecheck pytest docs wheel screenshots bench bench-fanout clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -78,6 +78,11 @@ screenshots: $(DEV_STAMP)
 bench: $(DEV_STAMP)
 	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt
 	$(BIN)/python benchmarks/run_all.py
+
+# The chat example's fan-out over 1,000 WebSockets, in memory and through Redis
+# (needs redis-server; about 5 minutes): benchmarks/results/fanout.{json,md}.
+bench-fanout: $(DEV_STAMP)
+	$(BIN)/python benchmarks/fanout.py
 
 clean:
 	rm -rf $(VENV) site dist build .pytest_cache .mypy_cache .ruff_cache .coverage
