@@ -7,7 +7,8 @@ asyncio_mode = "auto" (here, set in pyproject.toml).
 import pytest
 
 from bareasgi.testing import TestClient
-from examples.testing.app import create_app
+
+from .app import create_app
 
 
 @pytest.fixture
