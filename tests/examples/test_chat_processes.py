@@ -7,6 +7,7 @@ processes. The commands are the ones docs/how-to/scaling-out.md and deployment.m
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -151,6 +152,36 @@ def test_two_workers_on_one_port_deliver_each_message_once_to_each_client(
             with pytest.raises(TimeoutError):  # and nothing twice
                 ws.recv(timeout=0.05)
         assert texts(httpx.get(f"{server.base_url}/messages").json()) == sent
+
+
+def test_without_redis_two_workers_split_the_room(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What scaling-out.md warns of: without Redis, two workers are two rooms."""
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    port = free_port()
+    command = uvicorn(port, "--workers", "2")
+    with serve(command, port, tmp_path, "split") as server, ExitStack() as stack:
+        sockets = [
+            stack.enter_context(connect(f"{server.ws_url}/ws", open_timeout=TIMEOUT))
+            for _ in range(20)
+        ]
+        # Ten posts, each a new connection, which the kernel gives to either worker.
+        sent = [f"message {number}" for number in range(10)]
+        for text in sent:
+            assert post(server.base_url, text).status_code == 201
+        reached = {text: 0 for text in sent}
+        # Everything sent is on its way: a second for the first socket, then the
+        # others have had it in their buffers for as long.
+        wait = 1.0
+        for ws in sockets:
+            with contextlib.suppress(TimeoutError):
+                while True:
+                    reached[json.loads(ws.recv(timeout=wait))["text"]] += 1
+            wait = 0.05
+    # A message reaches only the clients of the worker that took its POST: with the
+    # connections spread over two workers, some messages miss some clients.
+    assert any(count < len(sockets) for count in reached.values()), reached
 
 
 # hypercorn is left out: its own SIGTERM handling runs at once, beside the example's,
