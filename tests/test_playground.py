@@ -340,6 +340,49 @@ def test_websocket_console_echoes_and_closes(
         page.close()
 
 
+def test_an_own_page_runs_in_a_frame_answered_by_the_app_in_the_page(
+    context: BrowserContext, static_server: Server
+) -> None:
+    page, errors = open_example(context, static_server, "server_sent_events")
+    try:
+        click_run(page)
+        # The page's EventSource streams through the service worker from the app here.
+        frame = page.frame_locator(".playground-own-page")
+        expect(frame.locator("body")).to_contain_text("#3", timeout=FIRST_ANSWER_MS)
+        assert errors == []
+    finally:
+        page.close()
+
+
+def test_a_form_on_an_own_page_is_posted_to_the_app_in_the_page(
+    context: BrowserContext, static_server: Server
+) -> None:
+    page, errors = open_example(context, static_server, "forms")
+    try:
+        click_run(page)
+        frame = page.frame_locator(".playground-own-page")
+        frame.get_by_label("Name").fill("Ada")
+        frame.get_by_role("button", name="Send").click()
+        expect(frame.locator("body")).to_contain_text("name: Ada", timeout=FIRST_ANSWER_MS)
+        assert errors == []
+    finally:
+        page.close()
+
+
+def test_own_pages_a_service_worker_cannot_serve_say_why(
+    context: BrowserContext, static_server: Server
+) -> None:
+    for example, why in [("cors", "another origin"), ("websocket", "cannot pass a WebSocket")]:
+        page, errors = open_example(context, static_server, example)
+        try:
+            click_run(page)
+            expect(page.locator(".playground-notes")).to_contain_text(why)
+            expect(page.locator(".playground-own-page")).to_have_count(0)
+            assert errors == []
+        finally:
+            page.close()
+
+
 def test_edited_code_runs_and_an_error_shows_its_traceback(
     context: BrowserContext, static_server: Server
 ) -> None:

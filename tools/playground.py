@@ -16,9 +16,11 @@ As a hook it:
   this checkout, python-multipart (for the forms example), each example's files, the
   Python side of the playground (``docs/playground/runner.py``) and ``manifest.json``.
 
-Nothing on the built site is fetched from another host. Where Pyodide was not fetched or
-the wheel cannot be built, the site still builds and the button says the playground is
-not part of this build.
+An example with a page of its own (``index.html``) shows that page in a frame; the
+service worker ``docs/playground/sw.js`` hands the frame's requests to the app running in
+the docs page. Nothing on the built site is fetched from another host. Where Pyodide
+was not fetched or the wheel cannot be built, the site still builds and the button says
+the playground is not part of this build.
 """
 
 from __future__ import annotations
@@ -65,6 +67,15 @@ FIRST_REQUESTS: dict[str, dict[str, Any]] = {
     },
     "hypercorn": {"method": "GET", "path": "/hello-world"},
     "static_files": {"method": "GET", "path": "/"},
+}
+# Own pages the service worker cannot serve, and why (the consoles stand in for them).
+OWN_PAGE_NOT_SERVED = {
+    "cors": (
+        "This example has a page of its own that calls the app from another origin "
+        "(localhost instead of 127.0.0.1), to show CORS at work; a service worker answers "
+        "only its own site's requests, so that page is not shown here: the request console "
+        "below stands in for it (send an origin header)."
+    ),
 }
 # TestClient options an example needs to show what it does.
 CLIENT_OPTIONS: dict[str, dict[str, Any]] = {"http2_push": {"server_push": True}}
@@ -303,6 +314,7 @@ def example_entry(name: str) -> dict[str, Any]:
         "client": CLIENT_OPTIONS.get(name, {}),
         "unsupported": unsupported,
         "own_page": (EXAMPLES / name / "index.html").is_file(),
+        "own_page_not_served": OWN_PAGE_NOT_SERVED.get(name),
     }
 
 

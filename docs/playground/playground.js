@@ -9,15 +9,24 @@ const BASE = new URL("./", import.meta.url);
 const HOME = "/home/pyodide/examples";
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 const OWN_PAGE =
-  "This example also has a page of its own, whose script sends requests to a server. " +
-  "A static site has no server behind it, so that page is not shown here: " +
-  "the consoles below send the same requests to the app running in this page.";
+  "Below the consoles is the example's own page. A static site has no server behind it: " +
+  "a service worker hands each request of that page to the app running in this page.";
+const OWN_PAGE_WEBSOCKET =
+  "This example has a page of its own, whose script talks to the app over a WebSocket. " +
+  "A service worker cannot pass a WebSocket on, and a static site has no server behind " +
+  "it, so that page is not shown here: the WebSocket console below stands in for it.";
+const NO_WORKER =
+  "This example has a page of its own, which needs a service worker to reach the app " +
+  "running in this page; this browser did not start one, so the consoles stand in for it: ";
 const STAND_INS =
   "A browser page cannot listen on a port: the app is not served by uvicorn or " +
   "hypercorn here, each request goes to it through bareasgi.testing.TestClient, " +
   "and the code under if __name__ == \"__main__\": does not run.";
 
 let booted = null; // one Python per page, shared by every panel on it
+let worker = null; // the service worker's registration, once per page
+const servers = new Map(); // example name -> what answers its own page's requests
+let served = 0; // numbers the own pages' requests
 let write = () => {}; // where Python's output goes: the log of the panel last started
 
 async function bytes(path) {
@@ -49,6 +58,30 @@ function boot() {
     return { pyodide, manifest, module };
   })();
   return booted;
+}
+
+// The service worker that passes the own pages' requests on to this page.
+function startWorker() {
+  worker ??= (async () => {
+    if (!("serviceWorker" in navigator)) throw new Error("no service worker in this browser");
+    navigator.serviceWorker.addEventListener("message", (event) => {
+      const data = event.data;
+      if (!data || data.type !== "request") return;
+      const serve = servers.get(data.example);
+      if (serve) serve(data, event.ports[0]);
+      else event.ports[0].postMessage({ type: "error", text: `This page does not run ${data.example}.` });
+    });
+    const scope = new URL("app/", BASE).pathname;
+    const registration = await navigator.serviceWorker.register(new URL("sw.js", BASE), { scope });
+    const sw = registration.installing || registration.waiting || registration.active;
+    if (sw.state !== "activated") {
+      await new Promise((resolve) => {
+        sw.addEventListener("statechange", () => sw.state === "activated" && resolve());
+      });
+    }
+    return registration;
+  })();
+  return worker;
 }
 
 function element(tag, attributes = {}, ...children) {
@@ -160,6 +193,7 @@ function buildPanel(container, name) {
     element("details", {}, element("summary", { text: "Log (print and logging output)" }), ui.log),
   );
   container.append(panel);
+  ui.panel = panel;
   ui.form = form;
   return ui;
 }
@@ -190,7 +224,6 @@ export async function start(container) {
     return;
   }
   const entry = python.manifest.examples[name];
-  if (entry.own_page) ui.notes.append(element("p", { text: OWN_PAGE }));
   ui.notes.append(element("p", { text: STAND_INS }));
   const folder = `${HOME}/${name}`;
   for (const file of entry.files) {
@@ -258,6 +291,7 @@ export async function start(container) {
     return { method: "GET", path: plain ? plain[1] : "/" };
   }
 
+  let ownPageShown = false;
   async function run(source) {
     ui.error.hidden = true;
     ui.status.textContent = "Running app.py…";
@@ -268,7 +302,13 @@ export async function start(container) {
       showError(ui, failure);
       return;
     }
-    const first = firstRequest(showRoutes());
+    const routes = showRoutes();
+    if (ui.ownPage) ui.ownPage.src = ui.ownPage.src; // the page again, from the new app
+    else if (!ownPageShown) {
+      ownPageShown = true;
+      await showOwnPage(routes);
+    }
+    const first = firstRequest(routes);
     ui.method.value = first.method;
     ui.path.value = first.path;
     ui.headers.value = first.headers || "";
@@ -285,6 +325,49 @@ export async function start(container) {
     await playground.stop();
   });
   ui.run.addEventListener("click", () => run(ui.code.value));
+  // The example's own page, in a frame whose requests the service worker brings here.
+  servers.set(name, async (data, port) => {
+    const number = ++served;
+    port.onmessage = ({ data: message }) => {
+      if (message.type === "cancel") Promise.resolve(playground.cancel(number));
+    };
+    const problem = await playground.serve(
+      number,
+      data.method,
+      data.path,
+      JSON.stringify(data.headers),
+      data.body ?? undefined, // undefined arrives in Python as None, null would not
+      (json) => port.postMessage({ type: "start", ...JSON.parse(json) }),
+      (bytes) => port.postMessage({ type: "chunk", bytes }),
+    );
+    port.postMessage(problem ? { type: "error", text: problem } : { type: "end" });
+  });
+  async function showOwnPage(routes) {
+    if (!entry.own_page) return;
+    if (entry.own_page_not_served) {
+      ui.notes.append(element("p", { text: entry.own_page_not_served }));
+      return;
+    }
+    if (routes.websocket.length) {
+      ui.notes.append(element("p", { text: OWN_PAGE_WEBSOCKET }));
+      return;
+    }
+    try {
+      const registration = await startWorker();
+      registration.active.postMessage({ type: "page", example: name });
+    } catch (error) {
+      ui.notes.append(element("p", { text: NO_WORKER + error }));
+      return;
+    }
+    ui.notes.append(element("p", { text: OWN_PAGE }));
+    ui.ownPage = element("iframe", {
+      class: "playground-own-page",
+      title: `The page of examples/${name}, answered by the app in this page`,
+      src: new URL(`app/${name}/`, BASE).href,
+    });
+    ui.panel.append(element("h4", { text: "The example's own page" }), ui.ownPage);
+  }
+
   ui.reset.addEventListener("click", () => {
     ui.code.value = original;
   });

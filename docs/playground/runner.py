@@ -22,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pyodide.ffi import to_js
+
 from bareasgi.testing import TestClient, WebSocketClosed, WebSocketRejected, WebSocketSession
 
 SERVERS = ("uvicorn", "hypercorn")
@@ -141,6 +143,7 @@ class Playground:
         self._request: asyncio.Task[Any] | None = None
         self._socket: WebSocketSession | None = None
         self._receiver: asyncio.Task[None] | None = None
+        self._served: dict[int, asyncio.Task[Any]] = {}  # the own page's requests, by id
 
     async def load(self, source: str) -> str:
         """Run ``source`` as the example's app.py and start its app (lifespan startup).
@@ -173,6 +176,8 @@ class Playground:
         """Stop what runs: the request, the WebSocket, then the app (lifespan shutdown)."""
         await self.stop()
         await self.ws_close(1001)
+        for number in list(self._served):
+            await self.cancel(number)
         client, self.client = self.client, None
         if client is not None:
             try:
@@ -242,6 +247,60 @@ class Playground:
         finally:
             if self._request is asyncio.current_task():
                 self._request = None
+
+    async def serve(
+        self,
+        number: int,
+        method: str,
+        path: str,
+        headers: str,
+        body: Any,
+        on_start: Callable[[str], object],
+        on_chunk: Callable[[Any], object],
+    ) -> str:
+        """Answer a request of the example's own page (from the service worker), as bytes.
+
+        ``headers`` is JSON of ``[name, value]`` pairs; ``body`` a Uint8Array or None.
+        ``on_chunk`` gets each body chunk as a Uint8Array. Requests run side by side,
+        each until it ends or ``cancel(number)``.
+
+        Returns:
+            "" when the response ended or was cancelled, else a traceback.
+        """
+        if self.client is None:
+            return "The app is not running: fix app.py and run it again."
+        task = asyncio.current_task()
+        assert task is not None  # the page awaits this coroutine as a task
+        self._served[number] = task
+        try:
+            pairs = [(name, value) for name, value in json.loads(headers)]
+            data = None if body is None else bytes(body.to_bytes())
+            async with self.client.stream(method, path, headers=pairs, body=data) as response:
+                on_start(
+                    json.dumps(
+                        {
+                            "status": response.status,
+                            "headers": [[k.decode(), v.decode()] for k, v in response.headers.raw],
+                        }
+                    )
+                )
+                async for chunk in response:
+                    on_chunk(to_js(chunk))
+            return ""
+        except asyncio.CancelledError:
+            task.uncancel()
+            return ""
+        except Exception as error:
+            return format_error(error)
+        finally:
+            self._served.pop(number, None)
+
+    async def cancel(self, number: int) -> None:
+        """End request ``number`` of the own page: its reader went away."""
+        task = self._served.pop(number, None)
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait([task])
 
     async def stop(self) -> None:
         """End the request being answered, as a client that goes away does."""

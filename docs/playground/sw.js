@@ -1,0 +1,69 @@
+// The playground's service worker: it answers an example's own page from the app that runs
+// in the reader's docs page, so that the example's page works with no server behind the site.
+//
+// Its scope is playground/app/: a request for playground/app/NAME/PATH is sent, through a
+// MessageChannel, to the docs page that runs example NAME in Pyodide, which answers it with
+// bareasgi.testing.TestClient; the answer streams back chunk by chunk (server-sent events
+// keep flowing). WebSockets never pass through a service worker: those pages are not served.
+const pages = new Map(); // example name -> id of the docs page that runs it
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+
+self.addEventListener("install", () => self.skipWaiting());
+self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim()));
+
+self.addEventListener("message", (event) => {
+  if (event.data && event.data.type === "page") pages.set(event.data.example, event.source.id);
+});
+
+self.addEventListener("fetch", (event) => {
+  const scope = new URL(self.registration.scope);
+  const url = new URL(event.request.url);
+  if (url.origin !== scope.origin || !url.pathname.startsWith(scope.pathname)) return;
+  const [example, ...rest] = url.pathname.slice(scope.pathname.length).split("/");
+  event.respondWith(answer(event.request, example, "/" + rest.join("/") + url.search));
+});
+
+async function answer(request, example, path) {
+  const page = pages.has(example) ? await self.clients.get(pages.get(example)) : undefined;
+  if (!page) {
+    const text = "No docs page runs this example now: click Run in your browser on its page.\n";
+    return new Response(text, { status: 503, headers: { "content-type": "text/plain" } });
+  }
+  const body = ["GET", "HEAD"].includes(request.method)
+    ? null
+    : new Uint8Array(await request.arrayBuffer());
+  const channel = new MessageChannel();
+  const message = {
+    type: "request",
+    example,
+    method: request.method,
+    path,
+    headers: [...request.headers],
+    body,
+  };
+  page.postMessage(message, [channel.port2]);
+  return new Promise((resolve) => {
+    let controller;
+    const stream = new ReadableStream({
+      start(c) {
+        controller = c;
+      },
+      cancel() {
+        channel.port1.postMessage({ type: "cancel" }); // the page went away: so does the client
+      },
+    });
+    channel.port1.onmessage = ({ data }) => {
+      if (data.type === "start") {
+        const init = { status: data.status, headers: data.headers };
+        resolve(new Response(NULL_BODY.has(data.status) ? null : stream, init));
+      } else if (data.type === "chunk") {
+        controller.enqueue(data.bytes);
+      } else if (data.type === "end") {
+        controller.close();
+      } else if (data.type === "error") {
+        resolve(new Response(data.text, { status: 500, headers: { "content-type": "text/plain" } }));
+        controller.error(new Error(data.text));
+      }
+    };
+  });
+}
