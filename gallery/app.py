@@ -27,7 +27,15 @@ from bareasgi.types import (
     RouteMatches,
     Scope,
 )
-from gallery.console import ASSETS, console_page, load_example, serves_own_page, with_console
+from gallery.console import (
+    ASSETS,
+    back_link_bar,
+    console_page,
+    load_example,
+    serves_own_page,
+    with_back_link,
+    with_console,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT = b"text/plain; charset=utf-8"
@@ -128,7 +136,7 @@ def create_app(site: Path | None = None) -> Application:
         example = load_example(name)
         page = console_page(example)
         if serves_own_page(example.app):
-            app.mount(example.base, example.app)
+            app.mount(example.base, with_back_link(example.app, back_link_bar(example)))
             consoles[name] = page
         else:
             app.mount(example.base, with_console(example.app, page))

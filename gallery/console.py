@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import html
 import importlib
+import re
 import string
 from dataclasses import dataclass
 from pathlib import Path
 
 from bareasgi import Application
 from bareasgi.routing import PathTemplate, Variable, route_path
-from bareasgi.types import ASGIApp, Receive, Scope, Send
+from bareasgi.types import ASGIApp, Message, Receive, Scope, Send
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -196,3 +197,98 @@ def with_console(app: ASGIApp, page: bytes) -> ASGIApp:
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
     return console_or_app
+
+
+# Where the back link goes in an example's own page: just inside <body>, else after
+# the head or the title.
+_BODY = re.compile(rb"<body[^>]*>", re.IGNORECASE)
+_AFTER_HEAD = re.compile(rb"</head>|</title>", re.IGNORECASE)
+_BAR_STYLE = (
+    "font:15px/1.4 system-ui,sans-serif;background:#00796b;padding:8px 16px;"
+    "margin:0 0 12px"
+)
+
+
+def back_link_bar(example: Example) -> bytes:
+    """The bar linking an example's own page back to the docs page that explains it."""
+    e = html.escape
+    return (
+        f'<div class="gallery-back" style="{_BAR_STYLE}">'
+        f'<a href="{e(example.docs_url)}" style="color:#fff">'
+        f"← Back to the {e(example.docs_kind)}: {e(example.docs_title)}</a></div>"
+    ).encode()
+
+
+def with_back_link(app: ASGIApp, bar: bytes) -> ASGIApp:
+    """``app``, with ``bar`` put at the top of each HTML page it answers.
+
+    An example's own pages are its code, shown as they are on the docs page; only in the
+    gallery do they get a way back to that page. Only ``200`` HTML answers to ``GET`` and
+    ``HEAD`` without a ``content-encoding`` are touched. The body is held back only until
+    the place for the bar has arrived (at most ``_BAR_SEARCH`` bytes); a page without one
+    goes out as it is.
+    """
+
+    async def app_with_bar(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            await app(scope, receive, send)
+            return
+        held: Message | None = None  # the start of a page that may get the bar
+        chunks: list[bytes] = []
+
+        async def release(page: bytes, more_body: bool, with_bar: bool) -> None:
+            nonlocal held
+            assert held is not None
+            start, held = held, None
+            if with_bar:
+                start = {**start, "headers": _longer(start["headers"], len(bar))}
+            await send(start)
+            await send({"type": "http.response.body", "body": page, "more_body": more_body})
+
+        async def send_with_bar(message: Message) -> None:
+            nonlocal held
+            if message["type"] == "http.response.start" and _html_page(message):
+                held = message
+                return
+            if message["type"] != "http.response.body" or held is None:
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            more_body = bool(message.get("more_body", False))
+            page = b"".join(chunks)
+            if scope["method"] == "HEAD":
+                await release(page, more_body, with_bar=True)
+                return
+            found = _BODY.search(page)
+            if found is None and (not more_body or len(page) > _BAR_SEARCH):
+                found = _AFTER_HEAD.search(page)  # a page may leave <body> out
+                if found is None:
+                    await release(page, more_body, with_bar=False)
+                    return
+            if found is not None:
+                at = found.end()
+                await release(page[:at] + bar + page[at:], more_body, with_bar=True)
+
+        await app(scope, receive, send_with_bar)
+
+    return app_with_bar
+
+
+_BAR_SEARCH = 64 * 1024
+
+
+def _html_page(start: Message) -> bool:
+    headers = {bytes(name).lower(): bytes(value) for name, value in start.get("headers", [])}
+    return (
+        start["status"] == 200
+        and headers.get(b"content-type", b"").startswith(b"text/html")
+        and b"content-encoding" not in headers
+    )
+
+
+def _longer(headers: list[tuple[bytes, bytes]], extra: int) -> list[tuple[bytes, bytes]]:
+    """``headers`` with any ``content-length`` grown by ``extra``; a list, for the cookies."""
+    return [
+        (name, b"%d" % (int(value) + extra) if name.lower() == b"content-length" else value)
+        for name, value in headers
+    ]

@@ -8,7 +8,7 @@ from urllib.parse import urljoin
 
 import pytest
 
-from bareasgi import Application, text_response
+from bareasgi import Application, bytes_writer, text_response
 from bareasgi.testing import TestClient
 from docs import hooks
 from gallery.app import create_app, example_apps, example_names
@@ -19,6 +19,7 @@ from gallery.console import (
     load_example,
     serves_own_page,
     variable_hints,
+    with_back_link,
     with_console,
 )
 
@@ -135,6 +136,64 @@ async def test_an_example_with_a_page_keeps_it_and_has_its_console_beside_it(sit
         assert (redirect.status, redirect.headers["location"]) == (307, "/try/rest/")
         missing = await client.get("/console/no-such-example/")
         assert (missing.status, missing.text) == (404, "<h1>lost</h1>")
+
+
+async def test_an_examples_own_page_links_back_to_its_docs_page_in_the_gallery(site):
+    async with TestClient(create_app(site)) as client:
+        page = await client.get("/try/websocket/")
+        head = await client.head("/try/websocket/")
+    bar = '<a href="/tutorials/websocket/" style="color:#fff">← Back to the tutorial: WebSockets'
+    assert bar in page.text
+    # Just inside <body>: the page itself follows, unchanged.
+    assert re.search(r"<body[^>]*><div class=\"gallery-back\"", page.text)
+    assert head.status == 200 and head.body == b""
+    # The example itself, outside the gallery, is as the docs page shows it.
+    async with TestClient(example_apps()["websocket"]) as client:
+        assert "gallery-back" not in (await client.get("/")).text
+
+
+async def test_the_back_link_goes_inside_body_as_it_arrives_and_keeps_every_header():
+    app = Application()
+    page = b"<!doctype html><title>t</title><p>hi"
+    cookies = [(b"set-cookie", b"a=1"), (b"set-cookie", b"b=2")]
+    html = (b"content-type", b"text/html")
+
+    @app.on_http_request({"GET"}, "/whole")
+    async def whole(scope, info, matches, content):
+        length = (b"content-length", b"%d" % len(page))
+        return 200, [html, length, *cookies], bytes_writer(page)
+
+    async def chunks():
+        yield b"<!doctype html><title>t</title><bo"
+        yield b'dy class="x"><p>one'
+        yield b"<p>two"
+
+    @app.on_http_request({"GET"}, "/stream")
+    async def streamed(scope, info, matches, content):
+        return 200, [html], chunks()
+
+    @app.on_http_request({"GET"}, "/bare")
+    async def bare(scope, info, matches, content):
+        return 200, [html], bytes_writer(b"<p>no head, no body")
+
+    @app.on_http_request({"GET"}, "/text")
+    async def text(scope, info, matches, content):
+        return text_response(200, None, "<body>plain")
+
+    async with TestClient(with_back_link(app, b"<nav>back</nav>")) as client:
+        response = await client.get("/whole")
+        assert response.body == b"<!doctype html><title>t</title><nav>back</nav><p>hi"
+        assert response.headers.get_all("set-cookie") == ["a=1", "b=2"]
+        assert response.headers["content-length"] == str(len(response.body))
+        head = await client.head("/whole")
+        assert head.headers["content-length"] == response.headers["content-length"]
+        streamed_page = (await client.get("/stream")).body
+        assert streamed_page == (
+            b'<!doctype html><title>t</title><body class="x"><nav>back</nav><p>one<p>two'
+        )
+        assert (await client.get("/bare")).body == b"<p>no head, no body"
+        assert (await client.get("/text")).text == "<body>plain"
+        assert (await client.post("/whole")).status == 405
 
 
 async def test_the_consoles_assets_and_the_favicon_are_served(site):
