@@ -369,18 +369,33 @@ def test_a_form_on_an_own_page_is_posted_to_the_app_in_the_page(
         page.close()
 
 
-def test_own_pages_a_service_worker_cannot_serve_say_why(
+def test_an_own_page_websocket_talks_to_the_app_in_the_page(
     context: BrowserContext, static_server: Server
 ) -> None:
-    for example, why in [("cors", "another origin"), ("websocket", "cannot pass a WebSocket")]:
-        page, errors = open_example(context, static_server, example)
-        try:
-            click_run(page)
-            expect(page.locator(".playground-notes")).to_contain_text(why)
-            expect(page.locator(".playground-own-page")).to_have_count(0)
-            assert errors == []
-        finally:
-            page.close()
+    page, errors = open_example(context, static_server, "websocket")
+    try:
+        click_run(page)
+        frame = page.frame_locator(".playground-own-page")
+        expect(frame.locator("#status")).to_have_text("Connected.", timeout=FIRST_ANSWER_MS)
+        frame.locator("#message").fill("hello from the frame")
+        frame.get_by_role("button", name="Send").click()
+        expect(frame.locator("#log")).to_contain_text("You said: hello from the frame")
+        assert errors == []
+    finally:
+        page.close()
+
+
+def test_an_own_page_a_service_worker_cannot_serve_says_why(
+    context: BrowserContext, static_server: Server
+) -> None:
+    page, errors = open_example(context, static_server, "cors")
+    try:
+        click_run(page)
+        expect(page.locator(".playground-notes")).to_contain_text("another origin")
+        expect(page.locator(".playground-own-page")).to_have_count(0)
+        assert errors == []
+    finally:
+        page.close()
 
 
 def test_edited_code_runs_and_an_error_shows_its_traceback(

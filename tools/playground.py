@@ -16,7 +16,7 @@ As a hook it:
   this checkout, python-multipart (for the forms example), each example's files, the
   Python side of the playground (``docs/playground/runner.py``) and ``manifest.json``.
 
-An example with a page of its own (``index.html``) shows that page in a frame; the
+An example with pages of its own (HTML files) shows its ``/`` in a frame; the
 service worker ``docs/playground/sw.js`` hands the frame's requests to the app running in
 the docs page. Nothing on the built site is fetched from another host. Where Pyodide
 was not fetched or the wheel cannot be built, the site still builds and the button says
@@ -313,7 +313,8 @@ def example_entry(name: str) -> dict[str, Any]:
         "first": FIRST_REQUESTS.get(name),
         "client": CLIENT_OPTIONS.get(name, {}),
         "unsupported": unsupported,
-        "own_page": (EXAMPLES / name / "index.html").is_file(),
+        # Pages of its own: an index.html, a public/ folder of them, or templates.
+        "own_page": any((EXAMPLES / name).rglob("*.html")),
         "own_page_not_served": OWN_PAGE_NOT_SERVED.get(name),
     }
 

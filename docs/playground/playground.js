@@ -10,11 +10,8 @@ const HOME = "/home/pyodide/examples";
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 const OWN_PAGE =
   "Below the consoles is the example's own page. A static site has no server behind it: " +
-  "a service worker hands each request of that page to the app running in this page.";
-const OWN_PAGE_WEBSOCKET =
-  "This example has a page of its own, whose script talks to the app over a WebSocket. " +
-  "A service worker cannot pass a WebSocket on, and a static site has no server behind " +
-  "it, so that page is not shown here: the WebSocket console below stands in for it.";
+  "a service worker hands each request of that page to the app running in this page, " +
+  "and its WebSockets are opened with the app here too.";
 const NO_WORKER =
   "This example has a page of its own, which needs a service worker to reach the app " +
   "running in this page; this browser did not start one, so the consoles stand in for it: ";
@@ -26,6 +23,30 @@ const STAND_INS =
 let booted = null; // one Python per page, shared by every panel on it
 let worker = null; // the service worker's registration, once per page
 const servers = new Map(); // example name -> what answers its own page's requests
+const runners = new Map(); // example name -> its Python Playground, for the pages' sockets
+let sockets = 0; // numbers the own pages' WebSockets
+
+// What websocket-shim.js, in an own page's frame, opens its sockets with.
+window.bareasgiPlayground = {
+  open(example, path, events) {
+    const number = ++sockets;
+    const runner = runners.get(example);
+    if (runner) {
+      Promise.resolve(runner.page_socket(number, path, events.open, events.message, events.close));
+    } else {
+      setTimeout(() => events.close(1011, "the app is not running"));
+    }
+    return number;
+  },
+  send(example, number, data) {
+    const runner = runners.get(example);
+    if (runner) Promise.resolve(runner.page_socket_send(number, data));
+  },
+  close(example, number, code, reason) {
+    const runner = runners.get(example);
+    return runner ? Promise.resolve(runner.page_socket_close(number, code, reason)) : Promise.resolve();
+  },
+};
 let served = 0; // numbers the own pages' requests
 let write = () => {}; // where Python's output goes: the log of the panel last started
 
@@ -235,6 +256,7 @@ export async function start(container) {
   ui.code.value = original;
   ui.code.rows = Math.min(30, original.split("\n").length + 1);
   const playground = python.module.Playground(folder, JSON.stringify(entry.client || {}));
+  runners.set(name, playground);
 
   let inflight = null;
   async function send(method, path, headers, body) {
@@ -306,7 +328,7 @@ export async function start(container) {
     if (ui.ownPage) ui.ownPage.src = ui.ownPage.src; // the page again, from the new app
     else if (!ownPageShown) {
       ownPageShown = true;
-      await showOwnPage(routes);
+      await showOwnPage();
     }
     const first = firstRequest(routes);
     ui.method.value = first.method;
@@ -342,14 +364,10 @@ export async function start(container) {
     );
     port.postMessage(problem ? { type: "error", text: problem } : { type: "end" });
   });
-  async function showOwnPage(routes) {
+  async function showOwnPage() {
     if (!entry.own_page) return;
     if (entry.own_page_not_served) {
       ui.notes.append(element("p", { text: entry.own_page_not_served }));
-      return;
-    }
-    if (routes.websocket.length) {
-      ui.notes.append(element("p", { text: OWN_PAGE_WEBSOCKET }));
       return;
     }
     try {

@@ -144,6 +144,8 @@ class Playground:
         self._socket: WebSocketSession | None = None
         self._receiver: asyncio.Task[None] | None = None
         self._served: dict[int, asyncio.Task[Any]] = {}  # the own page's requests, by id
+        # The own page's WebSockets, by id: the session and the task that reads from it.
+        self._page_sockets: dict[int, tuple[WebSocketSession, asyncio.Task[Any]]] = {}
 
     async def load(self, source: str) -> str:
         """Run ``source`` as the example's app.py and start its app (lifespan startup).
@@ -178,6 +180,8 @@ class Playground:
         await self.ws_close(1001)
         for number in list(self._served):
             await self.cancel(number)
+        for number in list(self._page_sockets):
+            await self.page_socket_close(number, 1001, "")
         client, self.client = self.client, None
         if client is not None:
             try:
@@ -294,6 +298,70 @@ class Playground:
             return format_error(error)
         finally:
             self._served.pop(number, None)
+
+    async def page_socket(
+        self,
+        number: int,
+        path: str,
+        on_open: Callable[[str], object],
+        on_message: Callable[[Any], object],
+        on_close: Callable[[int, str], object],
+    ) -> None:
+        """Run WebSocket ``number`` of the example's own page (its shim) until it closes.
+
+        ``on_message`` gets a ``str`` for a text message, a Uint8Array for a binary one;
+        ``on_close`` the close code and reason when the app closes or cannot be reached.
+        """
+        if self.client is None:
+            on_close(1011, "the app is not running")
+            return
+        try:
+            session = await self.client.websocket(path).__aenter__()
+        except WebSocketRejected as rejected:
+            on_close(rejected.code, "")
+            return
+        except Exception as error:
+            logging.getLogger("playground").error("WebSocket failed:\n%s", format_error(error))
+            on_close(1011, "")
+            return
+        task = asyncio.current_task()
+        assert task is not None  # the page awaits this coroutine as a task
+        self._page_sockets[number] = (session, task)
+        on_open(session.subprotocol or "")
+        try:
+            while True:
+                try:
+                    message = await session.receive()
+                except TimeoutError:
+                    continue  # a quiet socket is not a stuck app
+                except WebSocketClosed as closed:
+                    on_close(closed.code, closed.reason)
+                    await session.close()
+                    return
+                on_message(message if isinstance(message, str) else to_js(message))
+        except asyncio.CancelledError:
+            task.uncancel()  # page_socket_close stopped the reading: the page closes it
+        finally:
+            self._page_sockets.pop(number, None)
+
+    async def page_socket_send(self, number: int, data: Any) -> None:
+        """Send a message of the own page's WebSocket: a ``str``, or bytes as a typed array."""
+        entry = self._page_sockets.get(number)
+        if entry is not None:
+            await entry[0].send(data if isinstance(data, str) else bytes(data.to_bytes()))
+
+    async def page_socket_close(self, number: int, code: int, reason: str) -> None:
+        """Close the own page's WebSocket ``number`` from the page's side."""
+        entry = self._page_sockets.pop(number, None)
+        if entry is None:
+            return
+        session, task = entry
+        task.cancel()
+        await asyncio.wait([task])
+        try:
+            await session.close(int(code), reason)
+        except Exception as error:
+            logging.getLogger("playground").error("WebSocket close:\n%s", format_error(error))
 
     async def cancel(self, number: int) -> None:
         """End request ``number`` of the own page: its reader went away."""

@@ -4,7 +4,8 @@
 // Its scope is playground/app/: a request for playground/app/NAME/PATH is sent, through a
 // MessageChannel, to the docs page that runs example NAME in Pyodide, which answers it with
 // bareasgi.testing.TestClient; the answer streams back chunk by chunk (server-sent events
-// keep flowing). WebSockets never pass through a service worker: those pages are not served.
+// keep flowing). WebSockets never pass through a service worker: into each HTML page it
+// puts websocket-shim.js first, which opens the page's sockets in the docs page instead.
 const pages = new Map(); // example name -> id of the docs page that runs it
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
@@ -52,18 +53,44 @@ async function answer(request, example, path) {
         channel.port1.postMessage({ type: "cancel" }); // the page went away: so does the client
       },
     });
+    let html = null; // an HTML page's chunks, kept until it ends to put the shim in
+    let init = null;
     channel.port1.onmessage = ({ data }) => {
       if (data.type === "start") {
-        const init = { status: data.status, headers: data.headers };
-        resolve(new Response(NULL_BODY.has(data.status) ? null : stream, init));
+        init = { status: data.status, headers: data.headers };
+        const type = data.headers.find(([name]) => name.toLowerCase() === "content-type");
+        if (type && type[1].startsWith("text/html")) html = [];
+        else resolve(new Response(NULL_BODY.has(data.status) ? null : stream, init));
       } else if (data.type === "chunk") {
-        controller.enqueue(data.bytes);
+        if (html) html.push(data.bytes);
+        else controller.enqueue(data.bytes);
       } else if (data.type === "end") {
-        controller.close();
+        if (html) resolve(withShim(html, init));
+        else controller.close();
       } else if (data.type === "error") {
         resolve(new Response(data.text, { status: 500, headers: { "content-type": "text/plain" } }));
         controller.error(new Error(data.text));
       }
     };
   });
+}
+
+function withShim(chunks, init) {
+  const text = new TextDecoder().decode(concat(chunks));
+  const shim = `<script src="${new URL("../websocket-shim.js", self.registration.scope).pathname}"></script>`;
+  const head = /<head[^>]*>/i.exec(text);
+  const at = head ? head.index + head[0].length : 0;
+  const page = text.slice(0, at) + shim + text.slice(at);
+  const headers = init.headers.filter(([name]) => name.toLowerCase() !== "content-length");
+  return new Response(page, { status: init.status, headers });
+}
+
+function concat(chunks) {
+  const all = new Uint8Array(chunks.reduce((size, chunk) => size + chunk.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, at);
+    at += chunk.length;
+  }
+  return all;
 }
