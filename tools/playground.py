@@ -205,13 +205,22 @@ def build_wheel() -> Path:
         if wheels:
             return wheels[0]
         with tempfile.TemporaryDirectory(dir=WHEEL_CACHE) as temporary:
+            command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", temporary]
             built = subprocess.run(
-                [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", temporary, "."],
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                check=False,
+                [*command, "."], cwd=ROOT, capture_output=True, text=True, check=False
             )
+            if built.returncode != 0:
+                # Offline, pip cannot fetch setuptools for an isolated build: try the one here.
+                built = subprocess.run(
+                    [*command, "--no-build-isolation", "."],
+                    cwd=ROOT,
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+            # setuptools leaves build/ behind, whose stale copies of deleted modules would
+            # go into the next wheel.
+            shutil.rmtree(ROOT / "build", ignore_errors=True)
             if built.returncode != 0:
                 raise PlaygroundUnavailable(f"pip could not build the wheel: {built.stderr}")
             shutil.rmtree(folder, ignore_errors=True)
