@@ -3,15 +3,13 @@
 from .application import Application
 from .errors import ClientDisconnect, HTTPError
 from .middleware import mw
+from .request import RequestBody, bytes_reader, json_reader, text_reader
 from .routing import HttpRouter, PathTemplate, WebSocketRouter
 from .streaming import (
     BodyWriter,
-    bytes_reader,
     bytes_response,
     bytes_writer,
-    json_reader,
     json_response,
-    text_reader,
     text_response,
     text_writer,
 )
@@ -34,10 +32,9 @@ from .types import (
     RouteMatches,
     Scope,
     Send,
-    WebSocketRequestCallback,
     Writer,
 )
-from .websocket import WebSocket, WebSocketState
+from .websocket import WebSocket, WebSocketRequestCallback, WebSocketState
 
 __all__ = [
     "ASGIApp",
@@ -61,6 +58,7 @@ __all__ = [
     "PushResponse",
     "PushResponses",
     "Receive",
+    "RequestBody",
     "RouteMatches",
     "Scope",
     "Send",

@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 from .http import checked, normalize, serve_http
 from .lifespan import serve_lifespan
 from .middleware import chain
-from .routing import HttpRouter, WebSocketRouter, fixed_response, forward_to_mount, route_path
-from .streaming import BodyWriter
+from .routing import HttpRouter, WebSocketRouter, forward_to_mount, route_path
+from .streaming import fixed_response
 from .types import (
     ASGIApp,
     HttpChainedCallback,
@@ -243,7 +243,8 @@ class Application:
             path = route_path(scope) if scope.get("root_path") else scope["path"]
             if self._mounts and await forward_to_mount(self._mounts, path, scope, receive, send):
                 return
-            await serve_websocket(scope, receive, send, self._ws_router, self._info, path)
+            found = self._ws_router.resolve(path)
+            await serve_websocket(scope, receive, send, found, self._info)
         elif kind == "lifespan":
             await serve_lifespan(
                 scope,
@@ -272,12 +273,10 @@ def _not_found_handler(response: HttpRequestCallback | HttpResponse) -> HttpRequ
         return response
     # The framework's check of every response, made once here: a response it would refuse
     # would be a 500 for every unknown path.
-    (status, headers, writer, pushes), problem = checked(normalize(response, "not_found_response"))
-    if writer is not None and not isinstance(writer, BodyWriter):
-        raise TypeError(
-            "not_found_response: the writer is sent for every unknown path, so it must be "
-            "made by text_writer() or bytes_writer(); an async generator can be sent only once"
-        )
+    full, problem = checked(normalize(response, "not_found_response"))
     if problem is not None:
         raise ValueError(f"not_found_response: {problem}")
-    return fixed_response(status, headers, writer, pushes)
+    try:
+        return fixed_response(*full)
+    except TypeError as error:
+        raise TypeError(f"not_found_response: {error}") from None

@@ -30,8 +30,8 @@ __all__ = ["expire_cookie", "parse_cookie_header", "request_cookies", "set_cooki
 # RFC 6265: a name is an HTTP token; a value is cookie-octets, optionally inside double quotes.
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _NOT_TOKEN = re.compile(rb"[^!#$%&'*+\-.^_`|~0-9A-Za-z]")
-_COOKIE_VALUE = re.compile(rb'[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*')
-_NOT_COOKIE_OCTET = re.compile(rb'[^\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]')
+_COOKIE_VALUE = re.compile(rb"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*")
+_NOT_COOKIE_OCTET = re.compile(rb"[^\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]")
 # An attribute value may hold anything but control characters and the ';' that ends it.
 _BAD_IN_ATTRIBUTE = re.compile(r"[\x00-\x1f\x7f;]")
 _BAD_IN_DOMAIN = re.compile(r"[\x00-\x20\x7f;,]")

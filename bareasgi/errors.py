@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
+from .streaming import bytes_writer
 from .types import Headers, HttpFullResponse
 
 
@@ -54,8 +55,6 @@ class HTTPError(Exception):
 
     def to_response(self) -> HttpFullResponse:
         """Build the full response tuple this error stands for."""
-        from .streaming import bytes_writer
-
         headers = list(self.headers or ())
         if self.status in (204, 304):
             return self.status, headers, None, None

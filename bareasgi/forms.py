@@ -34,7 +34,7 @@ from urllib.parse import parse_qsl
 
 from .errors import HTTPError
 from .headers import find_header, parse_content_type, request_header
-from .streaming import bytes_reader
+from .request import bytes_reader
 from .types import Content, Headers, Scope
 
 if TYPE_CHECKING:
@@ -573,16 +573,17 @@ class _MultipartReader:
         if self._field is not None:
             if len(self._field) + end - start > limits.max_field_size:
                 raise HTTPError(
-                    413, f"The field {self._name[:100]!r} is larger than "
-                    f"{limits.max_field_size} bytes."
+                    413,
+                    f"The field {self._name[:100]!r} is larger than {limits.max_field_size} bytes.",
                 )
             self._field += data[start:end]
         elif self._file is not None:
             self._file_size += end - start
             if limits.max_file_size is not None and self._file_size > limits.max_file_size:
                 raise HTTPError(
-                    413, f"The file {self._file.filename[:100]!r} is larger than "
-                    f"{limits.max_file_size} bytes."
+                    413,
+                    f"The file {self._file.filename[:100]!r} is larger than "
+                    f"{limits.max_file_size} bytes.",
                 )
             self.pending.append((self._file, data[start:end]))
 

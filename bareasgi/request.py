@@ -1,15 +1,16 @@
-"""The request body a handler reads: the ``content`` argument of every HTTP handler."""
+"""The request body a handler reads (its ``content`` argument), and the readers of it."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import deque
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Callable
 from typing import Any
 
 from .errors import ClientDisconnect, HTTPError
-from .types import Message, Receive
+from .types import Content, Message, Receive, Scope
 
 logger = logging.getLogger("bareasgi")
 
@@ -26,7 +27,11 @@ class RequestBody:
 
     Chunks are delivered as the server receives them, empty ones skipped. It can be
     iterated once. If the client disconnects before the body is complete, iterating
-    raises ``ClientDisconnect``.
+    raises ``ClientDisconnect``. The framework makes it; a test may make one over
+    any ``receive``.
+
+    Args:
+        receive: The ASGI ``receive`` callable the body is read from.
     """
 
     # Most requests never read their body, so everything but ``receive`` is set on first use.
@@ -74,6 +79,12 @@ class RequestBody:
 
     async def read(self, max_size: int | None = DEFAULT_MAX_SIZE) -> bytes:
         """Read the whole body (what ``bytes_reader`` does), receiving directly when it can.
+
+        Args:
+            max_size: The largest body in bytes that is read; None for no limit.
+
+        Returns:
+            The body, empty if the request has none.
 
         Raises:
             HTTPError: 413 once more than ``max_size`` bytes have arrived.
@@ -135,7 +146,11 @@ class RequestBody:
         response sent without waiting costs no task. From now on only the watcher
         calls ``receive``; a reader waits for the body chunks it keeps: an ASGI
         ``receive`` must not be awaited twice at once. If a reader is awaiting
-        ``receive`` already, the watcher starts once that call returns.
+        ``receive`` already, the watcher starts once that call returns. The
+        framework calls it for a streaming response.
+
+        Args:
+            task: The task sending the response.
         """
         self._handed_over = True
         loop = task.get_loop()
@@ -272,3 +287,139 @@ def _use_starter(loop: asyncio.AbstractEventLoop) -> _WatcherStarter:
     _starter = _WatcherStarter(loop)
     return _starter
 
+
+async def bytes_reader(content: Content, max_size: int | None = DEFAULT_MAX_SIZE) -> bytes:
+    """Read the whole request body.
+
+    Args:
+        content: The handler's ``content`` argument.
+        max_size: A body longer than this many bytes stops the reading and
+            raises ``HTTPError(413)`` without buffering the rest; 1 MiB
+            (``DEFAULT_MAX_SIZE``) unless given, None for no limit.
+
+    Returns:
+        The body, empty if the request has none.
+
+    Raises:
+        HTTPError: 413 when the body is longer than ``max_size``.
+        ClientDisconnect: The client went away before the body was complete.
+
+    Example:
+        ```python
+        async def upload(scope, info, matches, content):
+            data = await bytes_reader(content, max_size=1_000_000)
+            return text_response(200, None, f"{len(data)} bytes")
+        ```
+    """
+    if type(content) is RequestBody:
+        return await content.read(max_size)
+    return await read_chunks(content, max_size)
+
+
+async def text_reader(
+    content: Content, encoding: str = "utf-8", max_size: int | None = DEFAULT_MAX_SIZE
+) -> str:
+    """Read the whole request body as text.
+
+    Args:
+        content: The handler's ``content`` argument.
+        encoding: The encoding to decode the body with.
+        max_size: The largest body in bytes that is read, 1 MiB unless given,
+            None for no limit; see `bytes_reader`.
+
+    Returns:
+        The decoded body.
+
+    Raises:
+        HTTPError: 400 when the body does not decode, with a message that
+            names the encoding, never the body; 413 when it is longer than
+            ``max_size``.
+        ClientDisconnect: The client went away before the body was complete.
+
+    Example:
+        ```python
+        async def shout(scope, info, matches, content):
+            text = await text_reader(content, max_size=10_000)
+            return text_response(200, None, text.upper())
+        ```
+    """
+    data = await bytes_reader(content, max_size)
+    try:
+        return data.decode(encoding)
+    except UnicodeError as error:  # some codecs, such as punycode, raise UnicodeError itself
+        raise HTTPError(400, f"The request body is not valid {encoding} text.") from error
+
+
+async def json_reader(
+    content: Content,
+    loads: Callable[[bytes], Any] = json.loads,
+    max_size: int | None = DEFAULT_MAX_SIZE,
+    *,
+    scope: Scope | None = None,
+) -> Any:
+    """Read the whole request body as JSON.
+
+    Args:
+        content: The handler's ``content`` argument.
+        loads: The function that parses the body's bytes, ``json.loads`` by
+            default; a faster parser such as ``orjson.loads`` fits. A
+            ``ValueError`` it raises becomes a 400.
+        max_size: The largest body in bytes that is read, 1 MiB unless given,
+            None for no limit; see `bytes_reader`.
+        scope: The request's scope. When given, the content type is checked
+            first: anything but ``application/json`` or
+            ``application/*+json`` (parameters and letter case aside) is
+            refused before any of the body is read.
+
+    Returns:
+        The parsed value: an object, a list, a string, a number, a bool or
+        ``None``. Check its type before you use it.
+
+    Raises:
+        HTTPError: 400 when the body is not valid JSON, with a message that
+            names the line and column where parsing failed, never the body;
+            415 when ``scope`` is given and the content type is not JSON; 413
+            when the body is longer than ``max_size``.
+        ClientDisconnect: The client went away before the body was complete.
+
+    Example:
+        ```python
+        async def update(scope, info, matches, content):
+            changes = await json_reader(content, scope=scope)
+            if not isinstance(changes, dict):
+                raise HTTPError(400, "The body must be a JSON object.")
+            info.update(changes)
+            return 204
+        ```
+    """
+    if scope is not None:
+        _require_json_content_type(scope)
+    data = await bytes_reader(content, max_size)
+    try:
+        return loads(data)
+    except json.JSONDecodeError as error:
+        raise HTTPError(
+            400,
+            f"The request body is not valid JSON: {error.msg} at line {error.lineno} "
+            f"column {error.colno}.",
+        ) from error
+    except (ValueError, UnicodeDecodeError) as error:
+        raise HTTPError(400, "The request body is not valid JSON.") from error
+    except RecursionError as error:
+        # Nesting deeper than the interpreter's recursion limit: a few kilobytes of
+        # "[" are enough. The client's mistake, so a 400, not a logged 500.
+        message = "The request body is not valid JSON: it is nested too deeply."
+        raise HTTPError(400, message) from error
+
+
+def _require_json_content_type(scope: Scope) -> None:
+    for name, value in scope.get("headers") or ():
+        if name.lower() == b"content-type":
+            kind = value.split(b";", 1)[0].strip().lower()
+            if kind == b"application/json" or (
+                kind.startswith(b"application/") and kind.endswith(b"+json")
+            ):
+                return
+            shown = kind.decode("latin-1")
+            raise HTTPError(415, f"Expected a JSON body (application/json), not {shown}.")
+    raise HTTPError(415, "Expected a JSON body: send content-type: application/json.")

@@ -16,19 +16,9 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from .streaming import BodyWriter
-from .types import (
-    ASGIApp,
-    Headers,
-    HttpRequestCallback,
-    HttpResponse,
-    PushResponses,
-    Receive,
-    RouteMatches,
-    Scope,
-    Send,
-    WebSocketRequestCallback,
-)
+from .streaming import fixed_response, text_response
+from .types import ASGIApp, HttpRequestCallback, Receive, RouteMatches, Scope, Send
+from .websocket import WebSocketRequestCallback
 
 Handler = TypeVar("Handler")
 Converter = Callable[[str], Any]
@@ -438,45 +428,12 @@ class HttpRouter(_Router[HttpRequestCallback]):
         if handler is None:
             allowed = methods | {"HEAD"} if "GET" in methods else methods
             allow = ", ".join(sorted(allowed)).encode("ascii")
-            body = b"Method Not Allowed"
-            headers = [
-                (b"allow", allow),
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(body)).encode("ascii")),
-            ]
-            handler = fixed_response(405, headers, BodyWriter((body,)))
+            handler = fixed_response(*text_response(405, [(b"allow", allow)], "Method Not Allowed"))
             self._not_allowed[methods] = handler
         return handler
 
 
-def fixed_response(
-    status: int,
-    headers: Headers | None,
-    writer: BodyWriter | None = None,
-    pushes: PushResponses | None = None,
-) -> HttpRequestCallback:
-    """A handler answering every request with the same response.
-
-    The writer must be a ``BodyWriter`` (or None), which can be sent any number of
-    times; each request gets its own copy of the header list.
-    """
-
-    async def respond(*_: Any) -> HttpResponse:
-        return status, list(headers or ()), writer, pushes
-
-    respond.__qualname__ = respond.__name__ = f"respond_{status}"
-    return respond
-
-
-_NOT_FOUND_BODY = b"Not Found"
-_not_found = fixed_response(
-    404,
-    [
-        (b"content-type", b"text/plain; charset=utf-8"),
-        (b"content-length", str(len(_NOT_FOUND_BODY)).encode("ascii")),
-    ],
-    BodyWriter((_NOT_FOUND_BODY,)),
-)
+_not_found = fixed_response(*text_response(404, None, "Not Found"))
 
 
 class WebSocketRouter(_Router[WebSocketRequestCallback]):

@@ -147,9 +147,7 @@ def _lines(text: str) -> list[str]:
     return text.split("\n")
 
 
-def _format(
-    data: str | None, event: str | None, id: str | int | None, retry: int | None
-) -> bytes:
+def _format(data: str | None, event: str | None, id: str | int | None, retry: int | None) -> bytes:
     parts = []
     if event is not None:
         parts.append(f"event: {event}\n")

@@ -1,4 +1,4 @@
-"""Request body readers, response body writers and response builders."""
+"""Response body writers and response builders."""
 
 from __future__ import annotations
 
@@ -6,9 +6,14 @@ import json
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
-from .errors import HTTPError
-from .request import DEFAULT_MAX_SIZE, RequestBody, read_chunks
-from .types import Content, Headers, HttpFullResponse, Scope
+from .types import (
+    Headers,
+    HttpFullResponse,
+    HttpRequestCallback,
+    HttpResponse,
+    PushResponses,
+    Writer,
+)
 
 # Shared by every response built here: a tuple cannot change, and one fewer is made each time.
 _TEXT_PLAIN = (b"content-type", b"text/plain; charset=utf-8")
@@ -122,143 +127,6 @@ def text_writer(text: str, encoding: str = "utf-8", chunk_size: int = -1) -> Bod
     )
 
 
-async def bytes_reader(content: Content, max_size: int | None = DEFAULT_MAX_SIZE) -> bytes:
-    """Read the whole request body.
-
-    Args:
-        content: The handler's ``content`` argument.
-        max_size: A body longer than this many bytes stops the reading and
-            raises ``HTTPError(413)`` without buffering the rest; 1 MiB
-            (``DEFAULT_MAX_SIZE``) unless given, None for no limit.
-
-    Returns:
-        The body, empty if the request has none.
-
-    Raises:
-        HTTPError: 413 when the body is longer than ``max_size``.
-        ClientDisconnect: The client went away before the body was complete.
-
-    Example:
-        ```python
-        async def upload(scope, info, matches, content):
-            data = await bytes_reader(content, max_size=1_000_000)
-            return text_response(200, None, f"{len(data)} bytes")
-        ```
-    """
-    if type(content) is RequestBody:
-        return await content.read(max_size)
-    return await read_chunks(content, max_size)
-
-
-async def text_reader(
-    content: Content, encoding: str = "utf-8", max_size: int | None = DEFAULT_MAX_SIZE
-) -> str:
-    """Read the whole request body as text.
-
-    Args:
-        content: The handler's ``content`` argument.
-        encoding: The encoding to decode the body with.
-        max_size: The largest body in bytes that is read, 1 MiB unless given,
-            None for no limit; see `bytes_reader`.
-
-    Returns:
-        The decoded body.
-
-    Raises:
-        HTTPError: 400 when the body does not decode, with a message that
-            names the encoding, never the body; 413 when it is longer than
-            ``max_size``.
-        ClientDisconnect: The client went away before the body was complete.
-
-    Example:
-        ```python
-        async def shout(scope, info, matches, content):
-            text = await text_reader(content, max_size=10_000)
-            return text_response(200, None, text.upper())
-        ```
-    """
-    data = await bytes_reader(content, max_size)
-    try:
-        return data.decode(encoding)
-    except UnicodeError as error:  # some codecs, such as punycode, raise UnicodeError itself
-        raise HTTPError(400, f"The request body is not valid {encoding} text.") from error
-
-
-async def json_reader(
-    content: Content,
-    loads: Callable[[bytes], Any] = json.loads,
-    max_size: int | None = DEFAULT_MAX_SIZE,
-    *,
-    scope: Scope | None = None,
-) -> Any:
-    """Read the whole request body as JSON.
-
-    Args:
-        content: The handler's ``content`` argument.
-        loads: The function that parses the body's bytes, ``json.loads`` by
-            default; a faster parser such as ``orjson.loads`` fits. A
-            ``ValueError`` it raises becomes a 400.
-        max_size: The largest body in bytes that is read, 1 MiB unless given,
-            None for no limit; see `bytes_reader`.
-        scope: The request's scope. When given, the content type is checked
-            first: anything but ``application/json`` or
-            ``application/*+json`` (parameters and letter case aside) is
-            refused before any of the body is read.
-
-    Returns:
-        The parsed value: an object, a list, a string, a number, a bool or
-        ``None``. Check its type before you use it.
-
-    Raises:
-        HTTPError: 400 when the body is not valid JSON, with a message that
-            names the line and column where parsing failed, never the body;
-            415 when ``scope`` is given and the content type is not JSON; 413
-            when the body is longer than ``max_size``.
-        ClientDisconnect: The client went away before the body was complete.
-
-    Example:
-        ```python
-        async def update(scope, info, matches, content):
-            changes = await json_reader(content, scope=scope)
-            if not isinstance(changes, dict):
-                raise HTTPError(400, "The body must be a JSON object.")
-            info.update(changes)
-            return 204
-        ```
-    """
-    if scope is not None:
-        _require_json_content_type(scope)
-    data = await bytes_reader(content, max_size)
-    try:
-        return loads(data)
-    except json.JSONDecodeError as error:
-        raise HTTPError(
-            400,
-            f"The request body is not valid JSON: {error.msg} at line {error.lineno} "
-            f"column {error.colno}.",
-        ) from error
-    except (ValueError, UnicodeDecodeError) as error:
-        raise HTTPError(400, "The request body is not valid JSON.") from error
-    except RecursionError as error:
-        # Nesting deeper than the interpreter's recursion limit: a few kilobytes of
-        # "[" are enough. The client's mistake, so a 400, not a logged 500.
-        message = "The request body is not valid JSON: it is nested too deeply."
-        raise HTTPError(400, message) from error
-
-
-def _require_json_content_type(scope: Scope) -> None:
-    for name, value in scope.get("headers") or ():
-        if name.lower() == b"content-type":
-            kind = value.split(b";", 1)[0].strip().lower()
-            if kind == b"application/json" or (
-                kind.startswith(b"application/") and kind.endswith(b"+json")
-            ):
-                return
-            shown = kind.decode("latin-1")
-            raise HTTPError(415, f"Expected a JSON body (application/json), not {shown}.")
-    raise HTTPError(415, "Expected a JSON body: send content-type: application/json.")
-
-
 def _with_entity_headers(
     headers: Headers | None, content_type: tuple[bytes, bytes], body: bytes
 ) -> Headers:
@@ -352,3 +220,31 @@ def json_response(
     """
     body = dumps(obj).encode("utf-8")
     return status, _with_entity_headers(headers, _APPLICATION_JSON, body), BodyWriter((body,)), None
+
+
+def fixed_response(
+    status: int,
+    headers: Headers | None,
+    writer: Writer | None = None,
+    pushes: PushResponses | None = None,
+) -> HttpRequestCallback:
+    """A handler answering every request with the same response.
+
+    Each request gets its own copy of the header list.
+
+    Raises:
+        TypeError: ``writer`` is not a ``BodyWriter`` (made by `text_writer`,
+            `bytes_writer` or a ``*_response`` builder): it is sent for every
+            request, and an async generator can be sent only once.
+    """
+    if writer is not None and not isinstance(writer, BodyWriter):
+        raise TypeError(
+            "the writer is sent for every request, so it must be made by text_writer() or "
+            "bytes_writer(); an async generator can be sent only once"
+        )
+
+    async def respond(*_: Any) -> HttpResponse:
+        return status, list(headers or ()), writer, pushes
+
+    respond.__qualname__ = respond.__name__ = f"respond_{status}"
+    return respond

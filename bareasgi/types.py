@@ -7,10 +7,7 @@ behaviour of its own.
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, MutableMapping
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from .websocket import WebSocket
+from typing import Any
 
 Scope = MutableMapping[str, Any]
 """The ASGI connection scope, passed through from the server untouched."""
@@ -73,9 +70,6 @@ HttpMiddlewareCallback = Callable[
     [Scope, Info, RouteMatches, Content, HttpChainedCallback], Awaitable[HttpResponse]
 ]
 """Middleware: ``async def middleware(scope, info, matches, content, handler)``."""
-
-WebSocketRequestCallback = Callable[[Scope, Info, RouteMatches, "WebSocket"], Awaitable[None]]
-"""A WebSocket handler: ``async def handler(scope, info, matches, web_socket)``."""
 
 LifespanRequestHandler = Callable[[Scope, Info, Message], Awaitable[None]]
 """A startup or shutdown handler: ``async def handler(scope, info, message)``."""

@@ -7,12 +7,11 @@ import contextlib
 import enum
 import logging
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from .errors import ClientDisconnect
 from .http import describe
-from .routing import WebSocketRouter
-from .types import Headers, Info, Message, Receive, Scope, Send
+from .types import Headers, Info, Message, Receive, RouteMatches, Scope, Send
 
 logger = logging.getLogger("bareasgi")
 
@@ -258,14 +257,24 @@ class WebSocket:
             yield message
 
 
+WebSocketRequestCallback = Callable[[Scope, Info, RouteMatches, WebSocket], Awaitable[None]]
+"""A WebSocket handler: ``async def handler(scope, info, matches, web_socket)``."""
+
+
 async def serve_websocket(
-    scope: Scope, receive: Receive, send: Send, router: WebSocketRouter, info: Info, path: str
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    found: tuple[WebSocketRequestCallback, RouteMatches] | None,
+    info: Info,
 ) -> None:
-    """Run one WebSocket connection to ``path`` through its handler; close it whatever happens."""
+    """Run one WebSocket connection through the handler ``found`` for it; close it whatever happens.
+
+    ``found`` is None when no route matched: the connection is refused.
+    """
     message = await receive()
     if message["type"] != "websocket.connect":
         return
-    found = router.resolve(path)
     if found is None:
         await send({"type": "websocket.close", "code": 1000, "reason": ""})
         return

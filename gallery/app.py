@@ -16,8 +16,8 @@ import os
 from pathlib import Path
 
 from bareasgi import Application, bytes_writer, text_writer
-from bareasgi.routing import fixed_response
 from bareasgi.static import file_response, static_files
+from bareasgi.streaming import fixed_response
 from bareasgi.types import (
     ASGIApp,
     Content,
