@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bareasgi import Application, HTTPError, mw, text_response
+from bareasgi import Application, HTTPError, bytes_reader, mw, text_response
 from bareasgi.cors import CORSMiddleware
 from bareasgi.testing import TestClient
 
@@ -511,3 +511,42 @@ async def test_around_one_route_it_answers_preflights_if_the_route_takes_options
     response = await client.put("/save", headers={"origin": SITE})
     assert response.status == 204
     assert response.headers["access-control-allow-origin"] == SITE
+
+
+# Found by mutation testing (make mutation): each of these once let a mutant live.
+
+
+async def test_the_handler_behind_gets_the_info_matches_and_body_unchanged():
+    seen = []
+    app = Application(middlewares=[CORSMiddleware(allow_origins=[SITE])], info={"k": 1})
+
+    @app.on_http_request({"POST"}, "/items/{id:int}")
+    async def item(scope, info, matches, content):
+        seen.append((info, matches, await bytes_reader(content)))
+        return 204
+
+    response = await TestClient(app).post("/items/7", headers={"origin": SITE}, body=b"data")
+    assert response.status == 204
+    assert seen == [({"k": 1}, {"id": 7}, b"data")]
+
+
+async def test_a_preflight_is_cached_for_600_seconds_unless_told_and_0_is_allowed():
+    for options, expected in (({}, "600"), ({"max_age": 0}, "0")):
+        cors = CORSMiddleware(allow_origins=[SITE], **options)
+        response = await TestClient(app_with(cors)).options(
+            "/items", headers=preflight(SITE, "GET")
+        )
+        assert response.headers["access-control-max-age"] == expected
+
+
+@pytest.mark.parametrize("vary", [b"x-a,origin", b"X-A , Origin", b"origin"])
+async def test_an_origin_already_in_vary_is_not_added_twice(vary):
+    cors = CORSMiddleware(allow_origins=[SITE])
+    app = Application(middlewares=[cors])
+
+    @app.on_http_request({"GET"}, "/v")
+    async def varied(scope, info, matches, content):
+        return 200, [(b"vary", vary)], None
+
+    response = await TestClient(app).get("/v", headers={"origin": SITE})
+    assert response.headers.get_all("vary") == [vary.decode()]
