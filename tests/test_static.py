@@ -877,3 +877,59 @@ async def test_file_response_checks_its_options(public):
         await file_response({"method": "GET"}, public / "notes.txt", chunk_size=0)
     with pytest.raises(TypeError, match="bytes"):
         await file_response({"method": "GET"}, public / "notes.txt", headers=[("a", "b")])
+
+
+# Found by mutation testing (make mutation): each of these once let a mutant live.
+
+
+def plain_text(response, status, text):
+    assert (response.status, response.text) == (status, text)
+    assert response.headers["content-type"] == PLAIN
+    assert response.headers["content-length"] == str(len(response.body))
+
+
+async def test_every_error_answer_is_complete_plain_text(client, public):
+    plain_text(await client.get("/static/missing.txt"), 404, "Not Found")
+    posting = TestClient(app_for(public, methods=("GET", "HEAD", "POST")))
+    response = await posting.post("/static/notes.txt")
+    plain_text(response, 405, "Method Not Allowed")
+    assert response.headers["allow"] == "GET, HEAD"
+    response = await client.get("/static/notes.txt", headers={"range": "bytes=99-"})
+    plain_text(response, 416, "The range is not satisfiable: the file has 20 bytes.")
+    response = await client.get("/static/notes.txt", headers={"if-match": '"other"'})
+    plain_text(response, 412, "The file does not match the request's conditions.")
+
+
+async def test_a_directory_redirect_has_an_empty_body_of_length_0(client):
+    response = await client.get("/static/sub")
+    assert response.status == 308
+    assert response.headers.raw == [(b"location", b"sub/"), (b"content-length", b"0")]
+
+
+@pytest.mark.parametrize("digits", [20, 5000])
+async def test_a_range_end_of_any_number_of_digits_means_to_the_end(client, digits):
+    # Past 18 digits the number is taken as "beyond any file", never parsed: Python
+    # refuses to parse more than 4,300 digits.
+    response = await client.get("/static/big.bin", headers={"range": "bytes=1-" + "9" * digits})
+    assert (response.status, response.body) == (206, BIG[1:])
+
+
+async def test_a_file_one_byte_longer_than_a_chunk_is_sent_whole(public):
+    (public / "odd.bin").write_bytes(BIG[:1025])
+    response = await TestClient(app_for(public, chunk_size=1024)).get("/static/odd.bin")
+    assert response.body == BIG[:1025]
+
+
+async def test_file_response_gives_a_server_offering_pathsend_the_path(public):
+    app = Application()
+
+    @app.on_http_request({"GET"}, "/download")
+    async def download(scope, info, matches, content):
+        return await file_response(scope, public / "notes.txt", content_type="text/x-notes")
+
+    response = await TestClient(app, pathsend=True).get("/download")
+    assert (response.status, response.body) == (200, TEXT)
+    assert response.headers["content-type"] == "text/x-notes"
+    assert [m["type"] for m in response.messages][-1] == "http.response.pathsend"
+    response = await TestClient(app).get("/download")  # not offered: read and sent
+    assert [m["type"] for m in response.messages][-1] == "http.response.body"
