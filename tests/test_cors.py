@@ -550,3 +550,27 @@ async def test_an_origin_already_in_vary_is_not_added_twice(vary):
 
     response = await TestClient(app).get("/v", headers={"origin": SITE})
     assert response.headers.get_all("vary") == [vary.decode()]
+
+
+@pytest.mark.parametrize("origins", ["*", [SITE]])
+async def test_the_handlers_own_headers_stay_whatever_the_origin(origins):
+    app = Application(middlewares=[CORSMiddleware(allow_origins=origins)])
+
+    @app.on_http_request({"GET"}, "/h")
+    async def tagged(scope, info, matches, content):
+        return 200, [(b"x-own", b"1")], None
+
+    for origin in (SITE, OTHER):
+        response = await TestClient(app).get("/h", headers={"origin": origin})
+        assert response.headers["x-own"] == "1"
+
+
+async def test_any_header_allowed_still_refuses_names_that_are_not_tokens():
+    cors = CORSMiddleware(allow_origins=[SITE], allow_headers="*")
+    response = await TestClient(app_with(cors)).options(
+        "/items", headers=preflight(SITE, "GET", "x-a, bad name")
+    )
+    assert response.status == 400
+    assert "'bad name' is not allowed" in response.text
+    assert "access-control-allow-headers" not in response.headers
+    assert response.headers["vary"] == "Origin"
