@@ -1,17 +1,19 @@
 """The static files extra: lookup inside the directory, validators, ranges and streaming."""
 
 import asyncio
+import gc
 import io
 import logging
 import os
 import subprocess
 import sys
 import threading
+import warnings
 from email.utils import formatdate
 
 import pytest
 
-from bareasgi import Application
+from bareasgi import Application, BodyWriter
 from bareasgi.static import FileWriter, file_response, static_files
 from bareasgi.testing import TestClient
 from tests.scripted import one_at_a_time
@@ -933,3 +935,55 @@ async def test_file_response_gives_a_server_offering_pathsend_the_path(public):
     assert [m["type"] for m in response.messages][-1] == "http.response.pathsend"
     response = await TestClient(app).get("/download")  # not offered: read and sent
     assert [m["type"] for m in response.messages][-1] == "http.response.body"
+
+
+@pytest.mark.parametrize("pair", [(b"x-a", "text"), ("x-a", b"bytes"), (b"x-a",), [b"x-a", b"1"]])
+def test_extra_headers_must_be_tuples_of_two_bytes(public, pair):
+    with pytest.raises(TypeError, match="bytes"):
+        static_files(public, headers=[pair])
+
+
+def test_the_smallest_chunk_and_any_index_name_are_accepted(public):
+    static_files(public, chunk_size=1, index="INDEX.XHTML")
+
+
+async def test_a_name_with_a_backslash_is_never_served_even_if_such_a_file_exists(public):
+    (public / "a\\b.txt").write_bytes(b"odd name")
+    response = await TestClient(app_for(public)).get("/static/a\\b.txt")
+    assert response.status == 404
+
+
+async def test_the_last_modified_date_is_the_files_own(client, public):
+    os.utime(public / "notes.txt", (1_230_768_000, 1_230_768_000))
+    response = await client.get("/static/notes.txt")
+    assert response.headers["last-modified"] == "Thu, 01 Jan 2009 00:00:00 GMT"
+
+
+async def test_a_body_of_exactly_chunk_size_bytes_is_read_at_once(public):
+    (public / "exact.bin").write_bytes(BIG[:1024])
+    app = app_for(public, chunk_size=1024)
+    writers = writer_spy(app)
+    response = await TestClient(app).get("/static/exact.bin")
+    assert response.body == BIG[:1024]
+    assert type(writers[0]) is BodyWriter
+    response = await TestClient(app).get(
+        "/static/big.bin", headers={"range": "bytes=3000-3583"}
+    )
+    assert response.status == 206
+    assert type(writers[1]) is BodyWriter  # 584 bytes, wherever they start
+
+
+async def test_a_file_read_at_once_is_closed_at_once(public):
+    app = app_for(public)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        for path in ("/static/notes.txt", "/static/sub/", "/static/missing.txt"):
+            await TestClient(app).get(path)
+        gc.collect()
+    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+async def test_static_files_can_serve_the_root_of_the_file_system(public):
+    target = (public / "notes.txt").resolve()
+    response = await TestClient(app_for("/")).get("/static" + str(target))
+    assert (response.status, response.body) == (200, TEXT)
