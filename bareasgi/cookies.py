@@ -23,13 +23,12 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime, formatdate
 
 from .headers import find_all_headers
+from .http import NOT_TOKEN, is_token
 from .types import Header, Scope
 
 __all__ = ["expire_cookie", "parse_cookie_header", "request_cookies", "set_cookie"]
 
 # RFC 6265: a name is an HTTP token; a value is cookie-octets, optionally inside double quotes.
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_NOT_TOKEN = re.compile(rb"[^!#$%&'*+\-.^_`|~0-9A-Za-z]")
 _COOKIE_VALUE = re.compile(rb"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*")
 _NOT_COOKIE_OCTET = re.compile(rb"[^\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]")
 # An attribute value may hold anything but control characters and the ';' that ends it.
@@ -223,8 +222,8 @@ def expire_cookie(
 
 def _name_bytes(name: str | bytes) -> bytes:
     raw = name.encode("utf-8") if isinstance(name, str) else name
-    if not _TOKEN.fullmatch(raw):
-        bad = _NOT_TOKEN.search(raw)
+    if not is_token(raw):
+        bad = NOT_TOKEN.search(raw)
         problem = "is empty" if bad is None else f"contains {_describe(raw, bad.start())}"
         raise ValueError(
             f"cookie name {name!r} {problem}: a name may hold only letters, digits and "

@@ -46,6 +46,7 @@ import re
 from collections.abc import Iterable
 
 from .headers import request_header
+from .http import is_token
 from .streaming import text_response
 from .types import (
     Content,
@@ -62,7 +63,6 @@ __all__ = ["SAFELISTED_HEADERS", "CORSMiddleware"]
 SAFELISTED_HEADERS = frozenset({"accept", "accept-language", "content-language", "content-type"})
 """Request headers always allowed: ``content-type`` is listed so JSON requests need no setup."""
 
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 # What a browser sends as Origin: scheme://host[:port] with no path, or "null".
 _ORIGIN = re.compile(r"(?:[a-z][a-z0-9+.\-]*://[^\s,/?#*]+|null)\Z", re.IGNORECASE)
 
@@ -237,7 +237,7 @@ class CORSMiddleware:
             problems.append(f"the origin {_show(origin)} is not allowed")
 
         method_text = method.decode("latin-1").strip()
-        if self._any_method and _TOKEN.match(method_text):
+        if self._any_method and is_token(method_text):
             # Echoed, since "*" means any method only to requests without credentials.
             headers.append((b"access-control-allow-methods", method_text.encode("latin-1")))
             vary.append(b"Access-Control-Request-Method")
@@ -249,7 +249,7 @@ class CORSMiddleware:
         names = [name.strip().lower() for name in (requested or b"").decode("latin-1").split(",")]
         names = [name for name in names if name]
         if self._any_header:
-            refused = [name for name in names if not _TOKEN.match(name)]
+            refused = [name for name in names if not is_token(name)]
             if names and not refused:
                 # Echoed: "*" would not cover authorization, nor anything with credentials.
                 headers.append((b"access-control-allow-headers", ", ".join(names).encode()))
@@ -310,7 +310,7 @@ def _check_origin(origin: str) -> str:
 
 
 def _check_token(name: str, argument: str) -> str:
-    if name == "*" or _TOKEN.match(name):
+    if name == "*" or is_token(name):
         return name
     raise ValueError(f"{argument}: {name!r} is not a valid HTTP method or header name")
 

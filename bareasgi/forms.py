@@ -34,7 +34,7 @@ from urllib.parse import parse_qsl
 
 from .errors import HTTPError
 from .headers import find_header, parse_content_type, request_header
-from .request import bytes_reader
+from .request import bytes_reader, too_large
 from .types import Content, Headers, Scope
 
 if TYPE_CHECKING:
@@ -370,17 +370,13 @@ def _unsupported(media_type: str, expected: str) -> HTTPError:
     return HTTPError(415, f"Expected a form ({expected}), not {media_type}.")
 
 
-def _too_large(max_size: int) -> HTTPError:
-    return HTTPError(413, f"The request body is larger than {max_size} bytes.")
-
-
 def _check_declared_length(scope: Scope, max_size: int | None) -> None:
     """Refuse a body whose content-length is already over the limit, without reading it."""
     if max_size is None:
         return
     declared = request_header(scope, b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_size:
-        raise _too_large(max_size)
+        raise too_large(max_size)
 
 
 def _codec(charset: str) -> str:
@@ -466,7 +462,7 @@ async def _read_multipart(
         async for chunk in content:
             received += len(chunk)
             if max_size is not None and received > max_size:
-                raise _too_large(max_size)
+                raise too_large(max_size)
             try:
                 parser.write(chunk)
             except FormParserError as error:

@@ -20,7 +20,7 @@ from typing import Any
 
 from .errors import ClientDisconnect, HTTPError
 from .request import RequestBody
-from .streaming import BodyWriter
+from .streaming import BodyWriter, text_response
 from .types import (
     Headers,
     HttpFullResponse,
@@ -37,7 +37,6 @@ from .types import (
 logger = logging.getLogger("bareasgi")
 
 _PADDING: tuple[tuple[None, ...], ...] = ((), (None, None, None), (None, None), (None,), ())
-_INTERNAL_ERROR_BODY = b"Internal Server Error"
 
 
 def describe(handler: object) -> str:
@@ -82,7 +81,20 @@ def _check_status(status: int, handler: object) -> None:
         )
 
 
-_BAD_NAME = re.compile(rb"[^!#$%&'*+\-.^_`|~0-9A-Za-z]")
+NOT_TOKEN = re.compile(rb"[^!#$%&'*+\-.^_`|~0-9A-Za-z]")
+"""A byte that cannot be in an HTTP token (RFC 9110): a method, a header or cookie name."""
+
+
+def is_token(text: str | bytes) -> bool:
+    """True if ``text`` is an HTTP token: not empty, and no byte matches `NOT_TOKEN`.
+
+    Args:
+        text: A method, a header name or a cookie name; a ``str`` is checked as UTF-8.
+    """
+    raw = text.encode("utf-8") if isinstance(text, str) else text
+    return bool(raw) and NOT_TOKEN.search(raw) is None
+
+
 _bad_value = re.compile(rb"[\r\n\0]").search
 # Header names, and most values (content types, short lengths), repeat from response to
 # response: the good ones are remembered, within bounds, so most checks are set lookups.
@@ -106,7 +118,7 @@ def header_problem(headers: object) -> str | None:
                 if len(value) <= 64 and len(_GOOD_VALUES) < 4096:
                     _GOOD_VALUES.add(value)
             if name not in _GOOD_NAMES:
-                if not name or _BAD_NAME.search(name):
+                if not name or NOT_TOKEN.search(name):
                     return f"{name!r} is not a valid header name"
                 if len(_GOOD_NAMES) < 1024:
                     _GOOD_NAMES.add(name)
@@ -198,11 +210,7 @@ def _original_error_response(error: Exception) -> HttpFullResponse | None:
 
 def internal_error() -> HttpFullResponse:
     """The 500 response sent for an unhandled exception; it reveals nothing of the error."""
-    headers = [
-        (b"content-type", b"text/plain; charset=utf-8"),
-        (b"content-length", str(len(_INTERNAL_ERROR_BODY)).encode("ascii")),
-    ]
-    return 500, headers, BodyWriter((_INTERNAL_ERROR_BODY,)), None
+    return text_response(500, None, "Internal Server Error")
 
 
 async def serve_http(

@@ -121,7 +121,7 @@ class RequestBody:
                 size += len(chunk)
                 if max_size is not None and size > max_size:
                     state.more = message.get("more_body", False)
-                    raise _too_large(max_size)
+                    raise too_large(max_size)
                 chunks.append(chunk)
             if not message.get("more_body", False):
                 state.more = False
@@ -228,7 +228,8 @@ def _incomplete() -> ClientDisconnect:
     return ClientDisconnect("the client disconnected before sending the whole body")
 
 
-def _too_large(max_size: int) -> HTTPError:
+def too_large(max_size: int) -> HTTPError:
+    """The 413 for a request body longer than ``max_size`` bytes."""
     return HTTPError(413, f"The request body is larger than {max_size} bytes.")
 
 
@@ -239,7 +240,7 @@ async def read_chunks(content: AsyncIterable[bytes], max_size: int | None = None
     async for chunk in content:
         size += len(chunk)
         if max_size is not None and size > max_size:
-            raise _too_large(max_size)
+            raise too_large(max_size)
         chunks.append(chunk)
     return b"".join(chunks)
 

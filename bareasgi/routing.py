@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from .streaming import fixed_response, text_response
+from .streaming import fixed_response, redirect_with_slash, text_response
 from .types import ASGIApp, HttpRequestCallback, Receive, RouteMatches, Scope, Send
 from .websocket import WebSocketRequestCallback
 
@@ -531,24 +531,10 @@ async def forward_to_mount(
         if rest is None:
             continue
         if not rest and scope["type"] == "http":
-            await _redirect_to_slash(prefix, scope, send)
+            status, headers, _, _ = redirect_with_slash(prefix.rsplit("/", 1)[1], scope)
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
             return True
         await app({**scope, "root_path": scope.get("root_path", "") + prefix}, receive, send)
         return True
     return False
-
-
-async def _redirect_to_slash(prefix: str, scope: Scope, send: Send) -> None:
-    # A relative location keeps whatever root path is in front of this application.
-    location = prefix.rsplit("/", 1)[1] + "/"
-    query: bytes = scope.get("query_string") or b""
-    if query:
-        location += "?" + query.decode("latin-1")
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 308,
-            "headers": [(b"location", location.encode("latin-1")), (b"content-length", b"0")],
-        }
-    )
-    await send({"type": "http.response.body", "body": b"", "more_body": False})

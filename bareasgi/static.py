@@ -48,11 +48,10 @@ import threading
 from email.utils import formatdate, mktime_tz, parsedate_tz
 from functools import lru_cache
 from typing import BinaryIO, NamedTuple
-from urllib.parse import quote
 
 from .headers import request_header
 from .http import header_problem
-from .streaming import BodyWriter
+from .streaming import BodyWriter, redirect_with_slash, text_response
 from .types import (
     Content,
     Headers,
@@ -74,7 +73,6 @@ _TEXT_TYPES = ("application/javascript", "application/json")
 # foo.css.gz as text/css without a content-encoding would hand the browser garbage.
 _ENCODED_TYPES = {"gzip": "application/gzip", "bzip2": "application/x-bzip2"}
 _ETAG = re.compile(rb'(W/)?("[^"]*")')
-_NOT_FOUND_BODY = b"Not Found"
 # The headers every file response sets from the file itself.
 _OWN_HEADERS = frozenset(
     {
@@ -230,7 +228,7 @@ def static_files(
         if not _within(target, root) or not os.path.isfile(target):
             return _not_found()
         if parts[-1]:
-            return _redirect_to_directory(parts[-1], scope)
+            return redirect_with_slash(parts[-1], scope)
         return _Found(target, index)
 
     def serve(parts: list[str], scope: Scope, pathsend: bool) -> HttpFullResponse:
@@ -364,13 +362,15 @@ def _respond(
             length = (b"content-length", b"%d" % size)
             return 304, [(b"content-type", content_type), length, *validators], None, None
         if failed == 412:
-            return _text(412, [], "The file does not match the request's conditions.")
+            return text_response(412, None, "The file does not match the request's conditions.")
         start, stop = 0, size
         headers = [(b"content-type", content_type), (b"accept-ranges", b"bytes")]
         byte_range = _requested_range(scope, size, etag, mtime)
         if byte_range is _UNSATISFIABLE:
             headers = [(b"content-range", b"bytes */%d" % size)]
-            return _text(416, headers, f"The range is not satisfiable: the file has {size} bytes.")
+            return text_response(
+                416, headers, f"The range is not satisfiable: the file has {size} bytes."
+            )
         status = 200
         if byte_range is not None:
             start, stop = byte_range
@@ -513,34 +513,12 @@ def _content_type(name: str) -> bytes:
     return kind.encode("latin-1")
 
 
-def _redirect_to_directory(name: str, scope: Scope) -> HttpFullResponse:
-    # Relative to the request's own URL, so it holds under any root path or mount.
-    location = quote(name, safe="").encode("ascii") + b"/"
-    query: bytes = scope.get("query_string") or b""
-    if query:
-        location += b"?" + query
-    return 308, [(b"location", location), (b"content-length", b"0")], None, None
-
-
 def _not_found() -> HttpFullResponse:
-    headers = [
-        (b"content-type", b"text/plain; charset=utf-8"),
-        (b"content-length", b"%d" % len(_NOT_FOUND_BODY)),
-    ]
-    return 404, headers, BodyWriter((_NOT_FOUND_BODY,)), None
+    return text_response(404, None, "Not Found")
 
 
 def _method_not_allowed() -> HttpFullResponse:
-    return _text(405, [(b"allow", b"GET, HEAD")], "Method Not Allowed")
-
-
-def _text(status: int, headers: Headers, text: str) -> HttpFullResponse:
-    body = text.encode("utf-8")
-    headers += [
-        (b"content-type", b"text/plain; charset=utf-8"),
-        (b"content-length", b"%d" % len(body)),
-    ]
-    return status, headers, BodyWriter((body,)), None
+    return text_response(405, [(b"allow", b"GET, HEAD")], "Method Not Allowed")
 
 
 def _check_chunk_size(chunk_size: int) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
+from urllib.parse import quote
 
 from .types import (
     Headers,
@@ -12,6 +13,7 @@ from .types import (
     HttpRequestCallback,
     HttpResponse,
     PushResponses,
+    Scope,
     Writer,
 )
 
@@ -248,3 +250,16 @@ def fixed_response(
 
     respond.__qualname__ = respond.__name__ = f"respond_{status}"
     return respond
+
+
+def redirect_with_slash(segment: str, scope: Scope) -> HttpFullResponse:
+    """A 308 from the request's last path segment, ``segment``, to ``segment/``.
+
+    The ``location`` is relative to the request's own URL, so it holds under any
+    root path or mount; the query string is kept.
+    """
+    location = quote(segment, safe="").encode("ascii") + b"/"
+    query: bytes = scope.get("query_string") or b""
+    if query:
+        location += b"?" + query
+    return 308, [(b"location", location), (b"content-length", b"0")], None, None
