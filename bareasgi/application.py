@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from .http import checked, normalize, serve_http
+from .http import check_response, full_response, serve_http
 from .lifespan import serve_lifespan
 from .middleware import chain
 from .routing import HttpRouter, WebSocketRouter, forward_to_mount, route_path
@@ -273,7 +273,7 @@ def _not_found_handler(response: HttpRequestCallback | HttpResponse) -> HttpRequ
         return response
     # The framework's check of every response, made once here: a response it would refuse
     # would be a 500 for every unknown path.
-    full, problem = checked(normalize(response, "not_found_response"))
+    full, problem = check_response(full_response(response, "not_found_response"))
     if problem is not None:
         raise ValueError(f"not_found_response: {problem}")
     try:

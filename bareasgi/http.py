@@ -39,7 +39,7 @@ logger = logging.getLogger("bareasgi")
 _PADDING: tuple[tuple[None, ...], ...] = ((), (None, None, None), (None, None), (None,), ())
 
 
-def describe(handler: object) -> str:
+def handler_name(handler: object) -> str:
     """Name a handler for a log line; a ``str`` is already a name."""
     if isinstance(handler, str):
         return handler
@@ -48,7 +48,7 @@ def describe(handler: object) -> str:
     return f"{module}.{name}" if module else str(name)
 
 
-def normalize(response: Any, handler: object) -> HttpFullResponse:
+def full_response(response: Any, handler: object) -> HttpFullResponse:
     """Turn what a handler returned into the full ``(status, headers, writer, pushes)`` tuple.
 
     Raises:
@@ -68,7 +68,7 @@ def normalize(response: Any, handler: object) -> HttpFullResponse:
         _check_status(response, handler)
         return int(response), None, None, None
     raise TypeError(
-        f"{describe(handler)} returned {response!r:.100}; expected a status int or a tuple "
+        f"{handler_name(handler)} returned {response!r:.100}; expected a status int or a tuple "
         "(status, headers, writer, pushes) of 1 to 4 items"
     )
 
@@ -76,7 +76,7 @@ def normalize(response: Any, handler: object) -> HttpFullResponse:
 def _check_status(status: int, handler: object) -> None:
     if not 200 <= status <= 599:
         raise ValueError(
-            f"{describe(handler)} returned the status {status}; "
+            f"{handler_name(handler)} returned the status {status}; "
             "a response's status is from 200 to 599"
         )
 
@@ -127,7 +127,7 @@ def header_problem(headers: object) -> str | None:
     return None
 
 
-def checked(
+def check_response(
     response: HttpFullResponse, headers_checked: bool = False
 ) -> tuple[HttpFullResponse, str | None]:
     """Check what goes to the server before the response starts: headers, pushes, body chunks.
@@ -178,7 +178,7 @@ def error_response(error: Exception, source: object, scope: Scope) -> HttpFullRe
         return original
     logger.error(
         "Unhandled exception in %s for %s %s",
-        describe(source),
+        handler_name(source),
         scope["method"],
         scope["path"],
         exc_info=error,
@@ -231,7 +231,7 @@ async def serve_http(
             or type(response[0]) is not int
             or not 200 <= response[0] <= 599
         ):
-            response = normalize(response, handler)
+            response = full_response(response, handler)
     except ClientDisconnect:
         return
     except Exception as error:
@@ -252,15 +252,15 @@ async def serve_http(
                 )
                 await send({"type": "http.response.body", "body": writer[0], "more_body": False})
             except OSError:
-                logger.debug("The client went away while %s was responding", describe(handler))
+                logger.debug("The client went away while %s was responding", handler_name(handler))
             return
         if type(writer) is AsyncGeneratorType:
             await _stream(scope, send, content, response, writer, handler)
             return
     if not plain or type(writer) is BodyWriter:
-        response, problem = checked(response, headers_checked=plain)
+        response, problem = check_response(response, headers_checked=plain)
         if problem is not None:
-            logger.error("%s returned a bad response, so 500: %s", describe(handler), problem)
+            logger.error("%s returned a bad response, so 500: %s", handler_name(handler), problem)
             response = internal_error()
     await send_response(scope, send, content, response, handler)
 
@@ -295,7 +295,9 @@ async def send_response(
         try:
             iterator = writer.__aiter__()
         except Exception:
-            logger.exception("%s returned a writer that is not async iterable", describe(handler))
+            logger.exception(
+                "%s returned a writer that is not async iterable", handler_name(handler)
+            )
             status, headers, writer, pushes = internal_error()
         else:
             await _stream(scope, send, content, response, iterator, handler)
@@ -311,7 +313,7 @@ async def send_response(
         last = chunks[-1] if chunks else b""
         await send({"type": "http.response.body", "body": last, "more_body": False})
     except OSError:
-        logger.debug("The client went away while %s was responding", describe(handler))
+        logger.debug("The client went away while %s was responding", handler_name(handler))
 
 
 async def _send_path(
@@ -379,7 +381,7 @@ async def _stream(
             if type(chunk) is not bytes:
                 if not isinstance(chunk, (bytearray, memoryview)):
                     raise TypeError(
-                        f"the writer of {describe(handler)} yielded {type(chunk).__name__}, "
+                        f"the writer of {handler_name(handler)} yielded {type(chunk).__name__}, "
                         "expected bytes"
                     )
                 chunk = bytes(chunk)
@@ -389,17 +391,19 @@ async def _stream(
                 raise ClientDisconnect("the client went away") from error
         exhausted = True
     except ClientDisconnect:
-        logger.debug("The client went away while %s was streaming", describe(handler))
+        logger.debug("The client went away while %s was streaming", handler_name(handler))
         return
     except asyncio.CancelledError:
         if not content.disconnected or _withdraw_cancellation(task) > 0:
             raise
-        logger.debug("The client went away while %s was streaming", describe(handler))
+        logger.debug("The client went away while %s was streaming", handler_name(handler))
         return
     except Exception:
         if not started:
             raise  # the server refused to start the response: its error, not the writer's
-        logger.exception("The writer of %s failed after the response started", describe(handler))
+        logger.exception(
+            "The writer of %s failed after the response started", handler_name(handler)
+        )
         if content.disconnected:  # it failed while being stopped, in a finally or an except
             _withdraw_cancellation(task)
     finally:
@@ -409,7 +413,7 @@ async def _stream(
     try:
         await send({"type": "http.response.body", "body": b"", "more_body": False})
     except OSError:
-        logger.debug("The client went away while %s was streaming", describe(handler))
+        logger.debug("The client went away while %s was streaming", handler_name(handler))
 
 
 def _withdraw_cancellation(task: asyncio.Task[Any]) -> int:

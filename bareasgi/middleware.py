@@ -15,7 +15,7 @@ import functools
 from collections.abc import Sequence
 
 from .errors import ClientDisconnect
-from .http import error_response, normalize
+from .http import error_response, full_response
 from .types import (
     Content,
     HttpChainedCallback,
@@ -33,7 +33,7 @@ def _complete(handler: HttpRequestCallback) -> HttpChainedCallback:
         scope: Scope, info: Info, matches: RouteMatches, content: Content
     ) -> HttpFullResponse:
         try:
-            return normalize(await handler(scope, info, matches, content), handler)
+            return full_response(await handler(scope, info, matches, content), handler)
         except ClientDisconnect:
             raise
         except Exception as error:
@@ -47,7 +47,7 @@ def _link(middleware: HttpMiddlewareCallback, inner: HttpChainedCallback) -> Htt
         scope: Scope, info: Info, matches: RouteMatches, content: Content
     ) -> HttpFullResponse:
         try:
-            return normalize(await middleware(scope, info, matches, content, inner), middleware)
+            return full_response(await middleware(scope, info, matches, content, inner), middleware)
         except ClientDisconnect:
             raise
         except Exception as error:

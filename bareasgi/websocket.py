@@ -10,7 +10,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from .errors import ClientDisconnect
-from .http import describe
+from .http import handler_name
 from .types import Headers, Info, Message, Receive, RouteMatches, Scope, Send
 
 logger = logging.getLogger("bareasgi")
@@ -287,10 +287,12 @@ async def serve_websocket(
         elif web_socket.state is _CONNECTING:
             await web_socket.close()  # never accepted: the server answers 403
     except ClientDisconnect:
-        logger.debug("The client left the WebSocket of %s", describe(handler))
+        logger.debug("The client left the WebSocket of %s", handler_name(handler))
     except Exception:
         logger.exception(
-            "Unhandled exception in WebSocket handler %s for %s", describe(handler), scope["path"]
+            "Unhandled exception in WebSocket handler %s for %s",
+            handler_name(handler),
+            scope["path"],
         )
         with contextlib.suppress(ClientDisconnect):
             await web_socket.close(1011)
