@@ -277,3 +277,28 @@ def test_importing_bareasgi_does_not_load_the_extra():
     code = "import bareasgi, sys; print('bareasgi.cookies' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False"
+
+
+# Found by mutation testing (make mutation): each of these once let a mutant live.
+
+
+@pytest.mark.parametrize("value", ['" x"', '"x "', " ab", "ab ", '"a"b"'])
+def test_a_value_whose_first_or_last_character_is_not_allowed_is_refused(value):
+    with pytest.raises(ValueError, match="cannot hold"):
+        set_cookie("a", value)
+
+
+def test_an_empty_quoted_value_is_allowed_and_read_back_empty():
+    assert set_cookie("a", '""')[1].startswith(b'a=""')
+    assert parse_cookie_header(b'a=""; b="x"') == {"a": "", "b": "x"}
+
+
+def test_a_naive_expiry_is_utc_whatever_the_local_time_zone(monkeypatch):
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        header = set_cookie("a", "1", expires=datetime(2030, 1, 2, 3, 4, 5))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert b"Expires=Wed, 02 Jan 2030 03:04:05 GMT" in header[1]
