@@ -99,7 +99,7 @@ class PathTemplate:
             variables.
         catch_all: The name of the ``path`` variable that takes the rest of
             the path, or None.
-        variables: The names of all the template's variables.
+        variables: The names of the template's variables, in the order they appear.
 
     Raises:
         TypeError: ``text`` is not a ``str``.
@@ -116,7 +116,7 @@ class PathTemplate:
         self.text = text
         self.segments: list[str | Variable] = []
         self.catch_all: str | None = None
-        names: set[str] = set()
+        names: dict[str, None] = {}  # a dict keeps the order the variables appear in
         parts = text[1:].split("/")
         for index, part in enumerate(parts):
             if "{" not in part and "}" not in part:
@@ -133,7 +133,7 @@ class PathTemplate:
                 raise ValueError(f"route path {text!r}: {name!r} is not a valid variable name")
             if name in names:
                 raise ValueError(f"route path {text!r}: the variable {name!r} is repeated")
-            names.add(name)
+            names[name] = None
             is_last = index == len(parts) - 1
             if type_ == "path" or (not spec and name == "path" and is_last):
                 if fmt:
@@ -210,82 +210,44 @@ class _Node(Generic[Handler]):
             node.handlers = handlers
         return node.handlers
 
-    def match(self, segments: list[str], method: str) -> tuple[Handler, RouteMatches] | None:
-        """Find the first route matching ``segments`` that has ``method``.
-
-        The first choice at every level (a literal, else the strictest variable that
-        converts, else the catch-all) is the path ``find`` tries first, so walking it
-        without recursion gives the same answer; only a dead end needs the full search.
-        """
-        node = self
-        matches: RouteMatches = {}
-        for index, segment in enumerate(segments):
-            child = node.literals.get(segment)
-            if child is None:
-                for variable, candidate in node.variables:
-                    try:
-                        matches[variable.name] = variable.converter(segment)
-                    except ValueError:
-                        continue
-                    child = candidate
-                    break
-                else:
-                    if node.catch_all is not None and method in node.catch_all[1]:
-                        name, handlers = node.catch_all
-                        matches[name] = "/".join(segments[index:])
-                        return handlers[method], matches
-                    return self.find(segments, 0, method)
-            node = child
-        if node.handlers is not None and method in node.handlers:
-            return node.handlers[method], matches
-        return self.find(segments, 0, method)
-
-    def find(
-        self, segments: list[str], index: int, method: str
+    def walk(
+        self, segments: list[str], index: int, method: str, allowed: set[str]
     ) -> tuple[Handler, RouteMatches] | None:
-        """Find the first route matching ``segments[index:]`` that has ``method``."""
-        if index == len(segments):
-            if self.handlers is not None and method in self.handlers:
-                return self.handlers[method], {}
-        else:
-            segment = segments[index]
-            child = self.literals.get(segment)
-            if child is not None:
-                found = child.find(segments, index + 1, method)
-                if found is not None:
-                    return found
-            for variable, child in self.variables:
-                try:
-                    value = variable.converter(segment)
-                except ValueError:
-                    continue
-                found = child.find(segments, index + 1, method)
-                if found is not None:
-                    found[1][variable.name] = value
-                    return found
-            if self.catch_all is not None and method in self.catch_all[1]:
-                name, handlers = self.catch_all
-                return handlers[method], {name: "/".join(segments[index:])}
-        return None
+        """The first route matching ``segments[index:]`` that has ``method``, or None.
 
-    def allowed(self, segments: list[str], index: int, methods: set[str]) -> None:
-        """Collect into ``methods`` the methods of every route whose template matches."""
+        Candidates are tried in priority order: at each level the literal segment, then
+        the variables, strictest type first, then the catch-all. Every template on the
+        way that matches the path adds its methods to ``allowed``, so when no route has
+        ``method`` the walk has also found the methods a 405 lists.
+        """
         if index == len(segments):
-            if self.handlers is not None:
-                methods.update(self.handlers)
-            return
-        if self.catch_all is not None:
-            methods.update(self.catch_all[1])
+            handlers = self.handlers
+            if handlers is not None:
+                if method in handlers:
+                    return handlers[method], {}
+                allowed.update(handlers)
+            return None
         segment = segments[index]
         child = self.literals.get(segment)
         if child is not None:
-            child.allowed(segments, index + 1, methods)
+            found = child.walk(segments, index + 1, method, allowed)
+            if found is not None:
+                return found
         for variable, child in self.variables:
             try:
-                variable.converter(segment)
+                value = variable.converter(segment)
             except ValueError:
                 continue
-            child.allowed(segments, index + 1, methods)
+            found = child.walk(segments, index + 1, method, allowed)
+            if found is not None:
+                found[1][variable.name] = value
+                return found
+        if self.catch_all is not None:
+            name, handlers = self.catch_all
+            if method in handlers:
+                return handlers[method], {name: "/".join(segments[index:])}
+            allowed.update(handlers)
+        return None
 
 
 def _check_handler(handler: object, route: str) -> None:
@@ -315,13 +277,17 @@ class _Router(Generic[Handler]):
             table[method] = handler
         self._routes.append((frozenset(methods), template.text, handler))
 
-    def _find(self, method: str, path: str) -> tuple[Handler, RouteMatches] | None:
+    def _walk(
+        self, method: str, path: str, allowed: set[str]
+    ) -> tuple[Handler, RouteMatches] | None:
+        """The route for ``method`` at ``path``, or None with the methods there in ``allowed``."""
         table = self._static.get(path)
         if table is not None:
             handler = table.get(method)
             if handler is not None:
                 return handler, {}
-        return self._tree.match(path[1:].split("/"), method)
+            allowed.update(table)
+        return self._tree.walk(path[1:].split("/"), 0, method, allowed)
 
 
 class HttpRouter(_Router[HttpRequestCallback]):
@@ -401,27 +367,16 @@ class HttpRouter(_Router[HttpRequestCallback]):
             the handler is the 405 or the not-found handler, with no
             variables: it never fails.
         """
-        # _find inlined: this runs on every request.
-        table = self._static.get(path)
-        if table is not None:
-            handler = table.get(method)
-            if handler is not None:
-                return handler, {}
-        found = self._tree.match(path[1:].split("/"), method)
+        allowed: set[str] = set()
+        found = self._walk(method, path, allowed)
+        if found is None and method == "HEAD" and "GET" in allowed:
+            # A HEAD route anywhere wins; only then is the GET route that matched looked up.
+            found = self._walk("GET", path, allowed)
         if found is not None:
             return found
-        if method == "HEAD":
-            found = self._find("GET", path)
-            if found is not None:
-                return found
-        methods: set[str] = set()
-        self._tree.allowed(path[1:].split("/"), 0, methods)
-        static = self._static.get(path)
-        if static:
-            methods.update(static)
-        if not methods:
+        if not allowed:
             return self.not_found, {}
-        return self._method_not_allowed(frozenset(methods)), {}
+        return self._method_not_allowed(frozenset(allowed)), {}
 
     def _method_not_allowed(self, methods: frozenset[str]) -> HttpRequestCallback:
         handler = self._not_allowed.get(methods)
@@ -483,10 +438,7 @@ class WebSocketRouter(_Router[WebSocketRequestCallback]):
             The handler and the converted path variables, or None when no
             route matches.
         """
-        table = self._static.get(path)  # _find inlined: this runs on every connection
-        if table is not None:
-            return table["WEBSOCKET"], {}
-        return self._tree.match(path[1:].split("/"), "WEBSOCKET")
+        return self._walk("WEBSOCKET", path, set())
 
 
 def route_path(scope: Scope) -> str:

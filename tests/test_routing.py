@@ -284,6 +284,11 @@ def test_path_template_exposes_its_variables():
     assert PathTemplate("/a/b/").is_static
 
 
+def test_path_template_lists_its_variables_in_the_order_they_appear():
+    template = PathTemplate("/{z}/b/{a:int}/{m:datetime}/{rest:path}")
+    assert template.variables == ("z", "a", "m", "rest")
+
+
 def test_websocket_router_resolves_and_returns_none_when_unrouted():
     router = WebSocketRouter()
     router.add("/chat/{room}", ws_handler)
