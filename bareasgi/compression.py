@@ -24,7 +24,7 @@ import functools
 import zlib
 from collections.abc import AsyncGenerator, AsyncIterator, Collection, Iterable, Sequence
 
-from .headers import find_all_headers, find_header, parse_accept, parse_content_type
+from .headers import add_vary, find_all_headers, find_header, parse_accept, parse_content_type
 from .streaming import BodyWriter, _ClosingStream
 from .types import (
     Content,
@@ -195,10 +195,10 @@ def compression_middleware(
             if size < small:
                 return response
             if coding is None:
-                return status, _with_vary(headers), writer, pushes
+                return status, add_vary(headers, _VARY_VALUE), writer, pushes
             body = await _compress_body(writer, size, coding, level)
             if len(body) >= size and identity_acceptable:
-                return status, _with_vary(headers), writer, pushes
+                return status, add_vary(headers, _VARY_VALUE), writer, pushes
             compressed = _compressed_headers(headers, coding, len(body))
             return status, compressed, BodyWriter((body,)), pushes
 
@@ -206,7 +206,7 @@ def compression_middleware(
         if declared is not None and declared < small:
             return response
         if coding is None:
-            return status, _with_vary(headers), writer, pushes
+            return status, add_vary(headers, _VARY_VALUE), writer, pushes
         try:
             iterator = aiter(writer)
         except Exception:
@@ -234,12 +234,12 @@ def compression_middleware(
         if declared is not None and declared < (minimum_size if identity_acceptable else 0):
             return response
         if coding is None:
-            return status, _with_vary(headers), writer, pushes
+            return status, add_vary(headers, _VARY_VALUE), writer, pushes
         etag = find_header(headers, b"etag")
         if etag is not None and not etag.startswith(b"W/"):
             headers = [(name, value) for name, value in headers if name.lower() != b"etag"]
             headers.append((b"etag", b"W/" + etag))
-        return status, _with_vary(headers), writer, pushes
+        return status, add_vary(headers, _VARY_VALUE), writer, pushes
 
     return compression
 
@@ -309,20 +309,6 @@ def _declared_size(headers: Headers) -> int | None:
         return None
 
 
-def _with_vary(headers: Headers) -> Headers:
-    """The headers with ``Accept-Encoding`` in ``vary``, added or merged; a new list."""
-    values = find_all_headers(headers, b"vary")
-    for value in values:
-        for item in value.split(b","):
-            if item.strip().lower() in (b"*", b"accept-encoding"):
-                return headers
-    if not values:
-        return [*headers, (b"vary", _VARY_VALUE)]
-    kept = [(name, value) for name, value in headers if name.lower() != b"vary"]
-    kept.append((b"vary", b", ".join([*values, _VARY_VALUE])))
-    return kept
-
-
 def _compressed_headers(headers: Headers, coding: str, length: int | None) -> Headers:
     """New headers for the compressed body: coding, length, weak etag and vary."""
     result = [(name, value) for name, value in headers if name.lower() not in _REPLACED]
@@ -333,7 +319,7 @@ def _compressed_headers(headers: Headers, coding: str, length: int | None) -> He
     if etag is not None:
         # A strong etag promises byte-for-byte identity, which the compressed body breaks.
         result.append((b"etag", etag if etag.startswith(b"W/") else b"W/" + etag))
-    return _with_vary(result)
+    return add_vary(result, _VARY_VALUE)
 
 
 def _compress_all(chunks: Collection[bytes], coding: str, level: int) -> bytes:

@@ -45,7 +45,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from .headers import request_header
+from .headers import add_vary, request_header
 from .http import is_token
 from .streaming import text_response
 from .types import (
@@ -68,7 +68,6 @@ _ORIGIN = re.compile(r"(?:[a-z][a-z0-9+.\-]*://[^\s,/?#*]+|null)\Z", re.IGNORECA
 
 _ALLOW_ORIGIN = b"access-control-allow-origin"
 _CREDENTIALS = (b"access-control-allow-credentials", b"true")
-_VARY_ORIGIN = (b"vary", b"Origin")
 _CORS_RESPONSE_HEADERS = frozenset(
     {_ALLOW_ORIGIN, b"access-control-allow-credentials", b"access-control-expose-headers"}
 )
@@ -331,28 +330,16 @@ def _compile(pattern: str | re.Pattern[str] | None) -> re.Pattern[str] | None:
 def _merge(headers: Headers | None, added: Headers, vary: bool) -> Headers:
     """A new list: ``headers`` less the CORS headers ``added`` replaces, then ``added``.
 
-    With ``vary``, the ``vary`` header lists ``Origin`` too, unless it already does or is ``*``.
+    With ``vary``, the ``vary`` header lists ``Origin`` too (see `add_vary`).
     """
-    # One pass over the handler's headers: set_header and find_all_headers would take one each.
-    kept: Headers = []
-    varies: Headers = []
-    for header in headers or ():
-        name = header[0].lower()
-        if vary and name == b"vary":
-            varies.append(header)
-        elif not (added and name in _CORS_RESPONSE_HEADERS):
-            kept.append(header)
-    kept.extend(added)
-    if vary and not varies:
-        kept.append(_VARY_ORIGIN)
-    elif vary:
-        tokens = {token.strip().lower() for _, value in varies for token in value.split(b",")}
-        if b"origin" in tokens or b"*" in tokens:
-            kept.extend(varies)
-        else:
-            values = [value for _, value in varies if value.strip()]
-            kept.append((b"vary", b", ".join([*values, b"Origin"])))
-    return kept
+    if added:
+        kept = [
+            header for header in headers or () if header[0].lower() not in _CORS_RESPONSE_HEADERS
+        ]
+        kept.extend(added)
+    else:
+        kept = list(headers or ())
+    return add_vary(kept, b"Origin") if vary else kept
 
 
 def _show(value: bytes) -> str:

@@ -104,6 +104,34 @@ def set_header(headers: Headers | None, name: bytes, value: bytes) -> Headers:
     return kept
 
 
+def add_vary(headers: Headers, field: bytes) -> Headers:
+    """``headers`` with ``field`` listed in ``vary``: added, or merged into the ``vary`` there.
+
+    A response that depends on a request header says so in ``vary``, so that caches
+    keep its variants apart.
+
+    Args:
+        headers: The response headers.
+        field: The request header the response depends on, such as ``b"Origin"``.
+
+    Returns:
+        ``headers`` itself when a ``vary`` there already lists ``field`` (in any
+        letter case) or ``*``; otherwise a new list whose one ``vary`` header, at
+        the end, lists what the others did and ``field``.
+    """
+    values = find_all_headers(headers, b"vary")
+    wanted = field.lower()
+    for value in values:
+        for item in value.split(b","):
+            if item.strip().lower() in (b"*", wanted):
+                return headers
+    if not values:
+        return [*headers, (b"vary", field)]
+    kept = [header for header in headers if header[0].lower() != b"vary"]
+    kept.append((b"vary", b", ".join([*(value for value in values if value.strip()), field])))
+    return kept
+
+
 def _parameters(parts: Iterable[bytes]) -> dict[str, str]:
     parameters = {}
     for part in parts:
