@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-from .streaming import bytes_writer
+from .streaming import bytes_response, text_response
 from .types import Headers, HttpFullResponse
 
 
@@ -14,10 +14,13 @@ class HTTPError(Exception):
     Args:
         status: The HTTP status code.
         body: The response body. A ``str`` is sent as UTF-8 ``text/plain`` unless
-            ``headers`` give a content type; ``None`` sends the status phrase
-            (for example ``Not Found``), except for statuses that have no body.
-        headers: Extra response headers, as ``(bytes, bytes)`` pairs. A
-            ``content-length`` given here is sent as it is, and none is added.
+            ``headers`` give a content type; ``bytes`` as
+            ``application/octet-stream`` unless they do. ``None`` sends the
+            status phrase (for example ``Not Found``), except for statuses that
+            have no body.
+        headers: Extra response headers, as ``(bytes, bytes)`` pairs. The
+            ``content-length`` is always the body's own, as `text_response` and
+            `bytes_response` make it.
 
     Attributes:
         status: The HTTP status code.
@@ -55,19 +58,12 @@ class HTTPError(Exception):
 
     def to_response(self) -> HttpFullResponse:
         """Build the full response tuple this error stands for."""
-        headers = list(self.headers or ())
         if self.status in (204, 304):
-            return self.status, headers, None, None
+            return self.status, list(self.headers or ()), None, None
         body = self.body if self.body is not None else _phrase(self.status)
-        data = body.encode() if isinstance(body, str) else body
-        names = {name.lower() for name, _ in headers}
-        if b"content-type" not in names:
-            is_text = isinstance(body, str)
-            kind = b"text/plain; charset=utf-8" if is_text else b"application/octet-stream"
-            headers.append((b"content-type", kind))
-        if b"content-length" not in names:
-            headers.append((b"content-length", str(len(data)).encode()))
-        return self.status, headers, bytes_writer(data), None
+        if isinstance(body, str):
+            return text_response(self.status, self.headers, body)
+        return bytes_response(self.status, self.headers, body)
 
 
 class ClientDisconnect(Exception):
