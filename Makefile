@@ -56,10 +56,10 @@ $(WHEEL): pyproject.toml README.md $(PACKAGE_FILES) | $(BIN)/python
 	rm -rf build
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check bareasgi tests benchmarks examples gallery docs/hooks.py
+	$(BIN)/ruff check bareasgi tests benchmarks examples gallery tools docs/hooks.py
 
 typecheck: $(DEV_STAMP)
-	$(BIN)/mypy --strict bareasgi gallery
+	$(BIN)/mypy --strict bareasgi gallery tools
 
 # The examples must be covered completely by their in-process tests.
 pytest: $(DEV_STAMP)

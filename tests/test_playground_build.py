@@ -61,7 +61,7 @@ def test_a_pyodide_file_that_differs_from_its_pinned_sum_is_refused(tmp_path):
 
 
 def test_a_missing_pyodide_file_says_how_to_fetch_it(tmp_path):
-    with pytest.raises(playground.PlaygroundUnavailable, match="make playground"):
+    with pytest.raises(playground.PlaygroundUnavailable, match="make docs"):
         playground.verify_pyodide(tmp_path)
 
 

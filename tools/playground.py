@@ -6,7 +6,7 @@ This file is both an MkDocs hook (registered in mkdocs.yml) and a command:
 
 ``fetch`` gets the pinned Pyodide release from the npm registry (``npm pack``) into
 ``.cache/pyodide/VERSION/`` and checks its files against the committed sums in
-``tools/pyodide-VERSION.sha256``. Run by ``make docs`` through ``make playground``.
+``tools/pyodide-VERSION.sha256``. Run by ``make docs`` and ``make run`` before they build the site.
 
 As a hook it:
 
@@ -126,7 +126,7 @@ def verify_pyodide(folder: Path | None = None) -> list[Path]:
         if not path.is_file():
             raise PlaygroundUnavailable(
                 f"Pyodide {PYODIDE_VERSION} was not fetched ({path} is missing): "
-                "run `make playground` (needs npm: apt-get install nodejs npm)"
+                "run `make docs` (needs npm: apt-get install nodejs npm)"
             )
         if file_sha256(path) != digest:
             raise PlaygroundUnavailable(f"{path} does not match its sum in {SUMS.name}")
