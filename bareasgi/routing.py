@@ -367,6 +367,9 @@ class HttpRouter(_Router[HttpRequestCallback]):
             the handler is the 405 or the not-found handler, with no
             variables: it never fails.
         """
+        table = self._static.get(path)
+        if table is not None and method in table:
+            return table[method], {}  # most requests: one dictionary lookup, no walk
         allowed: set[str] = set()
         found = self._walk(method, path, allowed)
         if found is None and method == "HEAD" and "GET" in allowed:
