@@ -370,8 +370,8 @@ class HttpRouter(_Router[HttpRequestCallback]):
         table = self._static.get(path)
         if table is not None and method in table:
             return table[method], {}  # most requests: one dictionary lookup, no walk
-        allowed: set[str] = set()
-        found = self._walk(method, path, allowed)
+        allowed = set(table) if table else set()
+        found = self._tree.walk(path[1:].split("/"), 0, method, allowed)
         if found is None and method == "HEAD" and "GET" in allowed:
             # A HEAD route anywhere wins; only then is the GET route that matched looked up.
             found = self._walk("GET", path, allowed)
