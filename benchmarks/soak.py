@@ -5,7 +5,8 @@ Not a test and not a timing benchmark: it looks for what long runs reveal. It se
 ``tests/realserver.py``), then sends ``--requests`` requests from ``--concurrency``
 concurrent clients (asyncio, one ``httpx.AsyncClient`` with that many connections, and
 ``websockets`` clients), mixing plain GETs, JSON posts, streamed downloads, chunked
-uploads, WebSocket conversations, unknown paths and a route that deliberately answers
+uploads, WebSocket conversations, WebSocket clients that reset their connection while a
+send-only handler floods them, unknown paths and a route that deliberately answers
 503. ``--abort-rate`` of the streams, uploads and WebSockets are abandoned part-way: the
 client closes the connection after the first chunk, in the middle of the upload, or
 after the first echo.
@@ -38,6 +39,8 @@ import json
 import os
 import platform
 import random
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -79,6 +82,7 @@ WEIGHTS = {
     "stream": 15,
     "upload": 15,
     "websocket": 10,
+    "ws_reset": 3,
     "not_found": 10,
     "unavailable": 5,
 }
@@ -144,6 +148,7 @@ class Client:
             "stream": self.stream,
             "upload": self.upload,
             "websocket": self.websocket,
+            "ws_reset": self.ws_reset,
             "not_found": self.not_found,
             "unavailable": self.unavailable,
         }
@@ -231,12 +236,33 @@ class Client:
                     return "aborted"
         return "closed"
 
+    async def ws_reset(self, abort: bool) -> str:
+        async with ws_connect(
+            f"{self.ws_url}/ws/flood",
+            open_timeout=REQUEST_TIMEOUT,
+            close_timeout=5,
+            compression=None,
+            max_size=None,
+        ) as ws:
+            message = await ws.recv()
+            if len(message) != 65536:
+                raise Unexpected(f"flood message of {len(message)} bytes")
+            _reset(ws)
+        return "reset"
+
     async def not_found(self, abort: bool) -> str:
         response = await self.http.get(f"/missing/{random.randrange(10**6)}")
         return self._expect(response, 404)
 
     async def unavailable(self, abort: bool) -> str:
         return self._expect(await self.http.get("/unavailable"), 503)
+
+
+def _reset(ws: ClientConnection) -> None:
+    """Close with a TCP reset (SO_LINGER 0), as a client whose connection broke."""
+    sock = ws.transport.get_extra_info("socket")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    ws.transport.abort()
 
 
 def _drop(ws: ClientConnection) -> None:

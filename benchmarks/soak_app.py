@@ -17,6 +17,8 @@ Routes:
 * ``GET /admin/tasks``: how many asyncio tasks exist in the server's process, this
   request's own task included, and what they run.
 * WebSocket ``/ws``: echoes every message until the client goes away.
+* WebSocket ``/ws/flood``: sends 64 KiB messages and never reads, until the client goes
+  away: the handler a client that resets its connection must not freeze the server with.
 """
 
 from __future__ import annotations
@@ -129,6 +131,19 @@ async def ws_echo(scope: Scope, info: Info, matches: RouteMatches, web_socket: W
         await web_socket.send(message)
 
 
+FLOOD_MESSAGE = b"q" * 65536
+
+
+async def ws_flood(
+    scope: Scope, info: Info, matches: RouteMatches, web_socket: WebSocket
+) -> None:
+    # No try/except: send() raises ClientDisconnect once the client has gone, and the
+    # framework ends the exchange quietly.
+    await web_socket.accept()
+    while True:
+        await web_socket.send(FLOOD_MESSAGE)
+
+
 app = Application()
 app.http_router.add({"GET"}, "/plain", plain)
 app.http_router.add({"POST"}, "/json", json_sum)
@@ -137,3 +152,4 @@ app.http_router.add({"POST"}, "/upload", upload)
 app.http_router.add({"GET"}, "/unavailable", unavailable)
 app.http_router.add({"GET"}, "/admin/tasks", admin_tasks)
 app.ws_router.add("/ws", ws_echo)
+app.ws_router.add("/ws/flood", ws_flood)
