@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from playwright.sync_api import Browser, Page, ViewportSize
 
@@ -45,3 +47,14 @@ def open_page(browser: Browser) -> Iterator[Page]:
         context.close()
 
 
+
+
+def save_screenshot(image: bytes, folder: Path, name: str) -> None:
+    """Check ``image`` is a PNG; with ``SCREENSHOTS=1`` (``make screenshots``) keep it.
+
+    It goes to ``folder/NAME.png``, where the documentation shows it.
+    """
+    assert image.startswith(b"\x89PNG")
+    if os.environ.get("SCREENSHOTS") == "1":
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{name}.png").write_bytes(image)

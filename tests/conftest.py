@@ -72,10 +72,11 @@ def receive_awaited_once_at_a_time() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def gallery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """The site built afresh into a temporary folder and served as ``make run`` serves it.
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The documentation site built afresh (``mkdocs build --strict``) into a temporary folder.
 
-    ``python -m gallery.app``, on a free port; shared by every browser test of the site.
+    Built once per session and shared: the gallery serves it, the playground tests serve it
+    with a plain static file server.
     """
     site = tmp_path_factory.mktemp("site")
     build = subprocess.run(
@@ -86,13 +87,21 @@ def gallery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
     )
     assert build.returncode == 0, build.stderr
+    return site
+
+
+@pytest.fixture(scope="session")
+def gallery(tmp_path_factory: pytest.TempPathFactory, built_site: Path) -> Iterator[Server]:
+    """The built site served as ``make run`` serves it: ``python -m gallery.app``, on a free
+    port; shared by every browser test of the site.
+    """
     port = free_port()
     with start_process(
         [sys.executable, "-m", "gallery.app"],
         name="gallery",
         port=port,
         tmp_dir=tmp_path_factory.mktemp("logs"),
-        env={"GALLERY_PORT": str(port), "GALLERY_SITE": str(site)},
+        env={"GALLERY_PORT": str(port), "GALLERY_SITE": str(built_site)},
     ) as server:
         yield server
     assert server.server_errors() == [], server.stderr()

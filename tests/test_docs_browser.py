@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
 from playwright.sync_api import Browser, expect
 
 from docs import hooks
-from tests.browser import NEEDS_CHROMIUM, open_page
+from tests.browser import NEEDS_CHROMIUM, open_page, save_screenshot
 from tests.realserver import REPO_ROOT
 
 pytestmark = NEEDS_CHROMIUM
@@ -15,10 +13,7 @@ SCREENSHOTS = REPO_ROOT / "docs" / "images" / "site"
 
 
 def screenshot(image: bytes, name: str) -> None:
-    assert image.startswith(b"\x89PNG")
-    if os.environ.get("SCREENSHOTS") == "1":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        (SCREENSHOTS / f"{name}.png").write_bytes(image)
+    save_screenshot(image, SCREENSHOTS, name)
 
 
 def test_home_page_renders_with_navigation_and_highlighted_code(browser: Browser, gallery):

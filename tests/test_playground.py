@@ -10,8 +10,6 @@ The click's cost is printed by ``pytest -s -k cost tests/test_playground.py``.
 from __future__ import annotations
 
 import itertools
-import os
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -72,23 +70,15 @@ def page_of(example: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def site(built_site: Path) -> Path:
     """The documentation site, built afresh with its playground."""
     try:
         playground.verify_pyodide()
     except playground.PlaygroundUnavailable as error:
         need(False, str(error))
-    folder = tmp_path_factory.mktemp("site")
-    build = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(folder)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-    )
-    assert build.returncode == 0, build.stderr
-    assert (folder / "playground" / "manifest.json").is_file(), "the build left the playground out"
-    return folder
+    manifest = built_site / "playground" / "manifest.json"
+    assert manifest.is_file(), "the build left the playground out"
+    return built_site
 
 
 @pytest.fixture(scope="module")

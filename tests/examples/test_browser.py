@@ -12,7 +12,6 @@ they fail (tests/requirements.py).
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser import NEEDS_CHROMIUM, open_page
+from tests.browser import NEEDS_CHROMIUM, open_page, save_screenshot
 from tests.realserver import REPO_ROOT, Server, start_server
 
 SCREENSHOTS = REPO_ROOT / "docs" / "images" / "examples"
@@ -43,11 +42,7 @@ def sse_server(tmp_path: Path) -> Iterator[Server]:
 
 
 def _screenshot(page: Page, name: str) -> None:
-    image = page.screenshot()
-    assert image.startswith(b"\x89PNG")
-    if os.environ.get("SCREENSHOTS") == "1":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        (SCREENSHOTS / f"{name}.png").write_bytes(image)
+    save_screenshot(page.screenshot(), SCREENSHOTS, name)
 
 
 def test_websocket_page_shows_the_echo_of_a_typed_message(

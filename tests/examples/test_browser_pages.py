@@ -8,14 +8,13 @@ docs/images/examples/NAME.png, as in tests/examples/test_browser.py.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser import NEEDS_CHROMIUM, open_page
+from tests.browser import NEEDS_CHROMIUM, open_page, save_screenshot
 from tests.realserver import REPO_ROOT, Server, start_server
 
 SCREENSHOTS = REPO_ROOT / "docs" / "images" / "examples"
@@ -36,11 +35,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def _screenshot(page: Page, name: str) -> None:
-    image = page.screenshot()
-    assert image.startswith(b"\x89PNG")
-    if os.environ.get("SCREENSHOTS") == "1":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        (SCREENSHOTS / f"{name}.png").write_bytes(image)
+    save_screenshot(page.screenshot(), SCREENSHOTS, name)
 
 
 def test_templates_page_adds_an_item_and_redirects_back(
