@@ -31,6 +31,7 @@ from gallery.console import (
     ASSETS,
     back_link_bar,
     console_page,
+    examples_page,
     load_example,
     serves_own_page,
     with_back_link,
@@ -39,6 +40,7 @@ from gallery.console import (
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT = b"text/plain; charset=utf-8"
+HTML = (b"content-type", b"text/html; charset=utf-8")
 # Material's icon, which the built site carries; browsers ask for /favicon.ico on any page
 # that names no icon of its own, as the examples' pages do.
 FAVICON = Path("assets") / "images" / "favicon.png"
@@ -64,8 +66,7 @@ def missing_page_handler(site: Path) -> HttpRequestCallback:
         if not missing_page.is_file():
             return 404, [(b"content-type", TEXT)], text_writer("Not Found")
         page = await asyncio.to_thread(missing_page.read_bytes)
-        kind = (b"content-type", b"text/html; charset=utf-8")
-        return 404, [kind, (b"content-length", b"%d" % len(page))], bytes_writer(page)
+        return 404, [HTML, (b"content-length", b"%d" % len(page))], bytes_writer(page)
 
     return missing
 
@@ -97,7 +98,6 @@ def consoles_handler(pages: dict[str, bytes], site: Path) -> HttpRequestCallback
     is redirected there.
     """
     missing = missing_page_handler(site)
-    html = (b"content-type", b"text/html; charset=utf-8")
 
     async def console(
         scope: Scope, info: Info, matches: RouteMatches, content: Content
@@ -105,7 +105,7 @@ def consoles_handler(pages: dict[str, bytes], site: Path) -> HttpRequestCallback
         name = matches["name"]
         page = pages.get(name)
         if page is not None:
-            return 200, [html, (b"content-length", b"%d" % len(page))], bytes_writer(page)
+            return 200, [HTML, (b"content-length", b"%d" % len(page))], bytes_writer(page)
         if name in example_names():
             return 307, [(b"location", f"/try/{name}/".encode())]
         return await missing(scope, info, matches, content)
@@ -132,14 +132,21 @@ def create_app(site: Path | None = None) -> Application:
     site = site or Path(os.environ.get("GALLERY_SITE", ROOT / "site"))
     app = Application()
     consoles: dict[str, bytes] = {}
-    for name in example_names():
-        example = load_example(name)
+    examples = [load_example(name) for name in example_names()]
+    for example in examples:
+        name = example.name
         page = console_page(example)
         if serves_own_page(example.app):
             app.mount(example.base, with_back_link(example.app, back_link_bar(example)))
             consoles[name] = page
         else:
             app.mount(example.base, with_console(example.app, page))
+    index = examples_page(examples)
+    length = (b"content-length", b"%d" % len(index))
+    app.http_router.add(
+        {"GET"}, "/try/", fixed_response(200, [HTML, length], bytes_writer(index))
+    )
+    app.http_router.add({"GET"}, "/try", fixed_response(308, [(b"location", b"/try/")]))
     app.http_router.add({"GET"}, "/console/{name}/", consoles_handler(consoles, site))
     app.http_router.add({"GET"}, "/_gallery/{path:path}", static_files(ASSETS))
     app.http_router.add({"GET"}, "/favicon.ico", favicon_handler(site))

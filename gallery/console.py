@@ -25,6 +25,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 ASSETS = HERE / "assets"
 PAGE_TEMPLATE = string.Template((HERE / "console.html").read_text(encoding="utf-8"))
+INDEX_TEMPLATE = string.Template((HERE / "examples.html").read_text(encoding="utf-8"))
 # Where each kind of docs page lives, in the order a page is looked for.
 DOCS_SECTIONS = (("tutorials", "tutorial"), ("how-to", "how-to guide"))
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -174,6 +175,19 @@ def console_page(example: Example) -> bytes:
         "methods": "".join(f"<option>{m}</option>" for m in METHODS),
     }
     return PAGE_TEMPLATE.substitute(fields).encode("utf-8")
+
+
+def examples_page(examples: list[Example]) -> bytes:
+    """The ``/try/`` page: every example, a link to try it and one to its docs page."""
+    e = html.escape
+    items = "\n".join(
+        f'<li><h2><a href="{e(example.base)}/">{e(example.name)}</a></h2>'
+        f"<p>{e(example.summary)}</p>"
+        f'<p class="muted">Explained in the {e(example.docs_kind)} '
+        f'<a href="{e(example.docs_url)}">{e(example.docs_title)}</a>.</p></li>'
+        for example in examples
+    )
+    return INDEX_TEMPLATE.substitute(items=items).encode("utf-8")
 
 
 def with_console(app: ASGIApp, page: bytes) -> ASGIApp:

@@ -293,3 +293,16 @@ def test_the_try_it_macro_adds_a_console_button_only_beside_a_page_of_its_own():
     websocket = hooks.expand('{{ try_it("websocket") }}')
     assert 'href="/try/websocket/">Try it live</a>' in websocket
     assert 'href="/console/websocket/">Request console</a>' in websocket
+
+
+async def test_try_lists_every_example_with_its_page(site):
+    client = TestClient(create_app(site))
+    redirect = await client.get("/try")
+    assert (redirect.status, redirect.headers["location"]) == (308, "/try/")
+    page = await client.get("/try/")
+    assert page.status == 200
+    assert page.headers["content-type"].startswith("text/html")
+    for name in example_names():
+        example = load_example(name)
+        assert f'<a href="/try/{name}/">{name}</a>' in page.text
+        assert f'<a href="{example.docs_url}">' in page.text
