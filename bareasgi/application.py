@@ -8,7 +8,8 @@ from typing import Any, TypeVar
 from .http import check_response, full_response, serve_http
 from .lifespan import serve_lifespan
 from .middleware import chain
-from .routing import HttpRouter, WebSocketRouter, forward_to_mount, route_path
+from .mounting import forward_to_mount, route_path
+from .routing import HttpRouter, WebSocketRouter
 from .streaming import fixed_response
 from .types import (
     ASGIApp,

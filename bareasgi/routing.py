@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from .streaming import fixed_response, redirect_with_slash, text_response
-from .types import ASGIApp, HttpRequestCallback, Receive, RouteMatches, Scope, Send
+from .streaming import fixed_response, text_response
+from .types import HttpRequestCallback, RouteMatches
 from .websocket import WebSocketRequestCallback
 
 Handler = TypeVar("Handler")
@@ -443,53 +443,3 @@ class WebSocketRouter(_Router[WebSocketRequestCallback]):
         """
         return self._walk("WEBSOCKET", path, set())
 
-
-def route_path(scope: Scope) -> str:
-    """The path to route on: ``scope['path']`` less the ``root_path`` it starts with.
-
-    ASGI servers give the whole path, with any ``root_path`` the application is
-    served under at its start; older ones leave it out. Either way the result is
-    the path within this application.
-    """
-    path: str = scope["path"]
-    rest = path_under(path, scope.get("root_path") or "")
-    if rest is None:
-        return path
-    return rest or "/"
-
-
-def path_under(path: str, prefix: str) -> str | None:
-    """``path`` less ``prefix`` if the path is under it, else None.
-
-    A prefix is whole segments: ``/api/x`` and ``/api`` are under ``/api`` (giving ``/x``
-    and ``""``), ``/apix`` is not. A prefix ending with ``/`` counts without it.
-    """
-    prefix = prefix.rstrip("/")
-    if not path.startswith(prefix):
-        return None
-    rest = path[len(prefix) :]
-    if rest and rest[0] != "/":
-        return None  # the prefix ends inside a segment
-    return rest
-
-
-async def forward_to_mount(
-    mounts: list[tuple[str, ASGIApp]], path: str, scope: Scope, receive: Receive, send: Send
-) -> bool:
-    """Pass the request to the application mounted at the longest prefix of ``path``.
-
-    Returns False if no prefix matches. A request for a prefix without its
-    trailing slash is redirected (308) to the prefix with one.
-    """
-    for prefix, app in mounts:
-        rest = path_under(path, prefix)
-        if rest is None:
-            continue
-        if not rest and scope["type"] == "http":
-            status, headers, _, _ = redirect_with_slash(prefix.rsplit("/", 1)[1], scope)
-            await send({"type": "http.response.start", "status": status, "headers": headers})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-            return True
-        await app({**scope, "root_path": scope.get("root_path", "") + prefix}, receive, send)
-        return True
-    return False

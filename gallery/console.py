@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bareasgi import Application
-from bareasgi.routing import PathTemplate, Variable, route_path
+from bareasgi.mounting import route_path
+from bareasgi.routing import PathTemplate, Variable
 from bareasgi.types import ASGIApp, Message, Receive, Scope, Send
 
 HERE = Path(__file__).resolve().parent

@@ -16,7 +16,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # The core and every opt-in extra; each module's __all__ (or public names) is its API.
-MODULES = ["", "testing", "headers", "cors", "static", "compression", "cookies", "forms", "sse"]
+MODULES = [
+    "", "mounting", "testing", "headers", "cors", "static", "compression", "cookies", "forms", "sse"
+]
 PACKAGE = griffe.load("bareasgi", search_paths=[str(ROOT)])
 
 

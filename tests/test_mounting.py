@@ -3,7 +3,7 @@
 import pytest
 
 from bareasgi import Application, text_response
-from bareasgi.routing import route_path
+from bareasgi.mounting import route_path
 from bareasgi.testing import LifespanFailure, TestClient
 
 
