@@ -11,14 +11,21 @@ import time
 
 from bareasgi import (
     Application,
+    Content,
+    Headers,
+    HttpChainedCallback,
     HTTPError,
+    HttpResponse,
+    Info,
+    RouteMatches,
+    Scope,
     json_reader,
     json_response,
     mw,
     text_response,
 )
 from bareasgi.cookies import expire_cookie, request_cookies, set_cookie
-from bareasgi.forms import read_urlencoded
+from bareasgi.forms import FormData, read_urlencoded
 from bareasgi.headers import request_header
 
 # The key that signs sessions and tokens. Set AUTH_SECRET so that they
@@ -52,14 +59,14 @@ HOME_PAGE = """<!DOCTYPE html>
 """
 
 
-def hash_password(password, salt):
+def hash_password(password: str, salt: bytes) -> bytes:
     # scrypt is slow and needs memory on purpose: each guess costs as much.
     return hashlib.scrypt(
         password.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32
     )
 
 
-def new_user(password):
+def new_user(password: str) -> tuple[bytes, bytes]:
     salt = secrets.token_bytes(16)
     return salt, hash_password(password, salt)
 
@@ -70,35 +77,37 @@ USERS = {"ada": new_user("analytical engine")}
 NOBODY = new_user(secrets.token_urlsafe())
 
 
-def check_password(name, password):
+def check_password(name: str, password: str) -> bool:
     salt, expected = USERS.get(name, NOBODY)
     # compare_digest takes as long wherever the first difference is.
     same = hmac.compare_digest(hash_password(password, salt), expected)
     return same and name in USERS
 
 
-def sign(purpose, value):
+def sign(purpose: str, value: str) -> str:
     # The purpose is signed too: a session cookie is not an API token.
     message = f"{purpose}:{value}".encode()
     digest = hmac.new(SECRET, message, "sha256").digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def make_ticket(purpose, name):
+def make_ticket(purpose: str, name: str) -> str:
     """The user's name and the time now, signed."""
     value = f"{name}.{time.time_ns()}"
     return f"{value}.{sign(purpose, value)}"
 
 
-def read_ticket(purpose, ticket, lifetime, info):
+def read_ticket(
+    purpose: str, ticket: str, lifetime: int, info: Info
+) -> str | None:
     """The user a ticket names, or None: forged, expired or logged out."""
     value, _, signature = ticket.rpartition(".")
     if not hmac.compare_digest(
         signature.encode(), sign(purpose, value).encode()
     ):
         return None
-    name, _, issued = value.partition(".")
-    issued = int(issued)
+    name, _, issued_at = value.partition(".")
+    issued = int(issued_at)
     if time.time_ns() > issued + lifetime * 10**9:
         return None
     # Logging out ends every session of the user issued before it.
@@ -107,12 +116,12 @@ def read_ticket(purpose, ticket, lifetime, info):
     return name
 
 
-def cookie_path(scope):
+def cookie_path(scope: Scope) -> str:
     # The cookies go back to this application only, wherever it is mounted.
-    return scope.get("root_path", "") + "/"
+    return f"{scope.get('root_path', '')}/"
 
 
-def csrf_token(scope):
+def csrf_token(scope: Scope) -> tuple[str, Headers]:
     """The token a form carries, and a cookie to set if the browser has none.
 
     It signs a random value held in a cookie, and the session: another
@@ -130,14 +139,20 @@ def csrf_token(scope):
     return token, headers
 
 
-def check_csrf(scope, form):
+def check_csrf(scope: Scope, form: FormData[str]) -> None:
     expected, _ = csrf_token(scope)
     sent = form.get("csrf", "")
     if not hmac.compare_digest(sent.encode(), expected.encode()):
         raise HTTPError(403, "The form is stale or forged: reload the page.")
 
 
-async def login_page_required(scope, info, matches, content, handler):
+async def login_page_required(
+    scope: Scope,
+    info: Info,
+    matches: RouteMatches,
+    content: Content,
+    handler: HttpChainedCallback,
+) -> HttpResponse:
     """Middleware for pages: without a valid session, go and log in."""
     session = request_cookies(scope).get("session", "")
     name = read_ticket("session", session, SESSION_SECONDS, info)
@@ -148,7 +163,13 @@ async def login_page_required(scope, info, matches, content, handler):
     return await handler(scope, info, matches, content)
 
 
-async def token_required(scope, info, matches, content, handler):
+async def token_required(
+    scope: Scope,
+    info: Info,
+    matches: RouteMatches,
+    content: Content,
+    handler: HttpChainedCallback,
+) -> HttpResponse:
     """Middleware for the API: without a valid bearer token, a 401."""
     header = request_header(scope, b"authorization") or b""
     scheme, _, token = header.decode("latin-1").partition(" ")
@@ -163,13 +184,17 @@ async def token_required(scope, info, matches, content, handler):
     return await handler(scope, info, matches, content)
 
 
-async def login_page(scope, info, matches, content):
+async def login_page(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     csrf, headers = csrf_token(scope)
     page = LOGIN_PAGE.format(message="", csrf=csrf)
     return text_response(200, headers, page)
 
 
-async def login(scope, info, matches, content):
+async def login(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     form = await read_urlencoded(scope, content, max_size=4096)
     check_csrf(scope, form)
     name = form.get("name", "")
@@ -190,7 +215,9 @@ async def login(scope, info, matches, content):
     return 303, [(b"location", b"./"), session]
 
 
-async def logout(scope, info, matches, content):
+async def logout(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     form = await read_urlencoded(scope, content, max_size=4096)
     check_csrf(scope, form)
     session = request_cookies(scope).get("session", "")
@@ -201,13 +228,17 @@ async def logout(scope, info, matches, content):
     return 303, [(b"location", b"login"), gone]
 
 
-async def home(scope, info, matches, content):
+async def home(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     csrf, headers = csrf_token(scope)
     name = html.escape(scope["user"])
     return text_response(200, headers, HOME_PAGE.format(name=name, csrf=csrf))
 
 
-async def issue_token(scope, info, matches, content):
+async def issue_token(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     body = await json_reader(content, max_size=4096, scope=scope)
     name = body.get("name") if isinstance(body, dict) else None
     password = body.get("password") if isinstance(body, dict) else None
@@ -224,7 +255,9 @@ async def issue_token(scope, info, matches, content):
     return json_response(200, [(b"cache-control", b"no-store")], reply)
 
 
-async def me(scope, info, matches, content):
+async def me(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     return json_response(200, None, {"name": scope["user"]})
 
 

@@ -5,6 +5,7 @@ reads; without it, they stay in this process's memory.
 """
 # Needs: bareasgi[chat]
 
+import abc
 import asyncio
 import collections
 import itertools
@@ -14,7 +15,10 @@ import os
 import signal
 import threading
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from types import FrameType
+from typing import Any, cast
 
 import redis.asyncio
 from redis.asyncio.retry import Retry
@@ -23,7 +27,14 @@ from redis.exceptions import RedisError
 
 from bareasgi import (
     Application,
+    Content,
     HTTPError,
+    HttpResponse,
+    Info,
+    Message,
+    RouteMatches,
+    Scope,
+    WebSocket,
     json_reader,
     json_response,
     text_response,
@@ -41,7 +52,14 @@ QUEUE_SIZE = 100  # messages waiting for one client before it is cut off
 STREAM = "chat:messages"  # the Redis stream holding the room
 DRAIN_TIMEOUT = 5.0  # seconds clients get to go before the server stops
 
+# A message of the room: {"id": ..., "text": ...}.
+ChatMessage = dict[str, str]
+# Stream entries as Redis returns them here: (id, fields), all str, since
+# the client decodes responses (redis-py's own types allow bytes too).
+Entries = list[tuple[str, dict[str, str]]]
+
 # WebSocket close codes (RFC 6455) and the reasons sent with them.
+Close = tuple[int, str]
 GOING_AWAY = 1001, "The server is shutting down."
 TOO_SLOW = 1013, f"Too slow: over {QUEUE_SIZE} messages were waiting."
 UNAVAILABLE = 1013, "The chat is unavailable: try again."
@@ -58,11 +76,11 @@ class TextTooLong(ValueError):
     """The message's text is longer than MAX_TEXT."""
 
 
-def message_text(data):
+def message_text(data: object) -> str:
     """The text of a message a client sent as JSON, or ValueError."""
     if not isinstance(data, dict) or not isinstance(data.get("text"), str):
         raise ValueError('Send a JSON object with a "text" string.')
-    text = data["text"]
+    text: str = data["text"]
     if not text.strip():
         raise ValueError("The text is empty.")
     if len(text) > MAX_TEXT:
@@ -77,11 +95,14 @@ class Inbox:
     queue grow: it can reconnect and read GET /messages to catch up.
     """
 
-    def __init__(self):
-        self._queue = asyncio.Queue(QUEUE_SIZE + 1)  # + 1 for the end
-        self.ended_by = None  # (close code, reason) once ended
+    def __init__(self) -> None:
+        # (id, JSON text) pairs; + 1 for the None that ends the inbox
+        self._queue: asyncio.Queue[tuple[str, str] | None] = asyncio.Queue(
+            QUEUE_SIZE + 1
+        )
+        self.ended_by: Close | None = None  # set once ended
 
-    def put(self, message):
+    def put(self, message: tuple[str, str]) -> None:
         if self.ended_by is not None:
             return
         if self._queue.qsize() == QUEUE_SIZE:
@@ -89,7 +110,7 @@ class Inbox:
         else:
             self._queue.put_nowait(message)
 
-    def end(self, why):
+    def end(self, why: Close) -> None:
         """Drop what is waiting and make get() return None."""
         if self.ended_by is None:
             self.ended_by = why
@@ -97,12 +118,12 @@ class Inbox:
                 self._queue.get_nowait()
             self._queue.put_nowait(None)
 
-    async def get(self):
+    async def get(self) -> tuple[str, str] | None:
         """The next message, or None once the inbox has ended."""
         return await self._queue.get()
 
 
-class Room:
+class Room(abc.ABC):
     """The clients connected to this process, and the room's messages.
 
     Subclasses store and spread messages (publish, history); deliver()
@@ -111,18 +132,18 @@ class Room:
 
     shared = False  # whether other processes see the same room
 
-    def __init__(self):
-        self._inboxes = set()
+    def __init__(self) -> None:
+        self._inboxes: set[Inbox] = set()
         self._stopping = False
         self._empty = asyncio.Event()
         self._empty.set()
 
     @property
-    def clients(self):
+    def clients(self) -> int:
         """How many clients of this process are in the room."""
         return len(self._inboxes)
 
-    def subscribe(self):
+    def subscribe(self) -> Inbox:
         """An inbox that gets every message until it is unsubscribed."""
         inbox = Inbox()
         if self._stopping:
@@ -131,24 +152,24 @@ class Room:
         self._empty.clear()
         return inbox
 
-    def unsubscribe(self, inbox):
+    def unsubscribe(self, inbox: Inbox) -> None:
         self._inboxes.discard(inbox)
         if not self._inboxes:
             self._empty.set()
 
-    def deliver(self, message):
+    def deliver(self, message: ChatMessage) -> None:
         # Encoded once here, not once per client: (id, JSON text).
         encoded = message["id"], json.dumps(message)
         for inbox in list(self._inboxes):
             inbox.put(encoded)
 
-    def stop(self):
+    def stop(self) -> None:
         """End every inbox, now and from now on: clients are told to go."""
         self._stopping = True
         for inbox in list(self._inboxes):
             inbox.end(GOING_AWAY)
 
-    async def drain(self):
+    async def drain(self) -> None:
         """Stop, and wait (a while) for the clients to leave."""
         self.stop()
         try:
@@ -156,31 +177,45 @@ class Room:
         except asyncio.TimeoutError:
             logger.warning("%d clients still connected", self.clients)
 
-    async def open(self):
-        pass
+    @abc.abstractmethod
+    async def open(self) -> None:
+        """Get ready to publish and deliver messages."""
 
-    async def close(self):
+    @abc.abstractmethod
+    async def publish(self, text: str) -> ChatMessage:
+        """Store a message and spread it to every process: it, with its id."""
+
+    @abc.abstractmethod
+    async def history(self) -> list[ChatMessage]:
+        """The last HISTORY messages, oldest first."""
+
+    async def close(self) -> None:
         await self.drain()
 
 
 class MemoryRoom(Room):
     """The room in this process's memory: for one process only."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
-        self._history = collections.deque(maxlen=HISTORY)
+        self._history: collections.deque[ChatMessage] = collections.deque(
+            maxlen=HISTORY
+        )
         # Ids stay unique across restarts, as the page skips ids it has
         # shown: the start time in ms, then a count (like a stream's ids).
         self._started = time.time_ns() // 1_000_000
         self._count = itertools.count(1)
 
-    async def publish(self, text):
+    async def open(self) -> None:
+        """Nothing to open: the room is in memory."""
+
+    async def publish(self, text: str) -> ChatMessage:
         message = {"id": f"{self._started}-{next(self._count)}", "text": text}
         self._history.append(message)
         self.deliver(message)
         return message
 
-    async def history(self):
+    async def history(self) -> list[ChatMessage]:
         return list(self._history)
 
 
@@ -194,7 +229,7 @@ class RedisRoom(Room):
 
     shared = True
 
-    def __init__(self, url):
+    def __init__(self, url: str) -> None:
         super().__init__()
         # One quick retry covers a pooled connection that a Redis restart
         # broke; past that, callers get the error at once.
@@ -205,13 +240,15 @@ class RedisRoom(Room):
             socket_timeout=10,
             retry=Retry(NoBackoff(), 1),
         )
-        self._reader = None
+        self._reader: asyncio.Task[None] | None = None
         self._closing = False
 
-    async def open(self):
+    async def open(self) -> None:
         # Messages published from now on are news, older ones history.
         try:
-            newest = await self.redis.xrevrange(STREAM, count=1)
+            newest = cast(
+                Entries, await self.redis.xrevrange(STREAM, count=1)
+            )
             last_id = newest[0][0] if newest else "0-0"
         except RedisError as error:
             # Stream ids start with Redis's clock in ms: ours stands in.
@@ -219,27 +256,33 @@ class RedisRoom(Room):
             logger.warning("Redis: %s; reading after %s", error, last_id)
         self._reader = asyncio.create_task(self._read(last_id))
 
-    async def close(self):
+    async def close(self) -> None:
         await self.drain()
         # redis-py may turn the cancellation of a waiting XREAD into a
         # connection error: _closing tells the reader that it is the end.
         self._closing = True
-        self._reader.cancel()
-        await asyncio.wait([self._reader])
+        if self._reader is not None:
+            self._reader.cancel()
+            await asyncio.wait([self._reader])
         await self.redis.aclose()
 
-    async def publish(self, text):
+    async def publish(self, text: str) -> ChatMessage:
         try:
-            message_id = await self.redis.xadd(
-                STREAM, {"text": text}, maxlen=HISTORY, approximate=False
+            message_id = cast(
+                str,
+                await self.redis.xadd(
+                    STREAM, {"text": text}, maxlen=HISTORY, approximate=False
+                ),
             )
         except RedisError as error:
             raise Unavailable(str(error)) from error
         return {"id": message_id, "text": text}
 
-    async def history(self):
+    async def history(self) -> list[ChatMessage]:
         try:
-            entries = await self.redis.xrevrange(STREAM, count=HISTORY)
+            entries = cast(
+                Entries, await self.redis.xrevrange(STREAM, count=HISTORY)
+            )
         except RedisError as error:
             raise Unavailable(str(error)) from error
         return [
@@ -247,12 +290,15 @@ class RedisRoom(Room):
             for message_id, fields in reversed(entries)
         ]
 
-    async def _read(self, last_id):
+    async def _read(self, last_id: str) -> None:
         """Deliver each message after last_id, reconnecting as needed."""
         retry_in = 0.1
         while not self._closing:
             try:
-                found = await self.redis.xread({STREAM: last_id}, block=5_000)
+                found = cast(
+                    list[tuple[str, Entries]],
+                    await self.redis.xread({STREAM: last_id}, block=5_000),
+                )
             except RedisError as error:
                 logger.warning("Redis: %s; again in %.1f s", error, retry_in)
                 await asyncio.sleep(retry_in)
@@ -265,7 +311,10 @@ class RedisRoom(Room):
                     last_id = message_id
 
 
-def stop_before_the_server(room):
+SignalHandler = Callable[[int, FrameType | None], Any]
+
+
+def stop_before_the_server(room: Room) -> Callable[[], None]:
     """On SIGTERM or SIGINT, send the clients away, then let the server stop.
 
     uvicorn waits for open connections to finish before it runs shutdown
@@ -276,16 +325,18 @@ def stop_before_the_server(room):
     if threading.current_thread() is not threading.main_thread():
         return lambda: None  # signals reach the main thread only
     loop = asyncio.get_running_loop()
-    draining = set()
-    previous = {}
+    draining: set[asyncio.Task[None]] = set()
+    previous: dict[int, SignalHandler] = {}
 
-    def stop_then(server_handler, signum, frame):
+    def stop_then(
+        server_handler: SignalHandler, signum: int, frame: FrameType | None
+    ) -> None:
         task = loop.create_task(room.drain())
         draining.add(task)
         task.add_done_callback(draining.discard)
         task.add_done_callback(lambda _: server_handler(signum, frame))
 
-    def on_signal(signum, frame):
+    def on_signal(signum: int, frame: FrameType | None) -> None:
         loop.call_soon_threadsafe(stop_then, previous[signum], signum, frame)
 
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -295,14 +346,16 @@ def stop_before_the_server(room):
             previous[signum] = handler
             signal.signal(signum, on_signal)
 
-    def restore():
+    def restore() -> None:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 
     return restore
 
 
-async def index(scope, info, matches, content):
+async def index(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     room = info["room"]
     mode = (
         "Messages go through Redis: every process serves the same room."
@@ -313,7 +366,9 @@ async def index(scope, info, matches, content):
     return text_response(200, HTML, PAGE.replace("{{ mode }}", mode))
 
 
-async def get_messages(scope, info, matches, content):
+async def get_messages(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     try:
         messages = await info["room"].history()
     except Unavailable:
@@ -321,7 +376,9 @@ async def get_messages(scope, info, matches, content):
     return json_response(200, None, messages)
 
 
-async def post_message(scope, info, matches, content):
+async def post_message(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     data = await json_reader(content, max_size=MAX_BODY, scope=scope)
     try:
         text = message_text(data)
@@ -336,18 +393,20 @@ async def post_message(scope, info, matches, content):
     return json_response(201, None, message)
 
 
-def unavailable():
+def unavailable() -> HTTPError:
     logger.warning("Answering 503: Redis is unavailable")
     return HTTPError(
         503, "The chat is unavailable: try again.\n", [(b"retry-after", b"1")]
     )
 
 
-async def events(scope, info, matches, content):
+async def events(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     return event_response(room_events(info["room"]))
 
 
-async def room_events(room):
+async def room_events(room: Room) -> AsyncIterator[ServerSentEvent]:
     # Subscribed once the stream starts: a response whose body is never
     # sent (HEAD) leaves no inbox behind.
     inbox = room.subscribe()
@@ -359,7 +418,9 @@ async def room_events(room):
         room.unsubscribe(inbox)
 
 
-async def chat_socket(scope, info, matches, web_socket):
+async def chat_socket(
+    scope: Scope, info: Info, matches: RouteMatches, web_socket: WebSocket
+) -> None:
     room = info["room"]
     await web_socket.accept()
     inbox = room.subscribe()
@@ -373,7 +434,7 @@ async def chat_socket(scope, info, matches, web_socket):
         await web_socket.close(*why)
 
 
-async def listen(room, web_socket):
+async def listen(room: Room, web_socket: WebSocket) -> Close | None:
     """Publish what the client sends; the close to answer bad input with."""
     async for data in web_socket:
         if not isinstance(data, str):
@@ -393,7 +454,7 @@ async def listen(room, web_socket):
     return None  # the client left
 
 
-async def forward(inbox, web_socket):
+async def forward(inbox: Inbox, web_socket: WebSocket) -> Close | None:
     """Send the client each message; the close to send when the inbox ends."""
     while (message := await inbox.get()) is not None:
         _, data = message
@@ -401,7 +462,7 @@ async def forward(inbox, web_socket):
     return inbox.ended_by
 
 
-async def first_of(*coroutines):
+async def first_of(*coroutines: Awaitable[Close | None]) -> Close | None:
     """Run the coroutines together: the first result; the rest cancelled."""
     tasks = [asyncio.ensure_future(coroutine) for coroutine in coroutines]
     try:
@@ -425,7 +486,7 @@ app.ws_router.add("/ws", chat_socket)
 
 
 @app.on_startup
-async def open_room(scope, info, message):
+async def open_room(scope: Scope, info: Info, message: Message) -> None:
     url = os.environ.get("REDIS_URL")
     info["room"] = RedisRoom(url) if url else MemoryRoom()
     await info["room"].open()
@@ -433,7 +494,7 @@ async def open_room(scope, info, message):
 
 
 @app.on_shutdown
-async def close_room(scope, info, message):
+async def close_room(scope: Scope, info: Info, message: Message) -> None:
     info["restore_signals"]()
     await info["room"].close()
 

@@ -5,8 +5,18 @@ Small ones are sent as they are.
 
 import asyncio
 import os
+from collections.abc import AsyncIterator
 
-from bareasgi import Application, json_response, text_response
+from bareasgi import (
+    Application,
+    Content,
+    HttpResponse,
+    Info,
+    RouteMatches,
+    Scope,
+    json_response,
+    text_response,
+)
 from bareasgi.compression import compression_middleware
 
 PAGE = """<!DOCTYPE html>
@@ -20,11 +30,15 @@ INTERVAL = 0.5  # seconds between the lines of the countdown
 HTML = [(b"content-type", b"text/html; charset=utf-8")]
 
 
-async def index(scope, info, matches, content):
+async def index(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     return text_response(200, HTML, PAGE)
 
 
-async def planets(scope, info, matches, content):
+async def planets(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     data = {
         "planets": [
             {"id": n, "name": f"Planet {n}", "moons": n % 7}
@@ -34,8 +48,10 @@ async def planets(scope, info, matches, content):
     return json_response(200, None, data)
 
 
-async def countdown(scope, info, matches, content):
-    async def writer():
+async def countdown(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
+    async def writer() -> AsyncIterator[bytes]:
         for n in range(5, 0, -1):
             yield f"{n}, counting down to lift-off\n".encode()
             await asyncio.sleep(INTERVAL)

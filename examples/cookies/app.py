@@ -9,7 +9,16 @@ import secrets
 from datetime import timedelta
 from urllib.parse import parse_qs
 
-from bareasgi import Application, text_reader, text_response
+from bareasgi import (
+    Application,
+    Content,
+    HttpResponse,
+    Info,
+    RouteMatches,
+    Scope,
+    text_reader,
+    text_response,
+)
 from bareasgi.cookies import expire_cookie, request_cookies, set_cookie
 
 HTML = [(b"content-type", b"text/html; charset=utf-8")]
@@ -27,12 +36,14 @@ WELCOME_PAGE = """<!DOCTYPE html>
 """
 
 
-def cookie_path(scope):
+def cookie_path(scope: Scope) -> str:
     # The cookie is sent back to this application only, wherever it is mounted.
-    return scope.get("root_path", "") + "/"
+    return f"{scope.get('root_path', '')}/"
 
 
-async def index(scope, info, matches, content):
+async def index(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     session_id = request_cookies(scope).get("session")
     name = info["sessions"].get(session_id)
     if name is not None:
@@ -46,7 +57,9 @@ async def index(scope, info, matches, content):
     return text_response(200, headers, LOGIN_PAGE)
 
 
-async def login(scope, info, matches, content):
+async def login(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     form = parse_qs(await text_reader(content, max_size=1000))
     name = form.get("name", [""])[0].strip()
     if not 0 < len(name) <= 40:
@@ -66,7 +79,9 @@ async def login(scope, info, matches, content):
     return 303, [(b"location", b"./"), cookie]
 
 
-async def logout(scope, info, matches, content):
+async def logout(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     info["sessions"].pop(request_cookies(scope).get("session"), None)
     expired = expire_cookie("session", path=cookie_path(scope))
     return 303, [(b"location", b"./"), expired]

@@ -8,7 +8,12 @@ from pathlib import Path
 
 from bareasgi import (
     Application,
+    Content,
     HTTPError,
+    HttpResponse,
+    Info,
+    RouteMatches,
+    Scope,
     json_reader,
     json_response,
     text_writer,
@@ -26,16 +31,22 @@ cors = CORSMiddleware(
 )
 
 
-async def index(scope, info, matches, content):
+async def index(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     headers = [(b"content-type", b"text/html; charset=utf-8")]
     return 200, headers, text_writer(PAGE)
 
 
-async def get_greeting(scope, info, matches, content):
+async def get_greeting(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     return json_response(200, None, {"greeting": info["greeting"]})
 
 
-async def set_greeting(scope, info, matches, content):
+async def set_greeting(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     body = await json_reader(content, max_size=1_000, scope=scope)
     if not isinstance(body, dict) or not isinstance(body.get("greeting"), str):
         example = '{"greeting": "Bonjour"}'

@@ -4,9 +4,22 @@ import asyncio
 import os
 import re
 import sqlite3
+from typing import Any
 from urllib.parse import parse_qs
 
-from bareasgi import Application, HTTPError, json_reader, json_response
+from bareasgi import (
+    Application,
+    Content,
+    Header,
+    HTTPError,
+    HttpResponse,
+    Info,
+    Message,
+    RouteMatches,
+    Scope,
+    json_reader,
+    json_response,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS notes (
@@ -19,7 +32,7 @@ COLUMNS = "id, title, body"
 MAX_PAGE = 100
 
 
-def connect(path):
+def connect(path: str) -> sqlite3.Connection:
     # The connection moves between worker threads; a lock keeps one at a time.
     connection = sqlite3.connect(path, check_same_thread=False)
     connection.row_factory = sqlite3.Row
@@ -27,21 +40,23 @@ def connect(path):
     return connection
 
 
-async def open_database(scope, info, message):
+async def open_database(scope: Scope, info: Info, message: Message) -> None:
     path = os.environ.get("NOTES_DATABASE", "notes.sqlite3")
     info["db"] = await asyncio.to_thread(connect, path)
     info["db_lock"] = asyncio.Lock()
 
 
-async def close_database(scope, info, message):
+async def close_database(scope: Scope, info: Info, message: Message) -> None:
     async with info["db_lock"]:
         await asyncio.to_thread(info.pop("db").close)
 
 
-async def query(info, sql, parameters=()):
+async def query(
+    info: Info, sql: str, parameters: tuple[object, ...] = ()
+) -> list[dict[str, Any]]:
     """Run one statement in a thread, committed; return its rows as dicts."""
 
-    def run(connection):
+    def run(connection: sqlite3.Connection) -> list[dict[str, Any]]:
         # "with" commits, or rolls back if the statement fails.
         with connection:
             cursor = connection.execute(sql, parameters)
@@ -51,7 +66,7 @@ async def query(info, sql, parameters=()):
         return await asyncio.to_thread(run, info["db"])
 
 
-def is_text(value, low, high):
+def is_text(value: object, low: int, high: int) -> bool:
     """Whether value is text of low to high characters SQLite can store."""
     if not isinstance(value, str) or not low <= len(value) <= high:
         return False
@@ -62,7 +77,7 @@ def is_text(value, low, high):
     return True
 
 
-async def valid_note(scope, content):
+async def valid_note(scope: Scope, content: Content) -> tuple[str, str]:
     """The title and body of a note in the request, or a 422 saying why."""
     note = await json_reader(content, max_size=65536, scope=scope)
     if not isinstance(note, dict) or set(note) != {"title", "body"}:
@@ -78,7 +93,9 @@ async def valid_note(scope, content):
     return title, body
 
 
-def number_parameter(scope, name, default, low, high):
+def number_parameter(
+    scope: Scope, name: str, default: int, low: int, high: int
+) -> int:
     """A whole number from low to high in the query string, or a 422."""
     query = parse_qs(
         scope["query_string"].decode("latin-1"), keep_blank_values=True
@@ -93,14 +110,17 @@ def number_parameter(scope, name, default, low, high):
     return number
 
 
-def find_id(matches):
+def find_id(matches: RouteMatches) -> int:
     """The note id in the path; out of SQLite's range, no note has it."""
-    if not 0 < matches["id"] < 2**63:
-        raise HTTPError(404, f"There is no note {matches['id']}.")
-    return matches["id"]
+    note_id: int = matches["id"]
+    if not 0 < note_id < 2**63:
+        raise HTTPError(404, f"There is no note {note_id}.")
+    return note_id
 
 
-async def list_notes(scope, info, matches, content):
+async def list_notes(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     limit = number_parameter(scope, "limit", 20, 1, MAX_PAGE)
     offset = number_parameter(scope, "offset", 0, 0, 10**9)
     # One row more than asked for tells whether there is a next page.
@@ -109,19 +129,21 @@ async def list_notes(scope, info, matches, content):
         f"SELECT {COLUMNS} FROM notes ORDER BY id LIMIT ? OFFSET ?",
         (limit + 1, offset),
     )
-    page = {"notes": rows[:limit], "next": None}
+    page: dict[str, Any] = {"notes": rows[:limit], "next": None}
     if len(rows) > limit:
         page["next"] = f"notes?limit={limit}&offset={offset + limit}"
     return json_response(200, None, page)
 
 
-def location(scope, note_id):
+def location(scope: Scope, note_id: int) -> Header:
     # root_path keeps the link right wherever the application is mounted.
     path = f"{scope.get('root_path', '')}/notes/{note_id}"
     return (b"location", path.encode())
 
 
-async def create_note(scope, info, matches, content):
+async def create_note(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     title, body = await valid_note(scope, content)
     try:
         # Parameters, never string formatting: the values are never SQL.
@@ -136,7 +158,9 @@ async def create_note(scope, info, matches, content):
     return json_response(201, [location(scope, note["id"])], note)
 
 
-async def read_note(scope, info, matches, content):
+async def read_note(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     note_id = find_id(matches)
     rows = await query(
         info, f"SELECT {COLUMNS} FROM notes WHERE id = ?", (note_id,)
@@ -146,7 +170,9 @@ async def read_note(scope, info, matches, content):
     return json_response(200, None, rows[0])
 
 
-async def update_note(scope, info, matches, content):
+async def update_note(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     note_id = find_id(matches)
     title, body = await valid_note(scope, content)
     try:
@@ -163,7 +189,9 @@ async def update_note(scope, info, matches, content):
     return json_response(200, None, rows[0])
 
 
-async def delete_note(scope, info, matches, content):
+async def delete_note(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     note_id = find_id(matches)
     rows = await query(
         info, "DELETE FROM notes WHERE id = ? RETURNING id", (note_id,)

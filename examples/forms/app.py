@@ -8,19 +8,30 @@ import hashlib
 import os
 from pathlib import Path
 
-from bareasgi import Application, text_response, text_writer
+from bareasgi import (
+    Application,
+    Content,
+    HttpResponse,
+    Info,
+    RouteMatches,
+    Scope,
+    text_response,
+    text_writer,
+)
 from bareasgi.forms import UploadedFile, read_form
 
 PAGE = (Path(__file__).parent / "index.html").read_text(encoding="utf-8")
 MiB = 1024 * 1024
 
 
-async def index(scope, info, matches, content):
+async def index(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     headers = [(b"content-type", b"text/html; charset=utf-8")]
     return 200, headers, text_writer(PAGE)
 
 
-async def sha256(upload):
+async def sha256(upload: UploadedFile) -> str:
     """The SHA-256 of an uploaded file, read a piece at a time."""
     digest = hashlib.sha256()
     while chunk := await upload.read(64 * 1024):
@@ -28,7 +39,9 @@ async def sha256(upload):
     return digest.hexdigest()
 
 
-async def submit(scope, info, matches, content):
+async def submit(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     form = await read_form(
         scope,
         content,

@@ -3,24 +3,37 @@
 import os
 from pathlib import Path
 
-from bareasgi import Application, text_writer
+from bareasgi import (
+    Application,
+    Content,
+    HttpResponse,
+    Info,
+    PushResponses,
+    RouteMatches,
+    Scope,
+    text_writer,
+)
 
 HERE = Path(__file__).parent
 PAGE = (HERE / "index.html").read_text(encoding="utf-8")
 STYLE = (HERE / "style.css").read_text(encoding="utf-8")
 
 
-async def index(scope, info, matches, content):
+async def index(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     # A push names an absolute path, so put the root path the app is mounted
     # at in front: it is then the URL the page's relative href="style.css"
     # resolves to. Servers that cannot push (HTTP/1.1, uvicorn) do not offer
     # the extension, and the push is left out.
-    pushes = [(f"{scope.get('root_path', '')}/style.css", [])]
+    pushes: PushResponses = [(f"{scope.get('root_path', '')}/style.css", [])]
     headers = [(b"content-type", b"text/html; charset=utf-8")]
     return 200, headers, text_writer(PAGE), pushes
 
 
-async def style(scope, info, matches, content):
+async def style(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     headers = [(b"content-type", b"text/css; charset=utf-8")]
     return 200, headers, text_writer(STYLE)
 
@@ -39,4 +52,6 @@ if __name__ == "__main__":
     port = int(os.environ.get("PORT", "8000"))
     config = Config()
     config.bind = [f"127.0.0.1:{port}"]
-    asyncio.run(serve(app, config))
+    # hypercorn types the scope and messages as TypedDicts, which mypy does
+    # not match with bareasgi's plain mappings; the app is ASGI all the same.
+    asyncio.run(serve(app, config))  # type: ignore[arg-type]

@@ -6,10 +6,26 @@ The outermost middleware times each response.
 import os
 import time
 
-from bareasgi import Application, mw, text_response
+from bareasgi import (
+    Application,
+    Content,
+    HttpChainedCallback,
+    HttpResponse,
+    Info,
+    RouteMatches,
+    Scope,
+    mw,
+    text_response,
+)
 
 
-async def timer(scope, info, matches, content, handler):
+async def timer(
+    scope: Scope,
+    info: Info,
+    matches: RouteMatches,
+    content: Content,
+    handler: HttpChainedCallback,
+) -> HttpResponse:
     start = time.perf_counter()
     response = await handler(scope, info, matches, content)
     status, headers, writer, pushes = response
@@ -23,21 +39,41 @@ async def timer(scope, info, matches, content, handler):
 
 # Per-request data travels in a copy of the scope: info is shared by every
 # request.
-async def first(scope, info, matches, content, handler):
+async def first(
+    scope: Scope,
+    info: Info,
+    matches: RouteMatches,
+    content: Content,
+    handler: HttpChainedCallback,
+) -> HttpResponse:
     scope = {**scope, "message": "The first middleware ran, "}
     return await handler(scope, info, matches, content)
 
 
-async def second(scope, info, matches, content, handler):
+async def second(
+    scope: Scope,
+    info: Info,
+    matches: RouteMatches,
+    content: Content,
+    handler: HttpChainedCallback,
+) -> HttpResponse:
     scope = {**scope, "message": scope["message"] + "then the second, "}
     return await handler(scope, info, matches, content)
 
 
-async def hello(scope, info, matches, content):
+async def hello(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     return text_response(200, None, scope["message"] + "then the handler.\n")
 
 
-async def require_token(scope, info, matches, content, handler):
+async def require_token(
+    scope: Scope,
+    info: Info,
+    matches: RouteMatches,
+    content: Content,
+    handler: HttpChainedCallback,
+) -> HttpResponse:
     if (b"authorization", b"Bearer let-me-in") not in scope["headers"]:
         headers = [(b"www-authenticate", b"Bearer")]
         text = "Send the header authorization: Bearer let-me-in.\n"
@@ -45,7 +81,9 @@ async def require_token(scope, info, matches, content, handler):
     return await handler(scope, info, matches, content)
 
 
-async def secret(scope, info, matches, content):
+async def secret(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     return text_response(200, None, "The secret is that there is no secret.\n")
 
 

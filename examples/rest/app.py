@@ -5,14 +5,28 @@ Read it, update it from JSON, delete one key.
 
 import os
 
-from bareasgi import Application, HTTPError, json_reader, json_response
+from bareasgi import (
+    Application,
+    Content,
+    HTTPError,
+    HttpResponse,
+    Info,
+    RouteMatches,
+    Scope,
+    json_reader,
+    json_response,
+)
 
 
-async def get_info(scope, info, matches, content):
+async def get_info(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     return json_response(200, None, info)
 
 
-async def update_info(scope, info, matches, content):
+async def update_info(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     # Given the scope, a body not sent as JSON is a 415; malformed JSON is a
     # 400 that says where.
     changes = await json_reader(content, max_size=10_000, scope=scope)
@@ -22,7 +36,9 @@ async def update_info(scope, info, matches, content):
     return 204
 
 
-async def delete_info(scope, info, matches, content):
+async def delete_info(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     key = matches["key"]
     if key not in info:
         raise HTTPError(404, f"There is no key {key!r}.")

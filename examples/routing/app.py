@@ -5,10 +5,20 @@ Each route answers with the name, Python type and value of what it matched.
 
 import os
 
-from bareasgi import Application, text_response
+from bareasgi import (
+    Application,
+    Content,
+    HttpResponse,
+    Info,
+    RouteMatches,
+    Scope,
+    text_response,
+)
 
 
-async def echo(scope, info, matches, content):
+async def echo(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     lines = [
         f"{name}: {type(value).__name__} = {value}\n"
         for name, value in matches.items()

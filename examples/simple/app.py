@@ -2,10 +2,20 @@
 
 import os
 
-from bareasgi import Application, text_writer
+from bareasgi import (
+    Application,
+    Content,
+    HttpResponse,
+    Info,
+    RouteMatches,
+    Scope,
+    text_writer,
+)
 
 
-async def hello(scope, info, matches, content):
+async def hello(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     headers = [(b"content-type", b"text/plain; charset=utf-8")]
     return 200, headers, text_writer("Hello, World!\n")
 

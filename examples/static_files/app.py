@@ -6,13 +6,22 @@ One file is also sent as a download.
 import os
 from pathlib import Path
 
-from bareasgi import Application
+from bareasgi import (
+    Application,
+    Content,
+    HttpResponse,
+    Info,
+    RouteMatches,
+    Scope,
+)
 from bareasgi.static import file_response, static_files
 
 PUBLIC = Path(__file__).parent / "public"
 
 
-async def download(scope, info, matches, content):
+async def download(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     # An attachment: the browser saves the file instead of showing it.
     disposition = b'attachment; filename="notes.txt"'
     headers = [(b"content-disposition", disposition)]

@@ -7,22 +7,34 @@ import asyncio
 import hashlib
 import logging
 import os
+from collections.abc import AsyncIterator
 from urllib.parse import parse_qs
 
-from bareasgi import Application, HTTPError, json_response
+from bareasgi import (
+    Application,
+    Content,
+    HTTPError,
+    HttpResponse,
+    Info,
+    RouteMatches,
+    Scope,
+    json_response,
+)
 
 logger = logging.getLogger(__name__)
 TICK_INTERVAL = 0.5  # seconds between ticks
 
 
-async def ticks(scope, info, matches, content):
+async def ticks(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     text = parse_qs(scope["query_string"].decode()).get("count", ["10"])[0]
     if not text.isdigit():
         message = "count must be a whole number, as in /ticks?count=5"
         raise HTTPError(400, message)
     count = int(text)
 
-    async def writer():
+    async def writer() -> AsyncIterator[bytes]:
         tick = 0
         try:
             while tick < count:
@@ -45,7 +57,9 @@ async def ticks(scope, info, matches, content):
     return 200, headers, writer()
 
 
-async def sha256(scope, info, matches, content):
+async def sha256(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     digest, size = hashlib.sha256(), 0
     # Each chunk as the server receives it: the body is never whole.
     async for chunk in content:

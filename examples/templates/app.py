@@ -3,10 +3,20 @@
 
 import os
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from bareasgi import Application, text_response
+from bareasgi import (
+    Application,
+    Content,
+    HttpFullResponse,
+    HttpResponse,
+    Info,
+    RouteMatches,
+    Scope,
+    text_response,
+)
 from bareasgi.forms import read_urlencoded
 from bareasgi.static import static_files
 
@@ -22,16 +32,20 @@ templates = Environment(
 MAX_ITEMS = 20
 
 
-def render(status, name, **context):
+def render(status: int, name: str, **context: Any) -> HttpFullResponse:
     page = templates.get_template(name).render(**context)
     return text_response(status, HTML, page)
 
 
-async def index(scope, info, matches, content):
+async def index(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     return render(200, "index.html", items=info["items"])
 
 
-async def add_item(scope, info, matches, content):
+async def add_item(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     form = await read_urlencoded(scope, content, max_size=4096)
     item = form.get("item", "").strip()
     if not 0 < len(item) <= 80:

@@ -6,17 +6,30 @@ Its page has a script that sends messages and lists the replies.
 import os
 from pathlib import Path
 
-from bareasgi import Application, text_writer
+from bareasgi import (
+    Application,
+    Content,
+    HttpResponse,
+    Info,
+    RouteMatches,
+    Scope,
+    WebSocket,
+    text_writer,
+)
 
 PAGE = (Path(__file__).parent / "index.html").read_text(encoding="utf-8")
 
 
-async def index(scope, info, matches, content):
+async def index(
+    scope: Scope, info: Info, matches: RouteMatches, content: Content
+) -> HttpResponse:
     headers = [(b"content-type", b"text/html; charset=utf-8")]
     return 200, headers, text_writer(PAGE)
 
 
-async def echo(scope, info, matches, web_socket):
+async def echo(
+    scope: Scope, info: Info, matches: RouteMatches, web_socket: WebSocket
+) -> None:
     await web_socket.accept()
     while True:
         message = await web_socket.receive()
