@@ -59,7 +59,7 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff check bareasgi tests benchmarks examples gallery tools docs/hooks.py
 
 typecheck: $(DEV_STAMP)
-	$(BIN)/mypy --strict bareasgi gallery tools examples
+	$(BIN)/mypy --strict bareasgi gallery tools examples benchmarks
 
 # The examples must be covered completely by their in-process tests.
 pytest: $(DEV_STAMP)

@@ -1,8 +1,14 @@
 """The benchmarked applications: one builder per framework, one app per case.
 
-Each builder returns an ASGI app that serves exactly one case (see ``CASE_NAMES``), written
-the idiomatic way for that framework. ``framework_cost.py`` drives and checks them. Peer
-frameworks are imported lazily, so a worker process only imports the framework it measures.
+Each builder returns an ASGI app that serves exactly one case, written the idiomatic way
+for that framework: the in-process cases of ``framework_cost.py`` (``CASE_NAMES``), and
+``echo``, the endless WebSocket echo ``websocket_echo.py`` serves. ``hello_seed`` is
+bareasgi's hello world written the way the original bareASGI documentation writes it
+(``text_writer``, a ``content-type`` header, no content-length); only bareasgi has it.
+Peer frameworks are imported lazily, so a process only imports the framework it measures.
+
+uvicorn serves these as ``apps:FRAMEWORK_CASE`` (``apps:bare_hello``,
+``apps:bareasgi_hello_seed``, ``apps:starlette_echo``), built when uvicorn asks.
 
 Asgineer has no router: its handler dispatches on the path by hand, exactly like the bare
 ASGI app (split the path, one dict lookup), so its ``route1``/``routes1000`` numbers measure
@@ -19,7 +25,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-CASE_NAMES = ("hello", "json", "route1", "routes1000", "stream", "upload", "websocket")
+CASE_NAMES = ("hello", "hello_seed", "json", "route1", "routes1000", "stream", "upload",
+              "websocket")
 HELLO = "Hello, World!"
 MESSAGE = {"message": HELLO}
 STREAM_CHUNK = b"x" * 4096
@@ -35,53 +42,17 @@ TEXT = "text/plain; charset=utf-8"
 OCTETS = "application/octet-stream"
 
 
+def path_of(case: str) -> str:
+    """The path a case is requested at."""
+    if case in ROUTE_INDICES:
+        return ROUTE_PATH
+    return {"websocket": "/ws", "echo": "/ws", "hello_seed": "/hello"}.get(case, f"/{case}")
+
+
 async def stream_chunks() -> AsyncIterator[bytes]:
     """The streamed response body, shared by every framework."""
     for _ in range(STREAM_CHUNKS):
         yield STREAM_CHUNK
-
-
-# --- bare ASGI: the floor -------------------------------------------------------------------
-
-
-async def _bare_respond(send: Send, body: bytes, content_type: str = TEXT) -> None:
-    headers = [(b"content-type", content_type.encode()), (b"content-length", b"%d" % len(body))]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": body, "more_body": False})
-
-
-async def _bare_hello(scope: Scope, receive: Receive, send: Send) -> None:
-    await _bare_respond(send, HELLO.encode())
-
-
-async def _bare_json(scope: Scope, receive: Receive, send: Send) -> None:
-    await _bare_respond(send, json.dumps(MESSAGE).encode(), "application/json")
-
-
-async def _bare_stream(scope: Scope, receive: Receive, send: Send) -> None:
-    headers = [(b"content-type", OCTETS.encode())]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    async for chunk in stream_chunks():
-        await send({"type": "http.response.body", "body": chunk, "more_body": True})
-    await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-
-async def _bare_upload(scope: Scope, receive: Receive, send: Send) -> None:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    await _bare_respond(send, str(len(b"".join(chunks))).encode())
-
-
-async def _bare_websocket(scope: Scope, receive: Receive, send: Send) -> None:
-    await receive()  # websocket.connect
-    await send({"type": "websocket.accept"})
-    message = await receive()
-    await send({"type": "websocket.send", "text": message.get("text")})
-    await send({"type": "websocket.close", "code": 1000})
 
 
 def split_route(path: str, table: dict[str, Any]) -> tuple[Any, int, str] | None:
@@ -92,30 +63,76 @@ def split_route(path: str, table: dict[str, Any]) -> tuple[Any, int, str] | None
     return table[parts[1]], int(parts[2]), parts[3]
 
 
+# --- bare ASGI: the floor -------------------------------------------------------------------
+
+
+async def _bare_respond(send: Send, body: bytes, content_type: str = TEXT,
+                        status: int = 200) -> None:
+    headers = [(b"content-type", content_type.encode()), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
 def build_bare(case: str) -> ASGIApp:
-    if case in ROUTE_INDICES:
-        table = {f"route{i}": i for i in ROUTE_INDICES[case]}
+    table = {f"route{i}": i for i in ROUTE_INDICES.get(case, ())}
 
-        async def routes(scope: Scope, receive: Receive, send: Send) -> None:
-            found = split_route(scope["path"], table)
-            if found is None:
-                await send({"type": "http.response.start", "status": 404, "headers": []})
-                await send({"type": "http.response.body", "body": b""})
+    async def hello(scope: Scope, receive: Receive, send: Send) -> None:
+        await _bare_respond(send, HELLO.encode())
+
+    async def as_json(scope: Scope, receive: Receive, send: Send) -> None:
+        await _bare_respond(send, json.dumps(MESSAGE).encode(), "application/json")
+
+    async def route(scope: Scope, receive: Receive, send: Send) -> None:
+        found = split_route(scope["path"], table)
+        if found is None:
+            await _bare_respond(send, b"", status=404)
+        else:
+            await _bare_respond(send, f"{found[1]:d} {found[2]}".encode())
+
+    async def stream(scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(b"content-type", OCTETS.encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        async for chunk in stream_chunks():
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def upload(scope: Scope, receive: Receive, send: Send) -> None:
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        await _bare_respond(send, str(len(b"".join(chunks))).encode())
+
+    async def websocket(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()  # websocket.connect
+        await send({"type": "websocket.accept"})
+        message = await receive()
+        await send({"type": "websocket.send", "text": message.get("text")})
+        await send({"type": "websocket.close", "code": 1000})
+
+    async def echo(scope: Scope, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.connect":
+                await send({"type": "websocket.accept"})
+            elif message["type"] == "websocket.receive":
+                await send({"type": "websocket.send", "text": message.get("text")})
+            else:
                 return
-            _, a, b = found
-            await _bare_respond(send, f"{a:d} {b}".encode())
 
-        return routes
-    paths: dict[str, ASGIApp] = {
-        "hello": _bare_hello, "json": _bare_json, "stream": _bare_stream,
-        "upload": _bare_upload, "websocket": _bare_websocket,
+    handlers: dict[str, ASGIApp] = {
+        "hello": hello, "json": as_json, "route1": route, "routes1000": route,
+        "stream": stream, "upload": upload, "websocket": websocket, "echo": echo,
     }
-    handler = paths[case]
-    path = "/ws" if case == "websocket" else f"/{case}"
-    table_by_path = {path: handler}
+    handler = handlers[case]
+    if case in ROUTE_INDICES:
+        return handler
+    by_path = {path_of(case): handler}
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        await table_by_path[scope["path"]](scope, receive, send)
+        await by_path[scope["path"]](scope, receive, send)
 
     return app
 
@@ -124,12 +141,15 @@ def build_bare(case: str) -> ASGIApp:
 
 
 def build_bareasgi(case: str) -> ASGIApp:
-    from bareasgi import Application, bytes_reader, json_response, text_response
+    from bareasgi import Application, bytes_reader, json_response, text_response, text_writer
 
     app = Application()
 
     async def hello(scope: Any, info: Any, matches: Any, content: Any) -> Any:
         return text_response(200, None, HELLO)
+
+    async def hello_seed(scope: Any, info: Any, matches: Any, content: Any) -> Any:
+        return 200, [(b"content-type", b"text/plain")], text_writer(HELLO)
 
     async def as_json(scope: Any, info: Any, matches: Any, content: Any) -> Any:
         return json_response(200, None, MESSAGE)
@@ -144,22 +164,26 @@ def build_bareasgi(case: str) -> ASGIApp:
         body = await bytes_reader(content)
         return text_response(200, None, str(len(body)))
 
-    async def echo(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+    async def websocket(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
         await web_socket.accept()
-        text = await web_socket.receive()
-        await web_socket.send(text)
+        await web_socket.send(await web_socket.receive())
         await web_socket.close()
 
-    handlers = {"hello": hello, "json": as_json, "stream": stream}
+    async def echo(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        while (message := await web_socket.receive()) is not None:
+            await web_socket.send(message)
+
     if case in ROUTE_INDICES:
         for i in ROUTE_INDICES[case]:
             app.http_router.add({"GET"}, f"/route{i}/{{a:int}}/{{b}}", route)
-    elif case == "upload":
-        app.http_router.add({"POST"}, "/upload", upload)
-    elif case == "websocket":
-        app.ws_router.add("/ws", echo)
+    elif case in ("websocket", "echo"):
+        app.ws_router.add("/ws", websocket if case == "websocket" else echo)
     else:
-        app.http_router.add({"GET"}, f"/{case}", handlers[case])
+        handlers = {"hello": hello, "hello_seed": hello_seed, "json": as_json,
+                    "stream": stream, "upload": upload}
+        app.http_router.add({"POST" if case == "upload" else "GET"}, path_of(case),
+                            handlers[case])
     return app
 
 
@@ -189,20 +213,24 @@ def build_starlette(case: str) -> ASGIApp:
     async def upload(request: Request) -> Response:
         return PlainTextResponse(str(len(await request.body())))
 
-    async def echo(websocket: WebSocket) -> None:
+    async def websocket(websocket: WebSocket) -> None:
         await websocket.accept()
         await websocket.send_text(await websocket.receive_text())
         await websocket.close()
 
+    async def echo(websocket: WebSocket) -> None:
+        await websocket.accept()
+        async for text in websocket.iter_text():
+            await websocket.send_text(text)
+
     routes: list[BaseRoute]
     if case in ROUTE_INDICES:
         routes = [Route(f"/route{i}/{{a:int}}/{{b}}", route) for i in ROUTE_INDICES[case]]
-    elif case == "upload":
-        routes = [Route("/upload", upload, methods=["POST"])]
-    elif case == "websocket":
-        routes = [WebSocketRoute("/ws", echo)]
+    elif case in ("websocket", "echo"):
+        routes = [WebSocketRoute("/ws", websocket if case == "websocket" else echo)]
     else:
-        routes = [Route(f"/{case}", {"hello": hello, "json": as_json, "stream": stream}[case])]
+        handler = {"hello": hello, "json": as_json, "stream": stream, "upload": upload}[case]
+        routes = [Route(f"/{case}", handler, methods=["POST" if case == "upload" else "GET"])]
     return Starlette(routes=routes)
 
 
@@ -238,11 +266,20 @@ def build_falcon(case: str) -> ASGIApp:
             resp.content_type = falcon.MEDIA_TEXT
             resp.text = str(len(body))
 
-    class Echo:
+    class WebSocket:
         async def on_websocket(self, req: Any, ws: Any) -> None:
             await ws.accept()
             await ws.send_text(await ws.receive_text())
             await ws.close()
+
+    class Echo:
+        async def on_websocket(self, req: Any, ws: Any) -> None:
+            await ws.accept()
+            try:
+                while True:
+                    await ws.send_text(await ws.receive_text())
+            except falcon.WebSocketDisconnected:
+                return
 
     app = falcon.asgi.App()
     if case in ROUTE_INDICES:
@@ -250,9 +287,9 @@ def build_falcon(case: str) -> ASGIApp:
         for i in ROUTE_INDICES[case]:
             app.add_route(f"/route{i}/{{a:int}}/{{b}}", resource)
     else:
-        resources = {"hello": Hello, "json": Json, "stream": Stream, "upload": Upload}
-        path, cls = ("/ws", Echo) if case == "websocket" else (f"/{case}", resources[case])
-        app.add_route(path, cls())
+        resources = {"hello": Hello, "json": Json, "stream": Stream, "upload": Upload,
+                     "websocket": WebSocket, "echo": Echo}
+        app.add_route(path_of(case), resources[case]())
     return cast(ASGIApp, app)  # falcon types scope as dict, not MutableMapping
 
 
@@ -260,7 +297,15 @@ def build_falcon(case: str) -> ASGIApp:
 
 
 def build_blacksheep(case: str) -> ASGIApp:
-    from blacksheep import Application, Request, Response, Router, StreamedContent, WebSocket
+    from blacksheep import (
+        Application,
+        Request,
+        Response,
+        Router,
+        StreamedContent,
+        WebSocket,
+        WebSocketDisconnectError,
+    )
     from blacksheep import json as json_response
     from blacksheep import text as text_response
 
@@ -277,25 +322,31 @@ def build_blacksheep(case: str) -> ASGIApp:
         return text_response(f"{a:d} {b}")
 
     async def stream(request: Request) -> Response:
-        content = StreamedContent(OCTETS.encode(), stream_chunks)
-        return Response(200, None, content)
+        return Response(200, None, StreamedContent(OCTETS.encode(), stream_chunks))
 
     async def upload(request: Request) -> Response:
-        body = await request.read()
-        return text_response(str(len(body or b"")))
+        return text_response(str(len(await request.read() or b"")))
 
-    async def echo(websocket: WebSocket) -> None:
+    async def websocket(websocket: WebSocket) -> None:
         await websocket.accept()
         await websocket.send_text(await websocket.receive_text())
         await websocket.close()
 
+    async def echo(websocket: WebSocket) -> None:
+        await websocket.accept()
+        try:
+            while True:
+                await websocket.send_text(await websocket.receive_text())
+        except WebSocketDisconnectError:
+            return
+
     if case in ROUTE_INDICES:
         for i in ROUTE_INDICES[case]:
             router.add_get(f"/route{i}/{{int:a}}/{{b}}", route)
+    elif case in ("websocket", "echo"):
+        router.add_ws("/ws", websocket if case == "websocket" else echo)
     elif case == "upload":
         router.add_post("/upload", upload)
-    elif case == "websocket":
-        router.add_ws("/ws", echo)
     else:
         router.add_get(f"/{case}", {"hello": hello, "json": as_json, "stream": stream}[case])
     return app
@@ -319,8 +370,7 @@ def build_asgineer(case: str) -> ASGIApp:
         found = split_route(request.path, table)
         if found is None:
             return 404, {}, b""
-        _, a, b = found
-        return 200, {"content-type": TEXT}, f"{a:d} {b}"
+        return 200, {"content-type": TEXT}, f"{found[1]:d} {found[2]}"
 
     async def stream(request: Any) -> Any:
         return 200, {"content-type": OCTETS}, stream_chunks()
@@ -328,15 +378,19 @@ def build_asgineer(case: str) -> ASGIApp:
     async def upload(request: Any) -> Any:
         return 200, {"content-type": TEXT}, str(len(await request.get_body()))
 
-    async def echo(request: Any) -> None:
+    async def websocket(request: Any) -> None:
         await request.accept()
-        await request.send(await request.receive())
+        if case == "echo":
+            async for message in request.receive_iter():
+                await request.send(message)
+        else:
+            await request.send(await request.receive())
 
     paths = {"/hello": hello, "/json": as_json, "/stream": stream, "/upload": upload}
 
     async def handler(request: Any) -> Any:
         if request.scope["type"] == "websocket":
-            return await echo(request)
+            return await websocket(request)
         return await paths.get(request.path, route)(request)
 
     return asgineer.to_asgi(handler)  # type: ignore[no-any-return]
@@ -350,4 +404,16 @@ BUILDERS: dict[str, Callable[[str], ASGIApp]] = {
     "blacksheep": build_blacksheep,
     "asgineer": build_asgineer,
 }
-DISTRIBUTIONS = {name: name for name in BUILDERS if name != "bare"}
+
+
+def supports(framework: str, case: str) -> bool:
+    """Whether ``framework`` has an app for ``case``: ``hello_seed`` is bareasgi's alone."""
+    return case != "hello_seed" or framework == "bareasgi"
+
+
+def __getattr__(name: str) -> ASGIApp:
+    """``bareasgi_hello`` and the like, for uvicorn: ``FRAMEWORK_CASE``, built when asked."""
+    framework, _, case = name.partition("_")
+    if framework in BUILDERS and supports(framework, case):
+        return BUILDERS[framework](case)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -35,16 +35,14 @@ import json
 import os
 import resource
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from common import HOST, RESULTS_DIR, ROOT, free_port, results_parser, write_results
+from harness import HOST, Server, finish, parser
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -53,7 +51,6 @@ SETUPS = {
     "redis-1-process": (True, 1),
     "redis-2-workers": (True, 2),
 }
-START_TIMEOUT_S = 20.0
 
 
 @dataclass
@@ -62,29 +59,6 @@ class Subscriber:
 
     arrivals: dict[int, float] = field(default_factory=dict)
     close_code: int | None = None
-
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args} exited with {process.returncode}")
-        try:
-            socket.create_connection((HOST, port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listened on port {port} within {timeout_s} s")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 async def subscribe(url: str, subscriber: Subscriber, ready: asyncio.Event) -> None:
@@ -162,39 +136,37 @@ async def measure(base_url: str, subscribers: int, messages: int, rate: float) -
 
 def run_setup(name: str, redis_url: str, args: Any) -> dict[str, Any]:
     use_redis, workers = SETUPS[name]
-    port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("REDIS_URL", None)
     if use_redis:
         env["REDIS_URL"] = redis_url
-    command = [
-        sys.executable, "-m", "uvicorn", "examples.chat.app:app", "--host", HOST,
-        "--port", str(port), "--workers", str(workers), "--no-access-log",
-        "--log-level", "warning",
-    ]  # fmt: skip
-    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
-    try:
-        wait_for_port(port, server, START_TIMEOUT_S)
+
+    def command(port: int) -> list[str]:
+        return [sys.executable, "-m", "uvicorn", "examples.chat.app:app", "--host", HOST,
+                "--port", str(port), "--workers", str(workers), "--no-access-log",
+                "--log-level", "warning"]
+
+    with Server(command, name, env) as server:
         time.sleep(0.5 * workers)  # every worker started, not only the first
-        url = f"http://{HOST}:{port}"
         phases = {
-            "paced": asyncio.run(measure(url, args.subscribers, args.messages, args.rate)),
-            "burst": asyncio.run(measure(url, args.subscribers, args.messages, 0)),
+            "paced": asyncio.run(measure(server.url, args.subscribers, args.messages,
+                                         args.rate)),
+            "burst": asyncio.run(measure(server.url, args.subscribers, args.messages, 0)),
         }
-    finally:
-        stop(server)
     return {"setup": name, "workers": workers, "redis": use_redis, **phases}
 
 
 def main() -> None:
-    parser = results_parser(__doc__, RESULTS_DIR / "fanout.json")
-    parser.add_argument("--subscribers", type=int, default=1000)
-    parser.add_argument("--messages", type=int, default=200)
-    parser.add_argument("--rate", type=float, default=5.0,
-                        help="messages per second in the paced phase")
-    parser.add_argument("--setups", default=",".join(SETUPS), help="comma-separated")
-    parser.add_argument("--rounds", type=int, default=2, help="times each setup runs")
-    args = parser.parse_args()
+    cli = parser(__doc__, "fanout")
+    cli.add_argument("--subscribers", type=int, default=1000)
+    cli.add_argument("--messages", type=int, default=200)
+    cli.add_argument("--rate", type=float, default=5.0,
+                     help="messages per second in the paced phase")
+    cli.add_argument("--setups", default=",".join(SETUPS), help="comma-separated")
+    cli.add_argument("--rounds", type=int, default=2, help="times each setup runs")
+    args = cli.parse_args()
+    if args.quick:
+        args.subscribers, args.messages, args.rounds = 100, 20, 1
 
     # Each subscriber is a socket, on both sides: raise the open-file limit to match.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -204,36 +176,27 @@ def main() -> None:
     redis_server = shutil.which("redis-server")
     if redis_server is None:
         sys.exit("fanout.py needs redis-server on the PATH: apt-get install redis-server")
-    redis_port = free_port()
-    redis = subprocess.Popen(
-        [redis_server, "--port", str(redis_port), "--bind", HOST, "--save", "",
-         "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        start_new_session=True,
-    )
     results = []
-    try:
-        wait_for_port(redis_port, redis, START_TIMEOUT_S)
+    with Server(lambda port: [redis_server, "--port", str(port), "--bind", HOST, "--save",
+                              "", "--appendonly", "no", "--loglevel", "warning"],
+                "redis-server") as redis:
         # Rounds interleave the setups, so that a busy moment of the machine does not
         # land on one setup alone; every round is kept.
         for round_number in range(1, args.rounds + 1):
             for name in args.setups.split(","):
-                result = run_setup(name, f"redis://{HOST}:{redis_port}/0", args)
+                result = run_setup(name, f"redis://{HOST}:{redis.port}/0", args)
                 results.append({"round": round_number, **result})
                 print_result(name, result)
-    finally:
-        stop(redis)
     # The machine is shared: how busy it was is part of the result.
     load = [round(value, 2) for value in os.getloadavg()]
-    path = write_results(
-        args.json, {"benchmark": "fanout", "load_average": load, "results": results}
-    )
-    table = path.with_suffix(".md")
-    table.write_text(markdown_table(json.loads(path.read_text())))
-    print(f"wrote {path} and {table}")
+    document = finish(args.json, {"benchmark": "fanout", "load_average": load,
+                                  "results": results}, markdown_table)
+    table = args.json.with_suffix(".md")
+    table.write_text("\n".join(markdown_table(document)) + "\n")
+    print(f"wrote {table}")
 
 
-def markdown_table(document: dict[str, Any]) -> str:
+def markdown_table(document: dict[str, Any]) -> list[str]:
     """The results as the Markdown table the performance page includes."""
     first = document["results"][0]["paced"]
     lines = [
@@ -258,7 +221,7 @@ def markdown_table(document: dict[str, Any]) -> str:
                 f"| {latency['p99']} | {measured['deliveries_lost']} "
                 f"| {measured['subscribers_cut_off']} |"
             )
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def print_result(name: str, result: dict[str, Any]) -> None:

@@ -27,7 +27,6 @@ Output: a Markdown table on stdout, progress on stderr, the results as JSON in
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import subprocess
@@ -35,17 +34,12 @@ import sys
 import time
 from typing import Any
 
-from common import CLIENT_CPU, RESULTS_DIR, ROOT, can_pin, pinned, results_parser, write_results
+from harness import CLIENT_CPU, ROOT, can_pin, finish, interleave, parser, pinned, table
 
-MODULES = {
-    "asyncio": "import asyncio",
-    "bareasgi": "import bareasgi",
-    "starlette": "import starlette.applications",
-}
-BASELINE = "pass"
+MODULES = {"asyncio": "import asyncio", "bareasgi": "import bareasgi",
+           "starlette": "import starlette.applications"}
 # As after an install: byte-code caches are written once (by the warm-up) and then used.
 ENV = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
-DEFAULT_JSON = RESULTS_DIR / "import_time.json"
 
 
 def wall_ms(statement: str) -> float:
@@ -56,81 +50,60 @@ def wall_ms(statement: str) -> float:
     return (time.perf_counter() - start) * 1e3
 
 
-def importtime_ms(module: str, statement: str) -> float:
+def importtime_ms(module: str) -> float:
     """The cumulative import time ``-X importtime`` reports for ``module``'s package, in ms."""
-    command = pinned(CLIENT_CPU, [sys.executable, "-X", "importtime", "-c", statement])
+    command = pinned(CLIENT_CPU, [sys.executable, "-X", "importtime", "-c", MODULES[module]])
     done = subprocess.run(command, check=True, cwd=ROOT, capture_output=True, text=True,
                           env=ENV)
     total_us = 0
     for line in done.stderr.splitlines():
-        if not line.startswith("import time:") or "|" not in line:
-            continue
-        _, cumulative, name = line.split("|")
-        if name.startswith(" ") and not name.startswith("  "):  # top level: one space
+        if line.startswith("import time:") and "|" in line:
+            _, cumulative, name = line.split("|")
             package = name.strip()
-            if package == module or package.startswith(module + "."):
+            top_level = name.startswith(" ") and not name.startswith("  ")
+            if top_level and (package == module or package.startswith(module + ".")):
                 total_us += int(cumulative)
     if total_us == 0:
         raise RuntimeError(f"-X importtime reported nothing for {module}")
     return total_us / 1e3
 
 
-def measure(runs: int) -> dict[str, dict[str, list[float]]]:
-    """Interleaved runs: every statement once per round, in a rotating order."""
-    names = [BASELINE, *MODULES]
-    statements = {BASELINE: BASELINE, **MODULES}
-    wall: dict[str, list[float]] = {name: [] for name in names}
-    cumulative: dict[str, list[float]] = {name: [] for name in MODULES}
-    for name in names:  # warm the file system cache and write the byte-code caches
-        wall_ms(statements[name])
-    for round_ in range(runs):
-        shift = round_ % len(names)
-        for name in names[shift:] + names[:shift]:
-            wall[name].append(wall_ms(statements[name]))
-            if name in MODULES:
-                cumulative[name].append(importtime_ms(name, statements[name]))
-        if (round_ + 1) % 10 == 0:
-            print(f"  {round_ + 1}/{runs} runs", file=sys.stderr)
-    return {"wall_ms": wall, "importtime_ms": cumulative}
-
-
-def summarize(samples: dict[str, dict[str, list[float]]]) -> dict[str, Any]:
-    startup = statistics.median(samples["wall_ms"][BASELINE])
-    modules = {}
-    for name, statement in MODULES.items():
-        wall = statistics.median(samples["wall_ms"][name])
-        modules[name] = {
-            "statement": statement,
-            "wall_ms": wall,
-            "wall_minus_startup_ms": wall - startup,
-            "importtime_ms": statistics.median(samples["importtime_ms"][name]),
-        }
-    return {"startup_ms": startup, "modules": modules, "samples": samples}
-
-
-def markdown(summary: dict[str, Any]) -> str:
-    lines = ["| module | statement | wall minus start-up (ms) | -X importtime (ms) |",
-             "|---|---|---|---|"]
-    for name, module in summary["modules"].items():
-        lines.append(f"| {name} | `{module['statement']}` | "
-                     f"{module['wall_minus_startup_ms']:.1f} | {module['importtime_ms']:.1f} |")
-    lines.append(f"\nBare interpreter start-up (`python -c pass`): {summary['startup_ms']:.1f} ms")
-    return "\n".join(lines)
-
-
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = results_parser(__doc__, DEFAULT_JSON)
-    parser.add_argument("--runs", type=int, default=40,
-                        help="fresh interpreters per statement (default 40)")
-    return parser.parse_args(argv)
+def markdown(doc: dict[str, Any]) -> list[str]:
+    return [
+        f"Fresh interpreter per sample, median of {doc['settings']['runs']} interleaved runs. "
+        "*Wall* is `python -c \"STATEMENT\"` minus `python -c pass` "
+        f"({doc['startup_ms']:.1f} ms); *-X importtime* is the cumulative time Python reports "
+        "for the statement's package.", "",
+        *table(["module", "statement", "wall (ms)", "-X importtime (ms)"],
+               [[name, f"`{m['statement']}`", f"{m['wall_minus_startup_ms']:.1f}",
+                 f"{m['importtime_ms']:.1f}"] for name, m in doc["modules"].items()],
+               numeric_from=2),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    summary = summarize(measure(args.runs))
-    print(markdown(summary))
-    settings = {"runs": args.runs, "pinned": can_pin()}
-    write_results(args.json, {"settings": settings, **summary})
+    cli = parser(__doc__, "import_time")
+    cli.add_argument("--runs", type=int, default=40,
+                     help="fresh interpreters per statement (default 40)")
+    args = cli.parse_args(argv)
+    if args.quick:
+        args.runs = 10
+    statements = {"pass": "pass", **MODULES}
+    for statement in statements.values():  # warm the file cache, write the byte-code caches
+        wall_ms(statement)
+    names = list(statements)
+    wall = dict(zip(names, interleave(args.runs, names, lambda n: wall_ms(statements[n])),
+                    strict=True))
+    cumulative = dict(zip(MODULES, interleave(args.runs, list(MODULES), importtime_ms),
+                          strict=True))
+    startup = statistics.median(wall["pass"])
+    modules = {name: {"statement": statement, "wall_ms": statistics.median(wall[name]),
+                      "wall_minus_startup_ms": statistics.median(wall[name]) - startup,
+                      "importtime_ms": statistics.median(cumulative[name])}
+               for name, statement in MODULES.items()}
+    finish(args.json, {"settings": {"runs": args.runs, "pinned": can_pin()},
+                       "startup_ms": startup, "modules": modules,
+                       "samples": {"wall_ms": wall, "importtime_ms": cumulative}}, markdown)
     return 0
 
 

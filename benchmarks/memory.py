@@ -3,8 +3,9 @@
 What is measured: how much the resident memory of the server process grows at its peak
 (``VmHWM`` in ``/proc/PID/status``) while
 
-- *stream*: the app answers ``GET /stream/1073741824`` with 1 GiB from a writer that yields
-  a new 64 KiB chunk at a time, to a client that reads and discards it;
+- *stream*: the app answers ``GET /stream/1073741824`` with 1 GiB (with a content-length)
+  from a writer that yields a new 64 KiB chunk each time, so a framework that kept chunks
+  would grow, to a client that reads and discards it;
 - *upload*: the client sends 1 GiB in 64 KiB chunks (with a content-length) to
   ``POST /upload``, and the app reads the body chunk by chunk as it arrives (bareasgi:
   ``async for chunk in content``), hashing each with SHA-256, and answers the size and
@@ -12,14 +13,14 @@ What is measured: how much the resident memory of the server process grows at it
 
 The target for bareasgi is a growth under 32 MiB either way: nothing may hold on to the
 body. The bare ASGI app doing the same is measured as a reference (what uvicorn itself
-costs). The apps are ``bareasgi_big`` and ``bare_big`` in ``server_apps.py``.
+costs). The apps are ``bareasgi_big`` and ``bare_big`` below, served as ``memory:NAME``.
 
-How: for each (app, direction) a fresh uvicorn (httptools, uvloop, one process, pinned to
-core 0) is started; a 16 MiB transfer warms it up (imports, buffers, allocator arenas);
-then the peak is reset (``echo 5 > /proc/PID/clear_refs``, Linux; where that is not
-allowed, the peak so far is the baseline instead), ``VmRSS`` is the baseline, the 1 GiB
-transfer runs (client pinned to core 1, loopback only, bounded by a timeout), and the
-growth is ``VmHWM - baseline``. Linux only (``/proc``).
+How: for each (app, direction) a fresh uvicorn (``harness.uvicorn``, pinned to core 0) is
+started; a 16 MiB transfer warms it up (imports, buffers, allocator arenas); then the peak
+is reset (``echo 5 > /proc/PID/clear_refs``, Linux; where that is not allowed, the peak so
+far is the baseline instead), ``VmRSS`` is the baseline, the 1 GiB transfer runs (client
+pinned to core 1, loopback only, bounded by a timeout), and the growth is
+``VmHWM - baseline``. Linux only (``/proc``).
 
 Run::
 
@@ -31,52 +32,89 @@ Output: a Markdown table on stdout, progress on stderr, the results as JSON in
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import http.client
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from common import (
+from apps import Receive, Scope, Send
+from harness import (
     CLIENT_CPU,
     HOST,
-    RESULTS_DIR,
-    UvicornServer,
+    Server,
+    finish,
+    parser,
     pin_this_process,
-    results_parser,
-    write_results,
+    progress,
+    status_kib,
+    table,
+    uvicorn,
 )
+
+from bareasgi import Application, text_response
 
 MIB = 1024 * 1024
 CHUNK_SIZE = 64 * 1024
 WARMUP_SIZE = 16 * MIB
 TARGET_MIB = 32.0
 TIMEOUT_S = 300.0
-APPS = {"bare": "bare_big", "bareasgi": "bareasgi_big"}
-DIRECTIONS = ("stream", "upload")
-DEFAULT_JSON = RESULTS_DIR / "memory.json"
+OCTETS = b"application/octet-stream"
+
+# --- the apps -------------------------------------------------------------------------------
 
 
-# --- the server's memory --------------------------------------------------------------------
+async def fresh_chunks(size: int) -> AsyncIterator[bytes]:
+    """``size`` zero bytes in 64 KiB chunks, each chunk a new object."""
+    whole, rest = divmod(size, CHUNK_SIZE)
+    for _ in range(whole):
+        yield bytes(CHUNK_SIZE)
+    if rest:
+        yield bytes(rest)
 
 
-def status_kib(pid: int, field: str) -> int:
-    """A ``VmXXX`` field of ``/proc/PID/status``, in KiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no {field} in /proc/{pid}/status")
+def stream_headers(size: int) -> list[tuple[bytes, bytes]]:
+    return [(b"content-type", OCTETS), (b"content-length", str(size).encode())]
 
 
-def reset_peak(pid: int) -> bool:
-    """Reset the process's peak RSS to its current RSS; False if the kernel refuses."""
-    try:
-        Path(f"/proc/{pid}/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
+async def _stream(scope: Any, info: Any, matches: Any, content: Any) -> Any:
+    return 200, stream_headers(matches["size"]), fresh_chunks(matches["size"])
+
+
+async def _upload(scope: Any, info: Any, matches: Any, content: Any) -> Any:
+    digest, size = hashlib.sha256(), 0
+    async for chunk in content:
+        digest.update(chunk)
+        size += len(chunk)
+    return text_response(200, None, f"{size} {digest.hexdigest()}")
+
+
+bareasgi_big = Application()
+bareasgi_big.http_router.add({"GET"}, "/stream/{size:int}", _stream)
+bareasgi_big.http_router.add({"POST"}, "/upload", _upload)
+
+
+async def bare_big(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["path"].startswith("/stream/"):
+        size = int(scope["path"][len("/stream/"):])
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": stream_headers(size)})
+        async for chunk in fresh_chunks(size):
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        return
+    digest, size, more = hashlib.sha256(), 0, True
+    while more:
+        message = await receive()
+        digest.update(message.get("body", b""))
+        size += len(message.get("body", b""))
+        more = message.get("more_body", False)
+    body = f"{size} {digest.hexdigest()}".encode()
+    headers = [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 # --- the client -----------------------------------------------------------------------------
@@ -88,19 +126,14 @@ def download(port: int, size: int) -> None:
     try:
         conn.request("GET", f"/stream/{size}")
         response = conn.getresponse()
-        if response.status != 200:
-            raise RuntimeError(f"GET /stream: status {response.status}")
         buffer = memoryview(bytearray(256 * 1024))
         received = 0
-        while True:
-            n = response.readinto(buffer)
-            if not n:
-                break
+        while n := response.readinto(buffer):
             received += n
     finally:
         conn.close()
-    if received != size:
-        raise RuntimeError(f"GET /stream: received {received} bytes, expected {size}")
+    if response.status != 200 or received != size:
+        raise RuntimeError(f"GET /stream: {response.status}, {received} bytes, not {size}")
 
 
 def upload(port: int, size: int) -> None:
@@ -113,12 +146,10 @@ def upload(port: int, size: int) -> None:
         conn.putheader("content-type", "application/octet-stream")
         conn.putheader("content-length", str(size))
         conn.endheaders()
-        sent = 0
-        while sent < size:
-            piece = chunk[: size - sent]
+        for start in range(0, size, CHUNK_SIZE):
+            piece = chunk[: size - start]
             conn.send(piece)
             digest.update(piece)
-            sent += len(piece)
         response = conn.getresponse()
         answer = response.read().decode()
     finally:
@@ -128,18 +159,19 @@ def upload(port: int, size: int) -> None:
         raise RuntimeError(f"POST /upload: {response.status} {answer!r}, expected {expected!r}")
 
 
-TRANSFERS = {"stream": download, "upload": upload}
-
-
 # --- measurement ----------------------------------------------------------------------------
 
 
 def measure_one(app: str, direction: str, size: int) -> dict[str, Any]:
     """Start a fresh server, warm it up, and measure the peak RSS growth of one transfer."""
-    transfer = TRANSFERS[direction]
-    with UvicornServer(APPS[app]) as server:
+    transfer = download if direction == "stream" else upload
+    with Server(uvicorn(f"memory:{app}_big"), app) as server:
         transfer(server.port, WARMUP_SIZE)
-        reset = reset_peak(server.pid)
+        try:
+            Path(f"/proc/{server.pid}/clear_refs").write_text("5")  # peak := current RSS
+            reset = True
+        except OSError:
+            reset = False
         baseline_kib = status_kib(server.pid, "VmRSS" if reset else "VmHWM")
         start = time.perf_counter()
         transfer(server.port, size)
@@ -154,43 +186,41 @@ def measure_one(app: str, direction: str, size: int) -> dict[str, Any]:
     }
 
 
-def markdown(results: list[dict[str, Any]]) -> str:
-    lines = ["| app | direction | baseline RSS (MiB) | peak growth (MiB) | target | MiB/s |",
-             "|---|---|---|---|---|---|"]
-    for result in results:
-        verdict = "met" if result["growth_mib"] < TARGET_MIB else "missed"
-        target = f"< {TARGET_MIB:g} MiB: {verdict}" if result["app"] == "bareasgi" else "-"
-        lines.append(f"| {result['app']} | {result['direction']} | "
-                     f"{result['baseline_rss_mib']:.1f} | {result['growth_mib']:.1f} | "
-                     f"{target} | {result['mib_per_s']:.0f} |")
-    return "\n".join(lines)
-
-
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = results_parser(__doc__, DEFAULT_JSON)
-    parser.add_argument("--size-mib", type=int, default=1024,
-                        help="MiB transferred each way (default 1024)")
-    return parser.parse_args(argv)
+def markdown(doc: dict[str, Any]) -> list[str]:
+    settings = doc["settings"]
+    return [
+        f"Peak RSS growth of the uvicorn process while {settings['size_mib']} MiB go through "
+        f"it in {settings['chunk_kib']} KiB chunks, after a {settings['warmup_mib']} MiB "
+        "warm-up; the bare ASGI app doing the same is the reference.", "",
+        *table(["app", "direction", "baseline RSS (MiB)", "peak growth (MiB)", "MiB/s"],
+               [[r["app"], r["direction"], f"{r['baseline_rss_mib']:.1f}",
+                 f"**{r['growth_mib']:.1f}**" if r["app"] == "bareasgi"
+                 else f"{r['growth_mib']:.1f}", f"{r['mib_per_s']:.0f}"]
+                for r in doc["results"]], numeric_from=2),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    cli = parser(__doc__, "memory")
+    cli.add_argument("--size-mib", type=int, default=1024,
+                     help="MiB transferred each way (default 1024)")
+    args = cli.parse_args(argv)
+    if args.quick:
+        args.size_mib = 256
     if not Path("/proc/self/status").exists():
         print("memory.py needs Linux's /proc", file=sys.stderr)
         return 2
     pinned = pin_this_process(CLIENT_CPU)
     results = []
-    for direction in DIRECTIONS:
-        for app in APPS:
-            result = measure_one(app, direction, args.size_mib * MIB)
-            results.append(result)
-            print(f"  {app:>8} {direction}: +{result['growth_mib']:.1f} MiB peak RSS "
-                  f"({result['mib_per_s']:.0f} MiB/s)", file=sys.stderr)
-    print(markdown(results))
+    for direction in ("stream", "upload"):
+        for app in ("bare", "bareasgi"):
+            results.append(measure_one(app, direction, args.size_mib * MIB))
+            progress(f"  {app:>8} {direction}: +{results[-1]['growth_mib']:.1f} MiB peak RSS "
+                     f"({results[-1]['mib_per_s']:.0f} MiB/s)")
     settings = {"size_mib": args.size_mib, "chunk_kib": CHUNK_SIZE // 1024,
                 "warmup_mib": WARMUP_SIZE // MIB, "target_mib": TARGET_MIB, "pinned": pinned,
                 "server": "uvicorn --http httptools --loop uvloop"}
-    write_results(args.json, {"settings": settings, "results": results})
+    finish(args.json, {"settings": settings, "results": results}, markdown)
     return 0
 
 

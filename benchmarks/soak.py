@@ -33,15 +33,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import datetime
 import json
-import os
-import platform
 import random
 import socket
 import struct
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,7 +44,6 @@ import zlib
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +53,12 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import WebSocketException
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # run as a script: the harness lives in tests/
+if str(ROOT) not in sys.path:  # run as a script: the server fixture lives in tests/
     sys.path.insert(0, str(ROOT))
+if str(ROOT / "benchmarks") not in sys.path:  # imported by tests/test_soak.py
+    sys.path.append(str(ROOT / "benchmarks"))
+
+from harness import environment, status_kib  # noqa: E402
 
 from tests.realserver import (  # noqa: E402
     free_port,
@@ -73,7 +71,6 @@ RESULTS = ROOT / "benchmarks" / "results" / "soak.json"
 APP = "benchmarks.soak_app:app"
 REQUEST_TIMEOUT = 30.0
 SETTLE_TIMEOUT = 10.0
-PACKAGES = ("bareasgi", "uvicorn", "httptools", "uvloop", "websockets", "httpx")
 
 # Kinds of request and how often each is sent.
 WEIGHTS = {
@@ -117,22 +114,6 @@ class Tally:
         self.count(kind, "unexpected")
         if len(self.unexpected) < 50:
             self.unexpected.append(f"{kind}: {detail}")
-
-
-def rss_kib(pid: int) -> int:
-    """The resident memory of process ``pid`` in KiB, from ``/proc/PID/status``."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for process {pid}")
-
-
-def peak_rss_kib(pid: int) -> int:
-    """The peak resident memory of process ``pid`` in KiB (``VmHWM``)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmHWM for process {pid}")
 
 
 class Client:
@@ -312,7 +293,7 @@ async def drive(
     ) as http:
         client = Client(http, ws_url, tally)
         baseline = await admin_tasks(http)
-        rss_start = rss_kib(pid)
+        rss_start = status_kib(pid, "VmRSS")
         issued = 0
 
         async def worker(stop_at: int) -> None:
@@ -327,7 +308,7 @@ async def drive(
             await asyncio.gather(*(worker(stop_at) for _ in range(concurrency)))
             measurements[name] = {
                 "requests": tally.completed,
-                "rss_kib": rss_kib(pid),
+                "rss_kib": status_kib(pid, "VmRSS"),
                 "seconds": round(time.monotonic() - started, 1),
             }
         elapsed = time.monotonic() - started
@@ -351,7 +332,7 @@ async def drive(
             "start": rss_start,
             "checkpoint": measurements["checkpoint"]["rss_kib"],
             "end": measurements["end"]["rss_kib"],
-            "peak": peak_rss_kib(pid),
+            "peak": status_kib(pid, "VmHWM"),
         },
         "rss_ratio_end_to_checkpoint": round(
             measurements["end"]["rss_kib"] / measurements["checkpoint"]["rss_kib"], 3
@@ -364,37 +345,6 @@ async def drive(
             "running_at_end": final["running"],
             "running_at_baseline": baseline["running"],
         },
-    }
-
-
-def git_commit() -> str:
-    """The commit checked out, marked ``+modified`` if files in ``bareasgi/`` differ from it."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=True, capture_output=True,
-            text=True,
-        ).stdout.strip()
-        changed = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no", "--", "bareasgi"],
-            cwd=ROOT, check=True, capture_output=True, text=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return f"{head}+modified" if changed else head
-
-
-def environment() -> dict[str, Any]:
-    versions = {}
-    for name in PACKAGES:
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            versions[name] = metadata.version(name)
-    return {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "commit": git_commit(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "versions": versions,
     }
 
 

@@ -1,0 +1,185 @@
+"""WebSocket messages per second through uvicorn: bareasgi's echo against the bare app's.
+
+What is measured: how many text messages per second uvicorn (``--ws websockets``) echoes
+with each app's endless echo handler, ``apps:FRAMEWORK_echo`` (``apps.py``): the bare ASGI
+app, bareasgi and the peers. Like the HTTP rows of ``throughput.py``, this is what a
+deployed app pays in all: frames parsed and built by the websockets library, uvicorn's
+ASGI glue, the framework's WebSocket object.
+
+How: each app has its own uvicorn (``harness.uvicorn``, pinned to core 0). The client is a
+small raw WebSocket client, run as ``websocket_echo.py --client PORT`` pinned to core 1:
+it opens ``--connections`` connections (the HTTP upgrade by hand), then on each, until
+``--side-duration`` seconds are over, writes ``--window`` masked 20-byte text frames at
+once and reads their echoes, checking every byte. Its own cost per message is a sliver of
+the server's (one write and one read per window of frames, no parsing), so the servers are
+what limits the rate. Rounds are side by side (``harness.side_by_side``): the bare app's
+server and one other loaded at once, one client each, both servers sharing core 0; the
+ratio of their messages per second is the ratio of their costs.
+
+Run::
+
+    python benchmarks/websocket_echo.py [--side-rounds 8] [--side-duration 2]
+        [--connections 16] [--window 8] [--json PATH]
+
+Output: a Markdown table on stdout, progress on stderr, the results as JSON in
+``benchmarks/results/websocket_echo.json`` (or ``--json PATH``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import os
+import statistics
+import sys
+import time
+from contextlib import ExitStack
+from typing import Any
+
+from apps import WS_TEXT
+from harness import (
+    CLIENT_CPU,
+    HOST,
+    PEERS,
+    Server,
+    can_pin,
+    finish,
+    load_side_by_side,
+    parser,
+    pinned,
+    progress,
+    side_by_side,
+    spread,
+    table,
+    uvicorn,
+)
+
+PAYLOAD = WS_TEXT.encode()
+MASK = b"\x11\x22\x33\x44"
+
+
+def masked(opcode: int, payload: bytes) -> bytes:
+    """A client's frame (FIN set, short payload): masked, as a client's must be."""
+    return bytes([0x80 | opcode, 0x80 | len(payload)]) + MASK + bytes(
+        byte ^ MASK[i % 4] for i, byte in enumerate(payload))
+
+
+FRAME = masked(0x1, PAYLOAD)  # a text message
+CLOSE = masked(0x8, (1000).to_bytes(2, "big"))  # close, normal closure
+ECHO = bytes([0x81, len(PAYLOAD)]) + PAYLOAD  # the server's frame is not masked
+
+
+async def connection(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    reader, writer = await asyncio.open_connection(HOST, port)
+    key = base64.b64encode(os.urandom(16)).decode()
+    writer.write(f"GET /ws HTTP/1.1\r\nHost: {HOST}:{port}\r\nUpgrade: websocket\r\n"
+                 f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                 "Sec-WebSocket-Version: 13\r\n\r\n".encode())
+    head = await reader.readuntil(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.1 101"):
+        raise RuntimeError(f"no upgrade: {head[:80]!r}")
+    return reader, writer
+
+
+async def echo_rate(port: int, seconds: float, connections: int, window: int) -> float:
+    """Messages echoed per second over ``connections`` connections, each every byte checked."""
+    opened = [await connection(port) for _ in range(connections)]
+    burst, echoes = FRAME * window, ECHO * window
+    deadline = time.perf_counter() + seconds
+
+    async def drive(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> int:
+        count = 0
+        while time.perf_counter() < deadline:
+            writer.write(burst)
+            if await reader.readexactly(len(echoes)) != echoes:
+                raise RuntimeError("an echo differs from the message sent")
+            count += window
+        writer.write(CLOSE)
+        await asyncio.wait_for(reader.read(), 5)  # the server's close frame, then EOF
+        writer.close()
+        return count
+
+    start = time.perf_counter()
+    counts = await asyncio.gather(*(drive(*pair) for pair in opened))
+    return sum(counts) / (time.perf_counter() - start)
+
+
+def client_command(server: Server, args: argparse.Namespace) -> list[str]:
+    return pinned(CLIENT_CPU, [sys.executable, __file__, "--client", str(server.port),
+                               "--side-duration", str(args.side_duration), "--connections",
+                               str(args.connections), "--window", str(args.window)])
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    names = ["bare", "bareasgi", *args.side_peers]
+    rates: dict[str, list[float]] = {name: [] for name in names}
+    with ExitStack() as stack:
+        servers = {name: stack.enter_context(Server(
+            uvicorn(f"apps:{name}_echo", "--ws", "websockets"), name)) for name in names}
+        for name, server in servers.items():  # checks every echo, and warms up
+            asyncio.run(echo_rate(server.port, 1, args.connections, args.window))
+            progress(f"  {name}: echoes correctly, warmed up")
+
+        def together(pair: list[str]) -> dict[str, float]:
+            commands = {name: client_command(servers[name], args) for name in pair}
+            outputs = load_side_by_side(commands, args.side_duration + 60)
+            rate = {name: float(output) for name, output in outputs.items()}
+            for name in pair:
+                rates[name].append(rate[name])
+            return rate
+
+        side = side_by_side(args.side_rounds, names[1:], together)
+    return {
+        "median_messages_per_s": {name: statistics.median(r) for name, r in rates.items()},
+        "side_by_side": {name: {"ratio": statistics.median(ratios), "round_ratios": ratios}
+                         for name, ratios in side.items()},
+    }
+
+
+def markdown(doc: dict[str, Any]) -> list[str]:
+    settings, sides = doc["settings"], doc["side_by_side"]
+    return [
+        f"WebSocket echo through `{settings['server']}` (one process): {settings['side_rounds']} "
+        f"side-by-side rounds of {settings['side_duration_s']:g} s, the bare app's server and "
+        "one other loaded at once, both on core 0, each by a raw client on core 1 with "
+        f"{settings['connections']} connections sending {settings['window']} 20-byte text "
+        "messages at a time and checking every echo.", "",
+        *table(["app", "median messages/s", "messages/s, app / bare",
+                "middle half of the rounds"],
+               [[name, f"{rate:,.0f}", "1" if name == "bare" else
+                 f"**{sides[name]['ratio']:.3f}**" if name == "bareasgi" else
+                 f"{sides[name]['ratio']:.3f}",
+                 spread(sides[name]["round_ratios"]) if name in sides else "-"]
+                for name, rate in doc["median_messages_per_s"].items()]),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    cli = parser(__doc__, "websocket_echo")
+    cli.add_argument("--side-rounds", type=int, default=8, help="rounds (default 8)")
+    cli.add_argument("--side-duration", type=float, default=2,
+                     help="seconds per round (default 2)")
+    cli.add_argument("--side-peers", type=lambda text: [p for p in text.split(",") if p],
+                     default=list(PEERS), metavar="NAMES",
+                     help=f"peers measured too (default {','.join(PEERS)}; '' for none)")
+    cli.add_argument("--connections", type=int, default=16, help="per client (default 16)")
+    cli.add_argument("--window", type=int, default=8,
+                     help="messages in flight per connection (default 8)")
+    cli.add_argument("--client", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    args = cli.parse_args(argv)
+    if args.client:
+        print(asyncio.run(echo_rate(args.client, args.side_duration, args.connections,
+                                    args.window)))
+        return 0
+    if args.quick:
+        args.side_rounds = 2
+    settings = {"side_rounds": args.side_rounds, "side_duration_s": args.side_duration,
+                "connections": args.connections, "window": args.window, "pinned": can_pin(),
+                "server": "uvicorn --http httptools --loop uvloop --ws websockets"}
+    finish(args.json, {"settings": settings, **measure(args)}, markdown)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
