@@ -34,10 +34,10 @@ def _to_str(segment: str) -> str:
 
 
 def _to_int(segment: str) -> int:
-    digits = segment[1:] if segment[:1] == "-" else segment
-    if not (digits.isascii() and digits.isdigit()):
-        raise ValueError(f"not an integer: {segment!r}")
-    return int(segment)
+    # int() alone would take "+1", " 1", "1_000" and non-ASCII digits.
+    if (segment.isdigit() or (segment[:1] == "-" and segment[1:].isdigit())) and segment.isascii():
+        return int(segment)
+    raise ValueError(f"not an integer: {segment!r}")
 
 
 def _to_float(segment: str) -> float:
@@ -71,10 +71,6 @@ class Variable:
         self.type = type_
         self.format = fmt
         self.converter = converter
-
-    def key(self) -> tuple[str, str | None]:
-        """What makes two variables at the same place interchangeable."""
-        return self.type, self.format
 
 
 class PathTemplate:
@@ -175,62 +171,57 @@ class _Node(Generic[Handler]):
 
     def __init__(self) -> None:
         self.literals: dict[str, _Node[Handler]] = {}
+        # Strictest type first, so that registration order cannot hide a route: "42"
+        # goes to {id:int} even if {name} was registered before it.
         self.variables: list[tuple[Variable, _Node[Handler]]] = []
-        self.handlers: dict[str, Handler] | None = None
+        self.handlers: dict[str, Handler] = {}  # by method, for templates ending here
         self.catch_all: tuple[str, dict[str, Handler]] | None = None
 
-    def insert(self, template: PathTemplate, handlers: dict[str, Handler]) -> dict[str, Handler]:
-        """Return the handler table for ``template``, creating the path of nodes to it."""
+    def table(self, template: PathTemplate) -> dict[str, Handler]:
+        """The handlers of ``template`` by method, creating the nodes on the way to it."""
         node = self
         for segment in template.segments:
             if isinstance(segment, str):
                 node = node.literals.setdefault(segment, _Node())
                 continue
-            for variable, child in node.variables:
-                if variable.key() == segment.key() and variable.name == segment.name:
-                    node = child
-                    break
-            else:
+            same = (segment.name, segment.type, segment.format)
+            child = next((c for v, c in node.variables if (v.name, v.type, v.format) == same), None)
+            if child is None:
                 child = _Node()
                 node.variables.append((segment, child))
-                # The strictest type is tried first, so registration order cannot hide a
-                # route: "42" goes to {id:int} even if {name} was registered before it.
                 node.variables.sort(key=lambda pair: _STRICTNESS[pair[0].type])
-                node = child
-        if template.catch_all is not None:
-            if node.catch_all is None:
-                node.catch_all = (template.catch_all, handlers)
-            elif node.catch_all[0] != template.catch_all:
-                raise ValueError(
-                    f"route path {template.text!r}: conflicts with a catch-all named "
-                    f"{node.catch_all[0]!r} at the same place"
-                )
-            return node.catch_all[1]
-        if node.handlers is None:
-            node.handlers = handlers
-        return node.handlers
+            node = child
+        if template.catch_all is None:
+            return node.handlers
+        if node.catch_all is None:
+            node.catch_all = (template.catch_all, {})
+        elif node.catch_all[0] != template.catch_all:
+            raise ValueError(
+                f"route path {template.text!r}: conflicts with a catch-all named "
+                f"{node.catch_all[0]!r} at the same place"
+            )
+        return node.catch_all[1]
 
-    def walk(
-        self, segments: list[str], index: int, method: str, allowed: set[str]
+    def match(
+        self, segments: list[str], index: int, method: str, allowed: list[str]
     ) -> tuple[Handler, RouteMatches] | None:
-        """The first route matching ``segments[index:]`` that has ``method``, or None.
+        """The first route for ``method`` matching ``segments[index:]``, with its variables.
 
-        Candidates are tried in priority order: at each level the literal segment, then
-        the variables, strictest type first, then the catch-all. Every template on the
-        way that matches the path adds its methods to ``allowed``, so when no route has
-        ``method`` the walk has also found the methods a 405 lists.
+        Candidates are tried in priority order, backing up from a dead end: at each
+        level the literal segment, then the variables, then the catch-all. When no
+        route has ``method``, ``allowed`` has gained the methods of every template
+        that matches: those a 405 lists. One walk finds both.
         """
         if index == len(segments):
-            handlers = self.handlers
-            if handlers is not None:
-                if method in handlers:
-                    return handlers[method], {}
-                allowed.update(handlers)
+            handler = self.handlers.get(method)
+            if handler is not None:
+                return handler, {}
+            allowed.extend(self.handlers)
             return None
         segment = segments[index]
         child = self.literals.get(segment)
         if child is not None:
-            found = child.walk(segments, index + 1, method, allowed)
+            found = child.match(segments, index + 1, method, allowed)
             if found is not None:
                 return found
         for variable, child in self.variables:
@@ -238,15 +229,16 @@ class _Node(Generic[Handler]):
                 value = variable.converter(segment)
             except ValueError:
                 continue
-            found = child.walk(segments, index + 1, method, allowed)
+            found = child.match(segments, index + 1, method, allowed)
             if found is not None:
                 found[1][variable.name] = value
                 return found
         if self.catch_all is not None:
             name, handlers = self.catch_all
-            if method in handlers:
-                return handlers[method], {name: "/".join(segments[index:])}
-            allowed.update(handlers)
+            handler = handlers.get(method)
+            if handler is not None:
+                return handler, {name: "/".join(segments[index:])}
+            allowed.extend(handlers)
         return None
 
 
@@ -269,7 +261,7 @@ class _Router(Generic[Handler]):
         if template.is_static:
             table = self._static.setdefault(template.text, {})
         else:
-            table = self._tree.insert(template, {})
+            table = self._tree.table(template)
         for method in methods:
             if method in table:
                 raise ValueError(f"route {method} {template.text}: already registered")
@@ -277,17 +269,17 @@ class _Router(Generic[Handler]):
             table[method] = handler
         self._routes.append((frozenset(methods), template.text, handler))
 
-    def _walk(
-        self, method: str, path: str, allowed: set[str]
+    def _match(
+        self, method: str, path: str, allowed: list[str]
     ) -> tuple[Handler, RouteMatches] | None:
-        """The route for ``method`` at ``path``, or None with the methods there in ``allowed``."""
+        """The route for ``method`` at ``path`` (see `_Node.match`): static paths first."""
         table = self._static.get(path)
         if table is not None:
             handler = table.get(method)
             if handler is not None:
                 return handler, {}
-            allowed.update(table)
-        return self._tree.walk(path[1:].split("/"), 0, method, allowed)
+            allowed.extend(table)
+        return self._tree.match(path.split("/"), 1, method, allowed)
 
 
 class HttpRouter(_Router[HttpRequestCallback]):
@@ -370,11 +362,11 @@ class HttpRouter(_Router[HttpRequestCallback]):
         table = self._static.get(path)
         if table is not None and method in table:
             return table[method], {}  # most requests: one dictionary lookup, no walk
-        allowed = set(table) if table else set()
-        found = self._tree.walk(path[1:].split("/"), 0, method, allowed)
+        allowed = list(table) if table else []
+        found = self._tree.match(path.split("/"), 1, method, allowed)
         if found is None and method == "HEAD" and "GET" in allowed:
             # A HEAD route anywhere wins; only then is the GET route that matched looked up.
-            found = self._walk("GET", path, allowed)
+            found = self._match("GET", path, allowed)
         if found is not None:
             return found
         if not allowed:
@@ -441,5 +433,5 @@ class WebSocketRouter(_Router[WebSocketRequestCallback]):
             The handler and the converted path variables, or None when no
             route matches.
         """
-        return self._walk("WEBSOCKET", path, set())
+        return self._match("WEBSOCKET", path, [])
 
