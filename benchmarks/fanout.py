@@ -1,31 +1,15 @@
 """Fan-out of the chat example: one publisher, many WebSocket subscribers, rate and latency.
 
-Serves ``examples/chat/app.py`` under uvicorn in each of these setups, in turn:
-
-- ``memory-1-process``: one process, the room in memory (no ``REDIS_URL``);
-- ``redis-1-process``: one process, the room in a Redis stream;
-- ``redis-2-workers``: ``uvicorn --workers 2``, the room in Redis, subscribers spread over
-  both workers by the kernel.
-
-For each, one client process opens ``--subscribers`` WebSockets (1,000 by default), then
-publishes ``--messages`` messages with ``POST /messages``, each text holding its number, in
-two phases: *paced*, at ``--rate`` messages per second (latency under a steady load), then
-*burst*, each POST sent as soon as the previous one is answered (how fast messages can be
-delivered). Every subscriber records when each message arrives. The
-publisher and the subscribers share one clock (``time.perf_counter`` in one process), so a
-message's delivery latency is its arrival at a subscriber minus the moment its POST was
-sent. Reported: messages delivered per second (all deliveries, from the first POST to the
-last arrival), latency p50, p99 and max, and any delivery lost or subscriber cut off (the
-example closes a subscriber 100 messages behind with 1013).
-
-Needs ``redis-server`` (Debian's) on the PATH, started here on a free port with no
-persistence. Run from the repository root::
+Serves ``examples/chat/app.py`` under uvicorn three ways (``SETUPS``: one process with the
+room in memory, one process on Redis, ``--workers 2`` on Redis, with Debian's
+``redis-server`` started here on a free port), in interleaved rounds. One client process
+opens ``--subscribers`` WebSockets, then posts ``--messages`` numbered messages, paced at
+``--rate`` a second, then in a burst; each subscriber notes each arrival on the client's one
+clock. Reported: deliveries per second, latency p50/p99/max, deliveries lost, subscribers
+cut off. At high rates the one client process, not the server, may be the limit: compare
+the setups with each other. The method: docs/project/benchmarks.md.
 
     python benchmarks/fanout.py [--subscribers 1000] [--messages 200] [--rate 5] [--rounds 2]
-
-Results go to ``benchmarks/results/fanout.json``. The client is one Python process: at
-high rates it, not the server, can be what limits the figures; compare the setups with
-each other, at the same settings, on the same machine.
 """
 
 from __future__ import annotations

@@ -1,38 +1,15 @@
-"""Framework cost per request: bareasgi against a bare ASGI app and peer frameworks.
+"""Framework cost per request, in process: bareasgi against a bare ASGI app and the peers.
 
-What is measured: the time, in microseconds, one request takes when an ASGI app is called
-directly in-process - no server, no sockets, no HTTP parsing - so only the framework's own
-work (routing, request/response objects, body handling) and the app's handler are timed.
-The hand-written bare ASGI app in ``apps.py`` is the floor; every result is also given as
-a ratio to it. Peers: Starlette, Falcon (``falcon.asgi.App``), BlackSheep and Asgineer.
+Each app of ``apps.py`` is awaited directly, ``app(scope, receive, send)``, with no server,
+so only the framework's work and the handler are timed: one worker subprocess per
+(framework, case), all pinned to one core, checks its app's answer, sizes a batch to
+``--target`` seconds and times a batch per round; rounds are interleaved, and ratios to the
+bare app are paired by round (route1 and routes1000 share their rounds, and so do hello
+and hello_seed, bareasgi's hello as the original bareASGI documentation writes it). The
+method in full: docs/project/benchmarks.md.
 
-Cases, identical in every framework (one app per case, built in ``apps.py``):
-hello (text), hello_seed (bareasgi only: hello written as the original bareASGI
-documentation writes it, ``text_writer`` and a content-type, no content-length; compared
-with bare's and the peers' hello of the same rounds), json, route1 / routes1000
-(``/route{i}/{a:int}/{b}`` with 1 or 1000 routes registered, hitting route 500), stream
-(64 KiB in 4 KiB chunks from an async generator), upload (a 1 MiB body in 64 KiB chunks,
-answered with its length) and websocket (accept, echo one text message, close).
-
-How: each (framework, case) runs in its own worker subprocess, every worker pinned to the
-same core with ``taskset`` when possible (a shared machine's cores differ in speed). A
-worker builds the app, checks once that it answers correctly (status 200 and the expected
-body, or the websocket echo), warms up, and picks a batch size N so one batch takes about
-``--target`` seconds. It then awaits ``app(scope, receive, send)`` N times per batch in one
-coroutine under ``asyncio.run`` (default event loop), with a fresh scope dict and a fresh
-receive/send pair per request, timed with ``time.perf_counter_ns``. ``receive`` behaves
-like uvicorn's: once the request is delivered it blocks until the response is complete,
-then reports a disconnect. Rounds are interleaved across frameworks (route1 and routes1000
-share their rounds, and so do hello and hello_seed) and the median over rounds is
-reported, with ratios paired by round (``harness.paired_ratio``).
-
-Run (the peers are benchmark-only dependencies)::
-
-    pip install -r benchmarks/requirements.txt
-    python benchmarks/framework_cost.py [--rounds 9] [--target 0.3] [--json PATH]
-
-Output: a Markdown table on stdout, progress on stderr, the results as JSON in
-``benchmarks/results/framework_cost.json`` (or PATH), which ``report.py`` reads.
+    python benchmarks/framework_cost.py [--rounds 9] [--target 0.3] [--frameworks ...]
+        [--cases ...] [--json PATH] [--quick]
 """
 
 from __future__ import annotations

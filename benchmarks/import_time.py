@@ -1,28 +1,11 @@
 """Import time of bareasgi, against asyncio (which it imports) and Starlette.
 
-What is measured, for each module, in a fresh interpreter every time:
+A fresh interpreter per sample, pinned, byte-code caches written first: the wall-clock time
+of ``python -c "import X"`` minus that of ``python -c pass``, and what ``-X importtime``
+reports for X's package, medians of interleaved runs. The method in full:
+docs/project/benchmarks.md.
 
-- *wall*: the wall-clock time of ``python -c "import X"`` minus that of ``python -c pass``
-  (the bare interpreter start-up), medians over many interleaved runs;
-- *importtime*: what ``python -X importtime -c "import X"`` reports for the statement - the
-  cumulative microseconds of the top-level entries for X's package - median over runs.
-  Steadier than wall-clock, but it leaves out the interpreter's own overhead of the option.
-
-The statements are ``import asyncio``, ``import bareasgi`` (the whole framework: its
-``__init__`` imports every module, asyncio included) and ``import starlette.applications``
-(what a Starlette app needs; ``import starlette`` alone loads only the version string).
-
-The byte-code caches are written first, as an install does (``PYTHONDONTWRITEBYTECODE`` is
-removed from the environment: without the caches every run would compile the sources).
-Every interpreter runs pinned to core 1 with ``taskset`` when possible (``pinned`` in the
-results); the wall-clock times include ``taskset`` itself, which the subtraction removes.
-
-Run::
-
-    python benchmarks/import_time.py [--runs 40] [--json PATH]
-
-Output: a Markdown table on stdout, progress on stderr, the results as JSON in
-``benchmarks/results/import_time.json`` (or ``--json PATH``).
+    python benchmarks/import_time.py [--runs 40] [--json PATH] [--quick]
 """
 
 from __future__ import annotations

@@ -1,33 +1,13 @@
 """Peak memory of a uvicorn server while 1 GiB streams through it, each way.
 
-What is measured: how much the resident memory of the server process grows at its peak
-(``VmHWM`` in ``/proc/PID/status``) while
+For each app (``bare_big`` and ``bareasgi_big`` below, served as ``memory:NAME``) and
+direction (``GET /stream/SIZE``, answered from a writer yielding new 64 KiB chunks;
+``POST /upload``, read chunk by chunk and hashed), a fresh pinned uvicorn is warmed up with
+16 MiB, its peak RSS reset (``/proc/PID/clear_refs``), and the growth of ``VmHWM`` over the
+transfer reported. The target for bareasgi: under 32 MiB either way. Linux only. The method
+in full: docs/project/benchmarks.md.
 
-- *stream*: the app answers ``GET /stream/1073741824`` with 1 GiB (with a content-length)
-  from a writer that yields a new 64 KiB chunk each time, so a framework that kept chunks
-  would grow, to a client that reads and discards it;
-- *upload*: the client sends 1 GiB in 64 KiB chunks (with a content-length) to
-  ``POST /upload``, and the app reads the body chunk by chunk as it arrives (bareasgi:
-  ``async for chunk in content``), hashing each with SHA-256, and answers the size and
-  digest, which the client checks.
-
-The target for bareasgi is a growth under 32 MiB either way: nothing may hold on to the
-body. The bare ASGI app doing the same is measured as a reference (what uvicorn itself
-costs). The apps are ``bareasgi_big`` and ``bare_big`` below, served as ``memory:NAME``.
-
-How: for each (app, direction) a fresh uvicorn (``harness.uvicorn``, pinned to core 0) is
-started; a 16 MiB transfer warms it up (imports, buffers, allocator arenas); then the peak
-is reset (``echo 5 > /proc/PID/clear_refs``, Linux; where that is not allowed, the peak so
-far is the baseline instead), ``VmRSS`` is the baseline, the 1 GiB transfer runs (client
-pinned to core 1, loopback only, bounded by a timeout), and the growth is
-``VmHWM - baseline``. Linux only (``/proc``).
-
-Run::
-
-    python benchmarks/memory.py [--size-mib 1024] [--json PATH]
-
-Output: a Markdown table on stdout, progress on stderr, the results as JSON in
-``benchmarks/results/memory.json`` (or ``--json PATH``).
+    python benchmarks/memory.py [--size-mib 1024] [--json PATH] [--quick]
 """
 
 from __future__ import annotations

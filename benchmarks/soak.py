@@ -1,30 +1,15 @@
 """Load and soak: many mixed requests through a real uvicorn, looking for leaks and errors.
 
-Not a test and not a timing benchmark: it looks for what long runs reveal. It serves
-``benchmarks/soak_app.py`` with uvicorn on a free loopback port (started and stopped by
-``tests/realserver.py``), then sends ``--requests`` requests from ``--concurrency``
-concurrent clients (asyncio, one ``httpx.AsyncClient`` with that many connections, and
-``websockets`` clients), mixing plain GETs, JSON posts, streamed downloads, chunked
-uploads, WebSocket conversations, WebSocket clients that reset their connection while a
-send-only handler floods them, unknown paths and a route that deliberately answers
-503. ``--abort-rate`` of the streams, uploads and WebSockets are abandoned part-way: the
-client closes the connection after the first chunk, in the middle of the upload, or
-after the first echo.
-
-It reports:
-
-* the responses by kind and status, and the 5xx the application did not choose (the
-  deliberate 503 excluded) and any other unexpected answer or client error;
-* the server's resident memory (``VmRSS`` in ``/proc/PID/status``) at the start, after
-  ``--checkpoint`` requests and after all of them, each measured with no request in
-  flight, and the ratio of the last two (the target: within 10%);
-* the server's asyncio task count, from the app's ``/admin/tasks``, before the load and
-  once it is over (the target: nothing left beyond that baseline);
-* the lines of the server's stderr that report an application error or a traceback,
-  shutdown included.
-
-It prints a table and writes ``benchmarks/results/soak.json``. It is bounded: it stops
-after ``--max-seconds`` even if requests remain, and every request has a timeout::
+Not a timing benchmark. It serves ``soak_app.py`` with uvicorn on a free port (through
+``tests/realserver.py``) and sends ``--requests`` requests from ``--concurrency`` clients:
+plain GETs, JSON posts, streams, chunked uploads, WebSocket conversations, WebSocket clients
+that reset while a send-only handler floods them, unknown paths and a deliberate 503;
+``--abort-rate`` of the streams, uploads and WebSockets are abandoned part-way. It reports
+the answers by kind, any 5xx the app did not choose, the server's RSS at start, after
+``--checkpoint`` requests and at the end (target: the last two within 10%), asyncio tasks
+left behind (from ``/admin/tasks``) and errors in the server's log, and writes
+``benchmarks/results/soak.json``; docs/project/reliability-checks.md has the details. It is
+bounded by ``--max-seconds`` and per-request timeouts::
 
     python benchmarks/soak.py --requests 100000 --concurrency 64
 """

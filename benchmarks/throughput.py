@@ -1,33 +1,14 @@
-"""Requests per second through a real server: bareasgi hello world against the bare ASGI app.
+"""Requests per second through uvicorn: bareasgi's hello world against the bare app's.
 
-What is measured: how many ``GET /hello`` requests per second uvicorn serves with each app.
-This includes everything a deployed app pays - sockets, HTTP parsing in httptools, uvloop,
-uvicorn's ASGI glue - so it shows how much of a real request's cost the framework is. The
-apps are the hello-world apps of ``apps.py``, those ``framework_cost.py`` measures
-in-process, served as ``apps:bare_hello``, ``apps:bareasgi_hello`` and so on.
+Every hello of ``apps.py`` (``apps:bare_hello``, ``apps:bareasgi_hello``,
+``apps:bareasgi_hello_seed``, the peers') is served by its own pinned uvicorn and loaded by
+``wrk`` (Debian package) on the other core: back to back, bare and bareasgi in alternating
+rounds (with the server's CPU time per request from ``/proc``), then side by side, the bare
+app and one other loaded at once (``harness.side_by_side``). The method in full:
+docs/project/benchmarks.md.
 
-How: each app is served by its own uvicorn (``harness.uvicorn``: httptools, uvloop, one
-process, pinned to core 0); the load generator ``wrk`` (Debian package ``wrk``) runs pinned
-to core 1, one thread and 64 connections. After checking each app's answer and a warm-up:
-
-- *back to back* (``--rounds`` of ``--duration`` s): bare, then bareasgi, the first one
-  changing every round; reported are each app's median requests/s, the ratio bareasgi /
-  bare paired by round, and from ``/proc/PID/stat`` the server's CPU time per request and
-  the ratio of requests per server CPU second - what each would serve on a core of its own;
-- *side by side* (``--side-rounds`` of ``--side-duration`` s): the bare app's server and
-  one other are loaded at once, one wrk each, both servers on core 0
-  (``harness.side_by_side``): bareasgi's hello, ``hello_seed`` (bareasgi's hello as the
-  original bareASGI documentation writes it: ``text_writer``, no content-length) and the
-  peers' hello.
-
-Run::
-
-    apt-get install -y wrk
     python benchmarks/throughput.py [--rounds 40] [--duration 1] [--side-rounds 12]
-        [--side-duration 2] [--connections 64] [--json PATH]
-
-Output: a Markdown table on stdout, progress on stderr, the results as JSON in
-``benchmarks/results/throughput.json`` (or ``--json PATH``).
+        [--side-duration 2] [--side-peers NAMES] [--connections 64] [--json PATH] [--quick]
 """
 
 from __future__ import annotations

@@ -1,28 +1,14 @@
 """WebSocket messages per second through uvicorn: bareasgi's echo against the bare app's.
 
-What is measured: how many text messages per second uvicorn (``--ws websockets``) echoes
-with each app's endless echo handler, ``apps:FRAMEWORK_echo`` (``apps.py``): the bare ASGI
-app, bareasgi and the peers. Like the HTTP rows of ``throughput.py``, this is what a
-deployed app pays in all: frames parsed and built by the websockets library, uvicorn's
-ASGI glue, the framework's WebSocket object.
-
-How: each app has its own uvicorn (``harness.uvicorn``, pinned to core 0). The client is a
-small raw WebSocket client, run as ``websocket_echo.py --client PORT`` pinned to core 1:
-it opens ``--connections`` connections (the HTTP upgrade by hand), then on each, until
-``--side-duration`` seconds are over, writes ``--window`` masked 20-byte text frames at
-once and reads their echoes, checking every byte. Its own cost per message is a sliver of
-the server's (one write and one read per window of frames, no parsing), so the servers are
-what limits the rate. Rounds are side by side (``harness.side_by_side``): the bare app's
-server and one other loaded at once, one client each, both servers sharing core 0; the
-ratio of their messages per second is the ratio of their costs.
-
-Run::
+Each framework's endless echo (``apps:FRAMEWORK_echo``) is served by its own pinned
+uvicorn (``--ws websockets``) and loaded side by side with the bare app's
+(``harness.side_by_side``) by a raw client, this script run as ``--client PORT`` on the
+other core: ``--connections`` connections, each writing ``--window`` masked 20-byte text
+frames at once and reading their echoes, every byte checked, so cheaply that the servers
+limit the rate. The method in full: docs/project/benchmarks.md.
 
     python benchmarks/websocket_echo.py [--side-rounds 8] [--side-duration 2]
-        [--connections 16] [--window 8] [--json PATH]
-
-Output: a Markdown table on stdout, progress on stderr, the results as JSON in
-``benchmarks/results/websocket_echo.json`` (or ``--json PATH``).
+        [--side-peers NAMES] [--connections 16] [--window 8] [--json PATH] [--quick]
 """
 
 from __future__ import annotations
