@@ -69,7 +69,8 @@ class Case:
 def scope_for(kind: str, method: str, path: str, extra: list[tuple[bytes, bytes]]) -> Scope:
     headers = [(b"host", b"localhost:8000"), (b"user-agent", b"bench"), (b"accept", b"*/*")]
     scope: Scope = {
-        "type": kind, "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
+        "type": kind, "http_version": "1.1",
+        "asgi": {"version": "3.0", "spec_version": "2.4" if kind == "websocket" else "2.3"},
         "scheme": "ws" if kind == "websocket" else "http", "path": path,
         "raw_path": path.encode(), "query_string": b"", "root_path": "",
         "headers": headers + extra, "client": ("127.0.0.1", 50000),
