@@ -185,11 +185,11 @@ def draw_chart(doc: dict[str, Any], path: Path) -> None:
     machine = doc["machine"]
     fig.text(0.01, 0.005, f"Median of {doc['settings']['rounds']} interleaved rounds, "
              f"{doc['date'][:10]}, {machine['implementation']} {machine['python']}, "
-             f"{machine['cpu_count']} cores ({machine['processor']}). hello_seed is bareasgi's "
+             f"{machine['cpu_count']} cores ({machine['processor']}).\nhello_seed is bareasgi's "
              "alone, its ratio against bare's hello. Asgineer has no router: its route1/"
              "routes1000 dispatch by hand, like bare. benchmarks/framework_cost.py",
              fontsize=8, color="#666666", ha="left", va="bottom")
-    fig.tight_layout(rect=(0, 0.025, 1, 1))
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, facecolor="white")
     plt.close(fig)
