@@ -612,6 +612,7 @@ async def test_a_body_writer_passed_straight_through_is_still_a_body_writer():
         ({"excluded_types": ["image"]}, "'image' is not a media type"),
         ({"excluded_types": ["*/*"]}, "'*/*' is not a media type"),
         ({"excluded_types": ["a/b/c"]}, "'a/b/c' is not a media type"),
+        ({"excluded_types": ["image/p\u00f1g"]}, "'image/p\u00f1g' is not a media type"),
     ],
 )
 def test_bad_configuration_is_a_clear_error(options, message):
