@@ -1,7 +1,7 @@
 """WebSocket messages per second through uvicorn: bareasgi's echo against the bare app's.
 
 Each framework's endless echo (``apps:FRAMEWORK_echo``) is served by its own pinned
-uvicorn (``--ws websockets``) and loaded side by side with the bare app's
+uvicorn (``--ws websockets-sansio``, its default) and loaded side by side with the bare app's
 (``harness.side_by_side``) by a raw client, this script run as ``--client PORT`` on the
 other core: ``--connections`` connections, each writing ``--window`` masked 20-byte text
 frames at once and reading their echoes, every byte checked, so cheaply that the servers
@@ -102,7 +102,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     rates: dict[str, list[float]] = {name: [] for name in names}
     with ExitStack() as stack:
         servers = {name: stack.enter_context(Server(
-            uvicorn(f"apps:{name}_echo", "--ws", "websockets"), name)) for name in names}
+            uvicorn(f"apps:{name}_echo", "--ws", "websockets-sansio"), name)) for name in names}
         for name, server in servers.items():  # checks every echo, and warms up
             asyncio.run(echo_rate(server.port, 1, args.connections, args.window))
             progress(f"  {name}: echoes correctly, warmed up")
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         args.side_rounds = 2
     settings = {"side_rounds": args.side_rounds, "side_duration_s": args.side_duration,
                 "connections": args.connections, "window": args.window, "pinned": can_pin(),
-                "server": "uvicorn --http httptools --loop uvloop --ws websockets"}
+                "server": "uvicorn --http httptools --loop uvloop --ws websockets-sansio"}
     finish(args.json, {"settings": settings, **measure(args)}, markdown)
     return 0
 
