@@ -320,24 +320,18 @@ class HttpRouter(_Router[HttpRequestCallback]):
                 route is already registered.
         """
         template = PathTemplate(path)
-        if isinstance(methods, (str, bytes)):
+        # Taken once into a list: a generator would be used up by the checks below.
+        one_string = isinstance(methods, (str, bytes))
+        names = list(methods) if isinstance(methods, Iterable) and not one_string else None
+        if names is None or not all(isinstance(m, str) for m in names):
             raise TypeError(f"route {path}: methods must be a set of strings such as {{'GET'}}")
-        try:
-            # Taken once: a generator would be used up by the checks below.
-            methods = list(methods)
-        except TypeError:
-            raise TypeError(
-                f"route {path}: methods must be a set of strings such as {{'GET'}}"
-            ) from None
-        if not all(isinstance(m, str) for m in methods):
-            raise TypeError(f"route {path}: methods must be a set of strings such as {{'GET'}}")
-        if not methods:
+        if not names:
             raise ValueError(f"route {path}: no methods given")
-        for method in methods:
+        for method in names:
             if not _METHOD.match(method):
                 raise ValueError(f"route {path}: method {method!r} must be an upper-case name")
-        _check_handler(handler, f"{sorted(methods)} {path}")
-        self._add(set(methods), template, handler)
+        _check_handler(handler, f"{sorted(names)} {path}")
+        self._add(set(names), template, handler)
 
     def routes(self) -> list[tuple[frozenset[str], str, HttpRequestCallback]]:
         """Every route as ``(methods, path template, handler)``, in the order added.
