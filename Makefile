@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SERVE_STAMP := $(VENV)/.installed-serve
 DEV_STAMP := $(VENV)/.installed-dev
+BENCH_STAMP := $(VENV)/.installed-bench
 export NO_MKDOCS_2_WARNING := 1
 
 VERSION := $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' pyproject.toml)
@@ -29,6 +30,12 @@ $(SERVE_STAMP): pyproject.toml | $(BIN)/python
 $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@ $(SERVE_STAMP)
+
+# The peers and the chart library the benchmarks import: `make bench` runs them and
+# `make typecheck` checks the benchmarks against their real types.
+$(BENCH_STAMP): benchmarks/requirements.txt $(DEV_STAMP)
+	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt
+	touch $@
 
 # Pyodide for the in-browser playground, fetched with npm into .cache/ and checked against
 # tools/pyodide-*.sha256. Without npm (apt-get install nodejs npm) the site builds without it.
@@ -58,7 +65,7 @@ $(WHEEL): pyproject.toml README.md $(PACKAGE_FILES) | $(BIN)/python
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check bareasgi tests benchmarks examples gallery tools docs/hooks.py
 
-typecheck: $(DEV_STAMP)
+typecheck: $(BENCH_STAMP)
 	$(BIN)/mypy --strict bareasgi gallery tools examples benchmarks
 
 # The examples must be covered completely by their in-process tests.
@@ -75,8 +82,7 @@ screenshots: $(DEV_STAMP)
 	SCREENSHOTS=1 $(BIN)/pytest -q tests/examples/test_browser.py tests/test_docs_browser.py \
 		tests/test_site_walk.py
 
-bench: $(DEV_STAMP)
-	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt
+bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
 # The chat example's fan-out over 1,000 WebSockets, in memory and through Redis
