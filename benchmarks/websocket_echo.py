@@ -130,7 +130,8 @@ def markdown(doc: dict[str, Any]) -> list[str]:
         f"side-by-side rounds of {settings['side_duration_s']:g} s, the bare app's server and "
         "one other loaded at once, both on core 0, each by a raw client on core 1 with "
         f"{settings['connections']} connections sending {settings['window']} 20-byte text "
-        "messages at a time and checking every echo.", "",
+        "messages at a time and checking every echo. Each rate is a share of a core shared "
+        "with another server, which differs from round to round: compare the ratios.", "",
         *table(["app", "median messages/s", "messages/s, app / bare",
                 "middle half of the rounds"],
                [[name, f"{rate:,.0f}", "1" if name == "bare" else
