@@ -3,7 +3,7 @@
 import pytest
 
 from bareasgi import Application, text_response
-from bareasgi.mounting import route_path
+from bareasgi.mounting import path_under, route_path
 from bareasgi.testing import LifespanFailure, TestClient
 
 
@@ -111,6 +111,21 @@ async def test_server_root_path_is_stripped_for_routing_whether_or_not_the_path_
 )
 def test_the_root_path_is_stripped_only_at_a_segment_boundary(path, root_path, routed_to):
     assert route_path({"path": path, "root_path": root_path}) == routed_to
+
+
+@pytest.mark.parametrize(
+    ("path", "prefix", "rest"),
+    [
+        ("/api/x", "/api", "/x"),
+        ("/api", "/api", ""),  # the prefix itself: a mount redirects it to "/api/"
+        ("/api/", "/api/", "/"),
+        ("/apix", "/api", None),
+        ("/ap", "/api", None),
+        ("/x", "", "/x"),
+    ],
+)
+def test_a_prefix_is_whole_segments(path, prefix, rest):
+    assert path_under(path, prefix) == rest
 
 
 async def test_a_path_extending_the_root_path_is_routed_whole():
