@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from .http import check_response, full_response, serve_http
+from .http import WatcherStarter, check_response, serve_http
 from .lifespan import serve_lifespan
 from .middleware import chain
 from .mounting import forward_to_mount, route_path
@@ -80,6 +80,7 @@ class Application:
         # Chains are built once per handler and rebuilt only if the middleware list changes.
         self._chains: dict[HttpRequestCallback, HttpChainedCallback] = {}
         self._chained_middlewares: list[HttpMiddlewareCallback] = []
+        self._watchers = WatcherStarter()
 
     @property
     def info(self) -> Info:
@@ -239,7 +240,7 @@ class Application:
             handler, matches = self._http_router.resolve(scope["method"], path)
             if self._middlewares:
                 handler = self._chain(handler)
-            await serve_http(scope, receive, send, handler, matches, self._info)
+            await serve_http(scope, receive, send, handler, matches, self._info, self._watchers)
         elif kind == "websocket":
             path = route_path(scope) if scope.get("root_path") else scope["path"]
             if self._mounts and await forward_to_mount(self._mounts, path, scope, receive, send):
@@ -274,9 +275,10 @@ def _not_found_handler(response: HttpRequestCallback | HttpResponse) -> HttpRequ
         return response
     # The framework's check of every response, made once here: a response it would refuse
     # would be a 500 for every unknown path.
-    full, problem = check_response(full_response(response, "not_found_response"))
-    if problem is not None:
-        raise ValueError(f"not_found_response: {problem}")
+    try:
+        full = check_response(response, "not_found_response")
+    except (TypeError, ValueError) as problem:
+        raise type(problem)(f"not_found_response: {problem}") from None
     try:
         return fixed_response(*full)
     except TypeError as error:

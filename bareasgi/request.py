@@ -30,52 +30,44 @@ class RequestBody:
     raises ``ClientDisconnect``. The framework makes it; a test may make one over
     any ``receive``.
 
+    ASGI allows one pending ``receive()`` at a time. While a response streams,
+    ``receive`` is handed over to the task watching for a disconnect
+    (`watch_until_disconnect`): readers take the chunks it keeps. A watcher that
+    starts while a reader awaits ``receive`` waits for that call to return.
+
     Args:
         receive: The ASGI ``receive`` callable the body is read from.
     """
 
-    # Most requests never read their body, so everything but ``receive`` is set on first use.
-    __slots__ = ("_deferred", "_handed_over", "_receive", "_receiving", "_state", "_watcher")
+    # Most requests never read their body, so its state is made on first use.
+    __slots__ = ("_body", "_handed_over", "_receive")
 
     def __init__(self, receive: Receive) -> None:
         self._receive = receive
-        self._state: _BodyState | None = None
-        self._handed_over = False
-        self._watcher: asyncio.Task[None] | None = None
-        # A reader is awaiting ``receive``: a watcher asked for meanwhile (the task it
-        # would watch kept in ``_deferred``) starts once that receive returns, as ASGI
-        # allows one pending receive at a time.
-        self._receiving = False
-        self._deferred: asyncio.Task[Any] | None = None
+        self._body: _BodyState | None = None
+        self._handed_over = False  # the disconnect watcher receives, not the readers
 
     @property
     def disconnected(self) -> bool:
         """True once the server has reported that the client went away."""
-        return self._state is not None and self._state.disconnected
+        return self._body is not None and self._body.disconnected
 
     def __aiter__(self) -> RequestBody:
         return self
 
     async def __anext__(self) -> bytes:
-        state = self._state or self._start()
+        body = self._body or self._start()
         while True:
-            if state.pending:
-                return state.pending.popleft()
-            if not state.more:
+            if body.pending:
+                return body.pending.popleft()
+            if not body.more:
                 raise StopAsyncIteration
-            if state.disconnected:
+            if body.disconnected:
                 raise _incomplete()
             if self._handed_over:
-                # The disconnect watcher owns ``receive`` now; it hands chunks over.
-                state.waiter = asyncio.get_running_loop().create_future()
-                await state.waiter
+                await body.changed()  # the watcher receives, and keeps the chunks
             else:
-                self._receiving = True
-                try:
-                    message = await self._receive()
-                finally:
-                    self._received()
-                state.take(message)
+                body.take(await self._received(body))
 
     async def read(self, max_size: int | None = DEFAULT_MAX_SIZE) -> bytes:
         """Read the whole body (what ``bytes_reader`` does), receiving directly when it can.
@@ -90,134 +82,110 @@ class RequestBody:
             HTTPError: 413 once more than ``max_size`` bytes have arrived.
             ClientDisconnect: the client went away before the body was complete.
         """
-        if self._state is not None or self._handed_over:
+        if self._body is not None or self._handed_over:
             return await read_chunks(self, max_size)
-        # Nothing read yet and nobody else receiving: loop on receive, the cheapest way.
-        state = self._start()
+        # Nothing read yet: loop on receive, the cheapest way. A watcher starting
+        # meanwhile waits until this reader has received the whole body.
+        body = self._start()
         receive = self._receive
         chunks = []
         size = 0
         while True:
-            self._receiving = True
+            body.receiving = True
             try:
                 message = await receive()
             finally:
-                self._received()
-            if self._handed_over:
-                # A streaming response started meanwhile: its watcher receives from now on,
-                # keeping the (later) chunks it gets; read on from what both have.
-                later = state.pending
-                state.pending = deque(chunks)
-                state.take(message, latest=False)
-                state.pending.extend(later)
-                return await read_chunks(self, max_size)
+                body.receiving = False
+                body.wake()  # a watcher may be waiting for its turn
             if message["type"] != "http.request":
-                state.take(message)
-                if state.disconnected:
+                body.take(message)
+                if body.disconnected:
                     raise _incomplete()
                 continue
             chunk = message.get("body", b"")
             if chunk:
                 size += len(chunk)
                 if max_size is not None and size > max_size:
-                    state.more = message.get("more_body", False)
+                    body.more = message.get("more_body", False)
                     raise too_large(max_size)
                 chunks.append(chunk)
             if not message.get("more_body", False):
-                state.more = False
+                body.more = False
                 return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     def _start(self) -> _BodyState:
-        self._state = _BodyState()
-        return self._state
+        self._body = _BodyState()
+        return self._body
 
-    def _received(self) -> None:
-        """The reader's receive has returned: start the watcher that waited for it."""
-        self._receiving = False
-        task = self._deferred
-        if task is not None:
-            self._deferred = None
-            self._start_watcher(task)
-
-    def watch_for_disconnect(self, task: asyncio.Task[Any]) -> None:
-        """Cancel ``task`` if the client disconnects, watching from the loop's next turn.
-
-        The watcher task is created only if ``task`` yields to the event loop, so a
-        response sent without waiting costs no task. From now on only the watcher
-        calls ``receive``; a reader waits for the body chunks it keeps: an ASGI
-        ``receive`` must not be awaited twice at once. If a reader is awaiting
-        ``receive`` already, the watcher starts once that call returns. The
-        framework calls it for a streaming response.
-
-        Args:
-            task: The task sending the response.
-        """
-        self._handed_over = True
-        loop = task.get_loop()
-        starter = _starter
-        if starter is None or starter.loop is not loop:
-            starter = _use_starter(loop)
-        starter.add(self, task)
-
-    def stop_watching(self) -> None:
-        """Stop the watcher started by ``watch_for_disconnect``, or stop it from starting.
-
-        A reader still waiting for the watcher's chunks (a task the writer started) is
-        woken, and calls ``receive`` itself from then on.
-        """
-        self._handed_over = False
-        self._deferred = None
-        if self._watcher is not None:
-            self._watcher.cancel()
-        elif _starter is not None:
-            _starter.forget(self)
-        if self._state is not None:
-            self._state.wake()
-
-    def _start_watcher(self, task: asyncio.Task[Any]) -> None:
-        # Called at the loop's next turn: a stream that has ended meanwhile needs no watcher.
-        if self._handed_over and self._watcher is None:
-            if self._receiving:
-                self._deferred = task
-            else:
-                self._watcher = task.get_loop().create_task(self._cancel_on_disconnect(task))
-
-    async def _cancel_on_disconnect(self, task: asyncio.Task[Any]) -> None:
-        state = self._state or self._start()
+    async def _received(self, body: _BodyState) -> Message:
+        body.receiving = True
         try:
-            while not state.disconnected:
-                state.take(await self._receive())
+            return await self._receive()
+        finally:
+            body.receiving = False
+            body.wake()  # a watcher may be waiting for its turn
+
+    async def watch_until_disconnect(self) -> bool:
+        """Receive until the client disconnects, keeping body chunks for the readers.
+
+        The framework runs it in a task while a response streams, so that a client
+        going away is noticed even when nobody reads the body; cancelling the task
+        hands ``receive`` back to the readers.
+
+        Returns:
+            True once the client has disconnected; False if ``receive`` failed
+            (logged), which leaves ``receive`` to the readers.
+        """
+        body = self._body or self._start()
+        try:
+            while not body.disconnected:
+                if body.receiving:
+                    await body.changed()  # a reader's receive is pending: one at a time
+                else:
+                    body.take(await self._receive())
         except Exception:
-            # A server whose receive fails cannot report a disconnect: stop watching, and
-            # let a reader waiting for chunks call receive itself again.
+            # A server whose receive fails cannot report a disconnect.
             logger.exception("Receiving failed; no longer watching for a disconnect")
-            self._handed_over = False
-            state.wake()
-            return
-        task.cancel()
+            self._take_back()
+            return False
+        return True
+
+    def _take_back(self) -> None:
+        """Readers call ``receive`` again; one waiting for the watcher is woken to do so."""
+        self._handed_over = False
+        if self._body is not None:
+            self._body.wake()
 
 
 class _BodyState:
-    __slots__ = ("disconnected", "more", "pending", "waiter")
+    """What has been received of the body, and who may call ``receive`` now."""
+
+    __slots__ = ("disconnected", "more", "pending", "receiving", "waiter")
 
     def __init__(self) -> None:
         self.pending: deque[bytes] = deque()
         self.more = True
         self.disconnected = False
+        self.receiving = False  # a reader awaits receive: a watcher waits for its turn
         self.waiter: asyncio.Future[None] | None = None
 
-    def take(self, message: Message, latest: bool = True) -> None:
-        """Keep what ``message`` brings; ``latest`` False: later ones may have come already."""
+    def take(self, message: Message) -> None:
+        """Keep what ``message`` brings, and wake whoever waits for it."""
         kind = message["type"]
         if kind == "http.request":
             chunk = message.get("body", b"")
             if chunk:
                 self.pending.append(chunk)
-            more = message.get("more_body", False)
-            self.more = more if latest else self.more and more
+            self.more = message.get("more_body", False)
         elif kind == "http.disconnect":
             self.disconnected = True
         self.wake()
+
+    async def changed(self) -> None:
+        """Wait until a message is taken or ``receive`` changes hands."""
+        if self.waiter is None or self.waiter.done():
+            self.waiter = asyncio.get_running_loop().create_future()
+        await self.waiter
 
     def wake(self) -> None:
         if self.waiter is not None and not self.waiter.done():
@@ -245,50 +213,6 @@ async def read_chunks(content: AsyncIterable[bytes], max_size: int | None = None
     return b"".join(chunks)
 
 
-class _WatcherStarter:
-    """Starts, at the event loop's next turn, the watchers asked for during this one.
-
-    One ``call_soon`` serves every request that streams in the same turn of the loop
-    (a loaded server runs many per turn), and a request that finishes without
-    yielding costs only a list entry, skipped when the turn ends.
-    """
-
-    __slots__ = ("loop", "pending", "scheduled")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.pending: list[tuple[RequestBody, asyncio.Task[Any]]] = []
-        self.scheduled = False
-
-    def add(self, content: RequestBody, task: asyncio.Task[Any]) -> None:
-        self.pending.append((content, task))
-        if not self.scheduled:
-            self.scheduled = True
-            self.loop.call_soon(self.start)
-
-    def forget(self, content: RequestBody) -> None:
-        # Usually the request that asked last is the one finishing: drop it now, so that
-        # a turn running many requests keeps no list of them.
-        pending = self.pending
-        if pending and pending[-1][0] is content:
-            pending.pop()
-
-    def start(self) -> None:
-        pending, self.pending = self.pending, []
-        self.scheduled = False
-        for content, task in pending:
-            content._start_watcher(task)
-
-
-_starter: _WatcherStarter | None = None  # the current event loop's
-
-
-def _use_starter(loop: asyncio.AbstractEventLoop) -> _WatcherStarter:
-    global _starter
-    _starter = _WatcherStarter(loop)
-    return _starter
-
-
 async def bytes_reader(content: Content, max_size: int | None = DEFAULT_MAX_SIZE) -> bytes:
     """Read the whole request body.
 
@@ -312,7 +236,7 @@ async def bytes_reader(content: Content, max_size: int | None = DEFAULT_MAX_SIZE
             return text_response(200, None, f"{len(data)} bytes")
         ```
     """
-    if type(content) is RequestBody:
+    if isinstance(content, RequestBody):
         return await content.read(max_size)
     return await read_chunks(content, max_size)
 

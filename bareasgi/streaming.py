@@ -163,7 +163,14 @@ def text_response(status: int, headers: Headers | None, text: str) -> HttpFullRe
             return text_response(200, headers, "<p>Hello</p>")
         ```
     """
-    body = text.encode("utf-8")
+    body = text.encode()
+    if headers is None:  # most calls: the two headers made here, without a merge
+        return (
+            status,
+            [_TEXT_PLAIN, (b"content-length", b"%d" % len(body))],
+            BodyWriter((body,)),
+            None,
+        )
     return status, _with_entity_headers(headers, _TEXT_PLAIN, body), BodyWriter((body,)), None
 
 
@@ -220,7 +227,10 @@ def json_response(
             return json_response(200, None, info)
         ```
     """
-    body = dumps(obj).encode("utf-8")
+    body = dumps(obj).encode()
+    if headers is None:
+        length = (b"content-length", b"%d" % len(body))
+        return status, [_APPLICATION_JSON, length], BodyWriter((body,)), None
     return status, _with_entity_headers(headers, _APPLICATION_JSON, body), BodyWriter((body,)), None
 
 
