@@ -132,6 +132,10 @@ class FileWriter:
             raise StopAsyncIteration
         size = min(self.chunk_size, self._remaining)
         chunk = await asyncio.get_running_loop().run_in_executor(None, self._read, size)
+        if chunk is None:
+            # aclose ran while the read waited for a thread: the writer was stopped on
+            # purpose, so it ends like any closed writer, not as a file that changed.
+            raise StopAsyncIteration
         if len(chunk) < size:
             await self.aclose()
             raise OSError(
@@ -143,10 +147,11 @@ class FileWriter:
             await self.aclose()
         return chunk
 
-    def _read(self, size: int) -> bytes:
+    def _read(self, size: int) -> bytes | None:
+        """``size`` bytes (fewer if the file ends first), or None if it was closed."""
         with self._lock:
             if self._file.closed:  # closed while this read waited for a thread
-                return b""
+                return None
             return _read_exactly(self._file, size)
 
     async def aclose(self) -> None:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from email.utils import formatdate
 
 import pytest
@@ -808,6 +809,27 @@ async def test_a_closed_writer_yields_nothing_more():
     await writer.aclose()
     assert "closed" in repr(writer)
     assert [chunk async for chunk in writer] == []
+
+
+async def test_a_writer_closed_while_its_read_waits_for_a_thread_just_stops():
+    # One worker thread, kept busy: the writer's read waits in the queue, and the
+    # close from another task comes first, deterministically.
+    loop = asyncio.get_running_loop()
+    executor = ThreadPoolExecutor(max_workers=1)
+    loop.set_default_executor(executor)
+    busy = threading.Event()
+    blocker = loop.run_in_executor(None, busy.wait, 5)
+    writer = FileWriter(io.BytesIO(b"abcdefghij"), 10, chunk_size=4)
+    read = asyncio.ensure_future(anext(writer))
+    await asyncio.sleep(0.01)
+    await writer.aclose()
+    assert writer.closed
+    busy.set()
+    with pytest.raises(StopAsyncIteration):  # stopped on purpose: no "file changed" error
+        await asyncio.wait_for(read, 5)
+    assert [chunk async for chunk in writer] == []
+    await blocker
+    executor.shutdown()
 
 
 async def test_a_file_that_changes_while_it_is_looked_up_is_a_clean_500(
