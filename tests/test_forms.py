@@ -536,3 +536,167 @@ async def test_the_readers_raise_http_error_for_their_caller_to_answer_with():
     with pytest.raises(HTTPError) as caught:
         await read_form(scope, chunks(b"", 1))
     assert caught.value.status == 415
+
+
+# found by mutation testing -----------------------------------------------------------------------
+
+
+def many_fields(count):
+    return multipart(*[(f"f{n}", "x") for n in range(count)])
+
+
+def many_files(count):
+    return multipart(*[(f"f{n}", f"{n}.txt", b"x", None) for n in range(count)])
+
+
+@pytest.mark.parametrize("reader", [read_form, read_multipart])
+async def test_by_default_a_multipart_form_may_have_1000_fields_and_100_files(reader):
+    assert (await post(make_app(reader), many_fields(1000))).status == 200
+    response = await post(make_app(reader), many_fields(1001))
+    assert (response.status, response.text) == (413, "The form has more than 1000 fields.")
+    assert (await post(make_app(reader), many_files(100))).status == 200
+    response = await post(make_app(reader), many_files(101))
+    assert (response.status, response.text) == (413, "The form has more than 100 files.")
+
+
+@pytest.mark.parametrize("reader", [read_form, read_urlencoded])
+async def test_by_default_an_urlencoded_form_may_have_1000_fields(reader):
+    body = "&".join(f"f{n}=x" for n in range(1000))
+    assert (await post(make_app(reader), body, URLENCODED)).status == 200
+    response = await post(make_app(reader), body + "&last=x", URLENCODED)
+    assert (response.status, response.text) == (413, "The form has more than 1000 fields.")
+
+
+@pytest.mark.parametrize(
+    ("limits", "parts", "message"),
+    [
+        ({"max_size": 10}, [("a", "x" * 20)], "The request body is larger than 10 bytes."),
+        ({"max_fields": 1}, [("a", "1"), ("b", "2")], "The form has more than 1 fields."),
+        ({"max_field_size": 3}, [("b", "1234")], "The field 'b' is larger than 3 bytes."),
+        (
+            {"max_file_size": 3},
+            [("f", "big.txt", b"1234", None)],
+            "The file 'big.txt' is larger than 3 bytes.",
+        ),
+    ],
+)
+async def test_read_multipart_applies_each_limit_it_is_given(limits, parts, message):
+    response = await post(make_app(read_multipart, **limits), multipart(*parts))
+    assert (response.status, response.text) == (413, message)
+
+
+async def test_read_urlencoded_applies_each_limit_it_is_given():
+    response = await post(make_app(read_urlencoded, max_size=10), "a=" + "x" * 20, URLENCODED)
+    assert (response.status, response.text) == (413, "The request body is larger than 10 bytes.")
+    response = await post(make_app(read_urlencoded, max_fields=1), "a=1&b=2", URLENCODED)
+    assert (response.status, response.text) == (413, "The form has more than 1 fields.")
+
+
+async def test_each_multipart_limit_is_inclusive():
+    # Sent whole: the file's data starts inside the chunk, not at its first byte.
+    parts = [("a", "1"), ("b", "123"), ("f", "f.bin", b"12345", None), ("g", "g.bin", b"1", None)]
+    body = multipart(*parts)
+    limits = {"max_fields": 2, "max_field_size": 3, "max_file_size": 5, "max_files": 2}
+    for size in (len(body), 7):
+        sent = body if size == len(body) else chunks(body, size)
+        response = await post(make_app(max_size=len(body), **limits), sent)
+        assert response.status == 200
+        assert [name for name, _ in response.json()] == ["a", "b", "f", "g"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [(URLENCODED, b"a=" + b"x" * 98), (MULTIPART, multipart(("f", "f.bin", b"x" * 100, None)))],
+)
+@pytest.mark.parametrize("streamed", [False, True])  # with a content-length, or without
+async def test_a_body_of_exactly_max_size_is_read_and_one_byte_less_is_not(
+    headers, body, streamed
+):
+    for max_size, status in ((len(body), 200), (len(body) - 1, 413)):
+        sent = chunks(body, 30) if streamed else body
+        response = await post(make_app(max_size=max_size), sent, headers)
+        assert response.status == status
+
+
+@pytest.mark.parametrize("content_type", [URLENCODED, MULTIPART])
+async def test_a_declared_content_length_over_max_size_is_refused_before_reading(content_type):
+    read = False
+
+    async def body():
+        nonlocal read
+        read = True
+        yield b"a=1"
+
+    scope = {
+        "headers": [
+            (b"content-type", content_type["content-type"].encode()),
+            (b"content-length", b"101"),
+        ]
+    }
+    with pytest.raises(HTTPError) as caught:
+        await read_form(scope, body(), max_size=100)
+    assert (caught.value.status, read) == (413, False)
+
+
+async def test_names_that_are_not_valid_utf8_are_read_with_replacement_characters():
+    body = (
+        f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"a\xff\"\r\n\r\nx\r\n"
+        f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"f\"; filename=\"b\xff.txt\"\r\n"
+        f"\r\ny\r\n--{BOUNDARY}--\r\n"
+    ).encode("latin-1")
+    response = await post(make_app(), body)
+    assert response.status == 200
+    [[field, value], [_, upload]] = response.json()
+    assert (field, value) == ("a\ufffd", "x")
+    assert upload["filename"] == "b\ufffd.txt"
+
+
+async def test_names_are_decoded_with_the_encoding_asked_for():
+    body = (
+        f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"caf\xe9\"\r\n\r\nx\r\n"
+        f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"f\"; filename=\"\xe9.txt\"\r\n"
+        f"\r\ny\r\n--{BOUNDARY}--\r\n"
+    ).encode("latin-1")
+    response = await post(make_app(read_multipart, encoding="latin-1"), body)
+    [[field, _], [_, upload]] = response.json()
+    assert (field, upload["filename"]) == ("café", "é.txt")
+
+
+async def test_long_names_in_messages_are_cut_to_100_characters_and_charsets_to_40():
+    name = "n" * 99 + "END" + "x" * 50
+    response = await post(make_app(max_field_size=1), multipart((name, "12")))
+    assert response.text == f"The field {name[:100]!r} is larger than 1 bytes."
+    response = await post(make_app(max_file_size=1), multipart(("f", name, b"12", None)))
+    assert response.text == f"The file {name[:100]!r} is larger than 1 bytes."
+    response = await post(make_app(), multipart((name, b"\xff")))
+    assert response.text == f"The field {name[:100]!r} is not valid utf-8 text."
+    charset = "c" * 39 + "END" + "x" * 20
+    headers = {"content-type": f"application/x-www-form-urlencoded; charset={charset}"}
+    response = await post(make_app(), "a=1", headers)
+    assert response.text == f"The charset {charset[:40]!r} is not supported."
+
+
+@pytest.mark.parametrize("spool_size", [0, 1024])  # on disk at once, then in memory
+async def test_read_and_seek_take_their_arguments_in_memory_and_on_disk(spool_size):
+    app = Application()
+
+    @app.on_http_request({"POST"}, "/")
+    async def handler(scope, info, matches, content):
+        async with await read_form(scope, content, spool_size=spool_size) as form:
+            upload = form["doc"]
+            steps = [upload.in_memory, await upload.read(3)]
+            steps += [await upload.seek(-3, 2), await upload.read(), await upload.seek(1)]
+            steps.append(await upload.read(2))
+        return json_response(200, None, [s.decode() if isinstance(s, bytes) else s for s in steps])
+
+    body = multipart(("doc", "d.txt", b"0123456789", None))
+    response = await TestClient(app).post("/", body=body, headers=MULTIPART)
+    assert response.json() == [spool_size > 0, "012", 7, "789", 1, "12"]
+
+
+async def test_a_spool_size_below_1_keeps_no_more_than_1_byte_in_memory(monkeypatch):
+    spools = spied_spools(monkeypatch)
+    body = multipart(("one", "1.bin", b"1", None), ("two", "2.bin", b"12", None))
+    response = await post(make_app(spool_size=0), body)
+    assert [item["in_memory"] for _, item in response.json()] == [True, False]
+    assert [spool._rolled for spool in spools] == [False, True]
