@@ -3,6 +3,7 @@
 import asyncio
 import http.client
 import logging
+import pickle
 import urllib.error
 from http import HTTPStatus
 
@@ -1009,3 +1010,33 @@ def test_bytes_response_fills_in_the_content_type_and_length():
 def test_the_original_cookie_helpers_point_to_bareasgi_cookies(name):
     with pytest.raises(ImportError, match=r"bareasgi\.cookies"):
         exec(f"from bareasgi import {name}")
+
+
+# found by mutation testing ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [200, 599])
+def test_http_error_takes_the_first_and_last_final_status(status):
+    assert HTTPError(status).to_response()[0] == status
+
+
+def test_http_error_repr_and_pickling_keep_its_status_body_and_headers():
+    error = HTTPError(409, "taken", [(b"x-reason", b"dup")])
+    assert repr(error) == "HTTPError(409, 'taken')"
+    copy = pickle.loads(pickle.dumps(error))  # as a process pool sends it back
+    assert (copy.status, copy.body, copy.headers) == (409, "taken", [(b"x-reason", b"dup")])
+    assert copy.args == (409, "taken")
+
+
+def test_http_error_reads_a_body_that_is_not_utf8_with_replacement_characters():
+    assert str(HTTPError(400, b"bad \xff byte")) == "400 bad \ufffd byte"
+
+
+async def test_http_error_with_a_bytes_body_keeps_its_headers():
+    async def handler(scope, info, matches, content):
+        raise HTTPError(403, b"\x00no", [(b"x-reason", b"locked")])
+
+    response = await TestClient(app_with(handler)).get("/")
+    assert (response.status, response.body) == (403, b"\x00no")
+    assert response.headers["x-reason"] == "locked"
+    assert response.headers["content-type"] == "application/octet-stream"

@@ -599,3 +599,50 @@ async def test_http_error_raised_further_in_reaches_middleware_as_its_response()
         401, "who are you?", "yes",
     )
     assert seen == [404, 401]
+
+
+# -- found by mutation testing -------------------------------------------------------------------
+
+
+async def test_a_bad_return_value_is_logged_naming_whoever_returned_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def passthrough(scope: Any, info: Any, matches: Any, content: Any, handler: Any) -> Any:
+        return await handler(scope, info, matches, content)
+
+    async def returns_text(scope: Any, info: Any, matches: Any, content: Any, handler: Any) -> Any:
+        return "OK"
+
+    async def handler_returning_text(scope: Any, info: Any, matches: Any, content: Any) -> Any:
+        return "OK"
+
+    app = Application(middlewares=[passthrough])
+    app.http_router.add({"GET"}, "/handler", handler_returning_text)
+    app.http_router.add({"GET"}, "/middleware", mw(returns_text, handler=handler_returning_text))
+    client = TestClient(app)
+    for path, culprit in (("/handler", handler_returning_text), ("/middleware", returns_text)):
+        caplog.clear()
+        with caplog.at_level(logging.ERROR, logger="bareasgi"):
+            assert (await client.get(path)).status == 500
+        assert f"{culprit.__qualname__} returned 'OK'; expected a status int" in caplog.text
+
+
+async def test_a_failing_writer_behind_middleware_is_logged_naming_the_handler(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def passthrough(scope: Any, info: Any, matches: Any, content: Any, handler: Any) -> Any:
+        return await handler(scope, info, matches, content)
+
+    async def broken_stream(scope: Any, info: Any, matches: Any, content: Any) -> Any:
+        async def writer() -> AsyncIterator[bytes]:
+            yield b"first"
+            raise RuntimeError("disk gone")
+
+        return 200, None, writer()
+
+    app = Application(middlewares=[passthrough])
+    app.http_router.add({"GET"}, "/", broken_stream)
+    with caplog.at_level(logging.ERROR, logger="bareasgi"):
+        response = await TestClient(app).get("/")
+    assert (response.status, response.body) == (200, b"first")
+    assert f"The writer of {__name__}.{broken_stream.__qualname__} failed" in caplog.text
