@@ -106,7 +106,10 @@ class _MountedLifespan:
         self._to_app: asyncio.Queue[Message] = asyncio.Queue()
         self._from_app: asyncio.Queue[Message | None] = asyncio.Queue()
         self._task: asyncio.Task[Any] | None = None
-        self._scope = {**scope, "state": {}}
+        # The server's state namespace itself, not a new one: the server copies it into
+        # the scope of every request, and the mounted application's requests are the
+        # parent's, forwarded. What it stores at startup is then in their scope.
+        self._scope = scope
 
     async def run(self, phase: str) -> None:
         if self._task is None:

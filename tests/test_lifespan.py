@@ -305,3 +305,117 @@ async def test_background_task_started_at_startup_runs_until_stopped_at_shutdown
     count = app.info["ticks"]
     await asyncio.sleep(0.01)
     assert app.info["ticks"] == count
+
+
+# -- mounted applications, found by mutation testing --------------------------------------------
+
+
+async def test_a_mounted_app_finds_in_its_requests_what_it_stored_at_startup() -> None:
+    # A server following the ASGI spec: one state namespace for the lifespan, a copy of
+    # it in every request's scope.
+    async def child(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                phase = message["type"].removeprefix("lifespan.")
+                if phase == "startup":
+                    scope["state"]["greeting"] = "hello from startup"
+                await send({"type": f"lifespan.{phase}.complete"})
+                if phase == "shutdown":
+                    return
+        greeting = scope["state"].get("greeting", "nothing").encode()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": greeting})
+
+    parent = Application()
+    parent.mount("/child", child)
+    state: dict[str, Any] = {}
+    lifespan = {**LIFESPAN_SCOPE, "state": state}
+    incoming: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    outgoing: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    task = asyncio.ensure_future(parent(lifespan, incoming.get, outgoing.put))
+    await incoming.put({"type": "lifespan.startup"})
+    assert (await asyncio.wait_for(outgoing.get(), TIMEOUT))["type"] == "lifespan.startup.complete"
+
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/child/x",
+        "raw_path": b"/child/x",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [],
+        "state": dict(state),
+    }
+    await asyncio.wait_for(parent(scope, receive, send), TIMEOUT)
+    assert sent[-1]["body"] == b"hello from startup"
+    await incoming.put({"type": "lifespan.shutdown"})
+    await asyncio.wait_for(task, TIMEOUT)
+
+
+async def test_a_mounted_app_that_fails_without_a_message_is_named_alone() -> None:
+    async def child(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "lifespan.startup.failed"})
+
+    parent = Application()
+    parent.mount("/child", child)
+    with pytest.raises(LifespanFailure) as caught:
+        async with TestClient(parent):
+            pass
+    assert str(caught.value) == f"startup failed: MountedAppFailed: {child!r}: "
+
+
+async def test_the_parent_stops_once_every_mounted_app_has_returned() -> None:
+    log: list[str] = []
+
+    async def child(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "lifespan.startup.complete"})
+        await receive()
+        await send({"type": "lifespan.shutdown.complete"})
+        await asyncio.sleep(0.01)  # cleanup after answering, as servers allow
+        log.append("child returned")
+
+    parent = Application(shutdown_handlers=[recording(log, "parent shutdown")])
+    parent.mount("/child", child)
+    sent = await run_lifespan(parent, "startup", "shutdown")
+    assert [message["type"] for message in sent] == [
+        "lifespan.startup.complete",
+        "lifespan.shutdown.complete",
+    ]
+    assert log == ["child returned", "parent shutdown"]
+
+
+async def test_a_mounted_app_without_lifespan_has_its_error_logged_at_debug_level_only(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def refuses(scope: Any, receive: Any, send: Any) -> None:
+        raise ValueError("no lifespan here")
+
+    async def returns(scope: Any, receive: Any, send: Any) -> None:
+        return
+
+    parent = Application()
+    parent.mount("/refuses", refuses)
+    parent.mount("/returns", returns)
+    with caplog.at_level(logging.DEBUG, logger="bareasgi"):
+        async with TestClient(parent):
+            pass
+    [record] = caplog.records  # nothing for the one that returned
+    assert (record.levelno, record.getMessage()) == (
+        logging.DEBUG,
+        "A mounted app ended its lifespan",
+    )
+    assert record.exc_info is not None and str(record.exc_info[1]) == "no lifespan here"
