@@ -197,7 +197,11 @@ class WebSocket:
         if watcher is not None:
             if watcher.done():
                 self._watched(watcher)
-        elif self._sends >= _WATCH_AFTER_SENDS and not self._receiving:
+        elif (
+            self._sends >= _WATCH_AFTER_SENDS
+            and not self._receiving
+            and (self._inbox is None or len(self._inbox) < _INBOX_LIMIT)
+        ):
             self._watcher = asyncio.ensure_future(self._receive())
 
     def _watched(self, watcher: asyncio.Task[Message]) -> None:

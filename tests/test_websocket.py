@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 
 from bareasgi import Application, ClientDisconnect
 from bareasgi.testing import TestClient, WebSocketClosed, WebSocketRejected
+from bareasgi.websocket import WebSocketState
 from tests.scripted import one_at_a_time
 
 TIMEOUT = 5
@@ -723,3 +725,299 @@ async def test_a_reader_task_and_a_sending_task_never_receive_at_the_same_time()
         assert [await ws.receive() for _ in range(100)] == [str(n) for n in range(100)]
         await ws.send("last")
     assert received == ["last"]
+
+
+# -- found by mutation testing ------------------------------------------------------------------
+
+
+async def test_each_misuse_says_what_went_wrong() -> None:
+    messages: list[str] = []
+
+    async def attempt(call: Any) -> None:
+        try:
+            await call
+        except (RuntimeError, ClientDisconnect) as error:
+            messages.append(f"{type(error).__name__}: {error}")
+
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await attempt(web_socket.receive())
+        await attempt(web_socket.send("early"))
+        await web_socket.accept()
+        await attempt(web_socket.accept())
+        await web_socket.close()
+        await attempt(web_socket.send("late"))
+
+    async def left(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        await web_socket.receive()
+        await attempt(web_socket.send("gone"))
+
+    raw = RawWebSocket(app_with("/ws", handler), "/ws")
+    await raw.finished()
+    raw = RawWebSocket(app_with("/ws", left), "/ws")
+    raw.client_sends({"type": "websocket.disconnect", "code": 1000})
+    await raw.finished()
+    assert messages == [
+        "RuntimeError: receive() before accept(): accept the WebSocket first",
+        "RuntimeError: send() before accept(): accept the WebSocket first",
+        "RuntimeError: accept() on a WebSocket that is already accepted",
+        "RuntimeError: send() after close(): the application closed this WebSocket",
+        "ClientDisconnect: send() on a WebSocket the client has disconnected",
+    ]
+
+
+async def test_a_disconnect_without_code_or_reason_reads_as_1005_and_empty() -> None:
+    seen: list[Any] = []
+
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        seen.append((web_socket.state, web_socket.close_code, web_socket.close_reason))
+        seen.append(await web_socket.receive())
+        seen.append((web_socket.state, web_socket.close_code, web_socket.close_reason))
+
+    raw = RawWebSocket(app_with("/ws", handler), "/ws")
+    raw.client_sends({"type": "websocket.disconnect"})
+    await raw.finished()
+    assert seen == [
+        (WebSocketState.ACCEPTED, None, None),  # nothing until the client has left
+        None,
+        (WebSocketState.DISCONNECTED, 1005, ""),  # 1005: no status code was present
+    ]
+
+
+async def test_an_empty_binary_message_is_received_as_empty_bytes() -> None:
+    received: list[Any] = []
+
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        received.append(await web_socket.receive())
+
+    raw = RawWebSocket(app_with("/ws", handler), "/ws")
+    raw.client_sends({"type": "websocket.receive", "bytes": b""})
+    await raw.finished()
+    assert received == [b""]
+
+
+async def wait_for(event: asyncio.Event) -> None:
+    await asyncio.wait_for(event.wait(), TIMEOUT)
+    await asyncio.sleep(0.01)  # lets any pending receive run
+
+
+async def test_a_receive_is_kept_pending_from_the_16th_send_without_a_receive() -> None:
+    # A handler that answers each message with a burst of up to 15 never has the server's
+    # receive called behind its back; from the 16th send on, one waits, to see a client
+    # that leaves. The count starts again at each receive.
+    steps = [asyncio.Event() for _ in range(4)]
+    go_on = [asyncio.Event() for _ in range(4)]
+    received: list[Any] = []
+
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        for round_ in range(2):
+            for _ in range(15):
+                await web_socket.send("x")
+            steps[2 * round_].set()
+            await go_on[2 * round_].wait()
+            await web_socket.send("x")  # the 16th
+            steps[2 * round_ + 1].set()
+            await go_on[2 * round_ + 1].wait()
+            received.append(await web_socket.receive())
+
+    raw = RawWebSocket(app_with("/ws", handler), "/ws")
+    for round_ in range(2):
+        await wait_for(steps[2 * round_])
+        raw.client_sends({"type": "websocket.receive", "text": f"m{round_}"})
+        await asyncio.sleep(0.01)
+        assert raw.incoming.qsize() == 1  # after 15 sends, nobody took it
+        go_on[2 * round_].set()
+        await wait_for(steps[2 * round_ + 1])
+        assert raw.incoming.qsize() == 0  # after the 16th, the pending receive did
+        go_on[2 * round_ + 1].set()
+    await raw.finished()
+    assert received == ["m0", "m1"]
+
+
+async def test_a_receive_while_one_is_kept_pending_takes_its_message() -> None:
+    received: list[Any] = []
+    sent_all = asyncio.Event()
+
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        for _ in range(20):
+            await web_socket.send("x")
+        sent_all.set()
+        received.append(await web_socket.receive())
+
+    raw = RawWebSocket(app_with("/ws", handler), "/ws")
+    await wait_for(sent_all)
+    raw.client_sends({"type": "websocket.receive", "text": "answer"})
+    await raw.finished()
+    assert received == ["answer"]  # and the server's receive was never awaited twice
+
+
+async def test_while_a_handler_only_sends_at_most_16_client_messages_are_taken() -> None:
+    received: list[Any] = []
+    sent_all = asyncio.Event()
+    go_on = asyncio.Event()
+
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        for _ in range(60):
+            await web_socket.send("x")
+        sent_all.set()
+        await go_on.wait()
+        for _ in range(20):
+            received.append(await web_socket.receive())
+
+    raw = RawWebSocket(app_with("/ws", handler), "/ws")
+    for number in range(20):
+        raw.client_sends({"type": "websocket.receive", "text": f"m{number}"})
+    await wait_for(sent_all)
+    assert raw.incoming.qsize() == 4  # the rest wait at the server, which holds the client
+    go_on.set()
+    await raw.finished()
+    assert received == [f"m{number}" for number in range(20)]
+
+
+async def test_a_send_only_handler_sees_a_client_leave_after_one_of_its_messages() -> None:
+    outcome: list[Any] = []
+
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        try:
+            for _ in range(SEND_BOUND):
+                await web_socket.send("x")
+        except ClientDisconnect as error:
+            outcome.extend([str(error), web_socket.state])
+        outcome.append(await web_socket.receive())
+
+    raw = RawWebSocket(app_with("/ws", handler), "/ws")
+    raw.client_sends({"type": "websocket.receive", "text": "hello"})
+    raw.client_sends({"type": "websocket.disconnect", "code": 1001})
+    await raw.finished()
+    # Once the client has gone, receive() says so, whatever it sent before.
+    assert outcome == ["the client has gone", WebSocketState.DISCONNECTED, None]
+    assert len(raw.sent) < 100
+
+
+async def test_no_receive_is_left_pending_once_the_handler_returns() -> None:
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        for _ in range(20):
+            await web_socket.send("x")
+
+    raw = RawWebSocket(app_with("/ws", handler), "/ws")
+    await raw.finished()
+    raw.client_sends({"type": "websocket.receive", "text": "after the end"})
+    await asyncio.sleep(0.01)
+    assert raw.incoming.qsize() == 1  # the pending receive was cancelled: nobody takes it
+    assert raw.sent[-1] == {"type": "websocket.close", "code": 1000, "reason": ""}
+
+
+class FailingReceive(RawWebSocket):
+    """A server whose receive fails on a ``server.failure`` message."""
+
+    @one_at_a_time
+    async def _receive(self) -> dict[str, Any]:
+        message = await self.incoming.get()
+        if message["type"] == "server.failure":
+            raise RuntimeError("the server failed")
+        return message
+
+
+async def test_a_pending_receive_that_failed_leaves_no_unretrieved_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        for _ in range(16):
+            await web_socket.send("x")
+        await asyncio.sleep(0.01)  # the pending receive fails meanwhile
+
+    raw = FailingReceive(app_with("/ws", handler), "/ws")
+    raw.client_sends({"type": "server.failure"})
+    with caplog.at_level(logging.ERROR):
+        await raw.finished()
+        del raw
+        gc.collect()
+        await asyncio.sleep(0)
+    assert "never retrieved" not in caplog.text
+
+
+async def test_a_handler_returning_without_accepting_is_rejected() -> None:
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        return
+
+    raw = RawWebSocket(app_with("/ws", handler), "/ws")
+    await raw.finished()
+    assert [message["type"] for message in raw.sent] == ["websocket.close"]
+
+
+async def test_the_log_lines_name_the_handler_and_the_path(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def leaves(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        for _ in range(SEND_BOUND):
+            await web_socket.send("x")
+
+    async def fails(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        raise LookupError("no such room")
+
+    with caplog.at_level(logging.DEBUG, logger="bareasgi"):
+        raw = RawWebSocket(app_with("/ws", leaves), "/ws")
+        raw.client_sends({"type": "websocket.disconnect", "code": 1001})
+        await raw.finished()
+        await RawWebSocket(app_with("/room", fails), "/room").finished()
+    assert [record.getMessage() for record in caplog.records] == [
+        f"The client left the WebSocket of {__name__}.{leaves.__qualname__}",
+        f"Unhandled exception in WebSocket handler {__name__}.{fails.__qualname__} for /room",
+    ]
+
+
+class RefusingSend(RawWebSocket):
+    """A server whose send raises OSError once the client has gone, as uvicorn's does."""
+
+    refuse = False
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        if self.refuse:
+            raise OSError("connection reset")
+        await super()._send(message)
+
+
+async def test_a_handler_failing_after_the_client_left_unnoticed_does_not_escape_the_app(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    accepted = asyncio.Event()
+    fail = asyncio.Event()
+    seen: list[Any] = []
+
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        accepted.set()
+        await fail.wait()
+        try:
+            await web_socket.send("x")
+        except ClientDisconnect as error:
+            seen.extend([str(error), web_socket.state])
+        raise RuntimeError("cleanup failed")
+
+    async def forgets(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        accepted.set()
+        await fail.wait()
+        raise RuntimeError("cleanup failed")
+
+    for app in (app_with("/ws", handler), app_with("/ws", forgets)):
+        accepted.clear()
+        fail.clear()
+        raw = RefusingSend(app, "/ws")
+        await wait_for(accepted)
+        raw.refuse = True
+        fail.set()
+        with caplog.at_level(logging.ERROR, logger="bareasgi"):
+            await raw.finished()  # the close(1011) the framework tries fails quietly
+    assert seen == ["the client has gone", WebSocketState.DISCONNECTED]
+    failures = [r.exc_info[1] for r in caplog.records if r.exc_info is not None]
+    assert [str(error) for error in failures] == ["cleanup failed", "cleanup failed"]
