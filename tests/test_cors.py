@@ -574,3 +574,41 @@ async def test_any_header_allowed_still_refuses_names_that_are_not_tokens():
     assert "'bad name' is not allowed" in response.text
     assert "access-control-allow-headers" not in response.headers
     assert response.headers["vary"] == "Origin"
+
+
+async def test_a_refused_preflight_keeps_only_the_origin_and_credentials_headers():
+    # Enough for a browser's console to report the real problem (the 400), and no
+    # methods or headers granted by a refusal.
+    cors = CORSMiddleware(allow_origins=[SITE], allow_credentials=True)
+    response = await TestClient(app_with(cors)).options("/items", headers=preflight(SITE, "PUT"))
+    assert response.status == 400
+    assert sorted(name.decode() for name, _ in response.headers.raw) == [
+        "access-control-allow-credentials",
+        "access-control-allow-origin",
+        "content-length",
+        "content-type",
+        "vary",
+    ]
+    assert response.headers["access-control-allow-credentials"] == "true"
+
+
+async def test_a_refused_preflight_lists_every_request_header_its_answer_depends_on():
+    cors = CORSMiddleware(allow_origins=[SITE], allow_methods="*")
+    response = await TestClient(app_with(cors)).options("/items", headers=preflight(OTHER, "GET"))
+    assert response.status == 400
+    assert response.headers["vary"] == "Origin, Access-Control-Request-Method"
+
+
+def test_an_origin_with_a_url_in_its_query_is_refused_as_one_with_a_path():
+    message = "has a path; browsers send an origin without one, such as 'https://site.example'"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        CORSMiddleware(allow_origins=["https://site.example/go?to=https://other.example"])
+
+
+async def test_a_refused_value_of_80_characters_is_shown_whole_and_a_longer_one_cut_at_80():
+    cors = CORSMiddleware(allow_origins=[SITE])
+    client = TestClient(app_with(cors))
+    for length, shown in ((80, "m" * 80), (81, "m" * 80 + "...")):
+        response = await client.options("/items", headers=preflight(SITE, "M" * length))
+        expected = f"CORS preflight refused: the method {shown.upper()!r} is not allowed.\n"
+        assert response.text == expected
