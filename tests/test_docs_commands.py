@@ -38,6 +38,8 @@ VARYING = {
     "etag",
     "last-modified",
     "connection",
+    # The seconds left to wait, counted from a moment the replay cannot pin.
+    "retry-after",
 }
 # curl options the replay understands; a command with any other is not replayed. -N
 # (no buffering) is left out with them: it shows streams, some of which never end.

@@ -5,6 +5,7 @@ import base64
 import hashlib
 import hmac
 import html
+import math
 import os
 import secrets
 import time
@@ -34,8 +35,26 @@ SECRET = os.environ.get("AUTH_SECRET", "").encode() or secrets.token_bytes(32)
 SESSION_SECONDS = 60 * 60
 TOKEN_SECONDS = 15 * 60
 HTML = [(b"content-type", b"text/html; charset=utf-8")]
+# Inline, so that the file works alone: no stylesheet to serve.
+STYLE = """<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+  body { font: 1.125rem/1.5 system-ui, sans-serif; color: #222;
+         max-width: 22rem; margin: 3rem auto; padding: 0 1rem; }
+  h1 { color: #00796b; font-size: 1.75rem; }
+  label, input, button { display: block; width: 100%; }
+  input, button { box-sizing: border-box; font: inherit;
+                  padding: .5rem .75rem; border-radius: .375rem; }
+  input { margin: .25rem 0 1rem; border: 1px solid #767676; }
+  button { border: 0; color: #fff; background: #00796b; cursor: pointer; }
+  button:hover, button:focus-visible { background: #005b4f; }
+  #message { padding: .5rem .75rem; border-radius: .375rem;
+             color: #8c1d18; background: #fdecea; }
+  #message:empty { display: none; }
+</style>"""
 LOGIN_PAGE = """<!DOCTYPE html>
+<html lang="en">
 <title>Log in</title>
+{style}
 <h1>Log in</h1>
 <p id="message" role="alert">{message}</p>
 <form method="post" action="login">
@@ -49,7 +68,9 @@ LOGIN_PAGE = """<!DOCTYPE html>
 </form>
 """
 HOME_PAGE = """<!DOCTYPE html>
+<html lang="en">
 <title>Welcome</title>
+{style}
 <h1>Hello, {name}!</h1>
 <p>Only a logged-in user sees this page.</p>
 <form method="post" action="logout">
@@ -82,6 +103,73 @@ def check_password(name: str, password: str) -> bool:
     # compare_digest takes as long wherever the first difference is.
     same = hmac.compare_digest(hash_password(password, salt), expected)
     return same and name in USERS
+
+
+class Throttle:
+    """Failed logins per user name, in this process's memory.
+
+    After `limit` failures within `seconds` of the first, the name is
+    refused until those seconds have passed. At most `size` names are
+    kept: a client sending made-up names cannot fill the memory.
+    """
+
+    def __init__(self, limit: int, seconds: int, size: int) -> None:
+        self.limit, self.seconds, self.size = limit, seconds, size
+        # name -> (failures, when the first was), oldest first.
+        self.failures: dict[str, tuple[int, float]] = {}
+
+    def wait(self, name: str) -> int:
+        """The seconds before `name` may try again: 0 if it may now."""
+        count, since = self.failures.get(name, (0, 0.0))
+        left = since + self.seconds - time.monotonic()
+        return math.ceil(left) if count >= self.limit and left > 0 else 0
+
+    def count(self, name: str) -> None:
+        """Count a failure of `name`; `forget` takes it back."""
+        now = time.monotonic()
+        count, since = self.failures.get(name, (0, now))
+        if now - since >= self.seconds:  # its time is over: start again
+            del self.failures[name]
+            count, since = 0, now
+        if name not in self.failures:
+            self.make_room(now)
+        self.failures[name] = (count + 1, since)
+
+    def make_room(self, now: float) -> None:
+        """Drop the names whose time is over and, if still full, the oldest."""
+        # The dictionary keeps the order the names came in: oldest first.
+        while self.failures:
+            oldest = next(iter(self.failures))
+            over = now - self.failures[oldest][1] >= self.seconds
+            if not over and len(self.failures) < self.size:
+                break
+            del self.failures[oldest]
+
+    def forget(self, name: str) -> None:
+        """Forget the failures of `name`: it has just logged in."""
+        self.failures.pop(name, None)
+
+
+# Five failures lock a name for five minutes from the first of them. With
+# several processes, keep the counts in a store they share, such as Redis.
+THROTTLE = Throttle(limit=5, seconds=5 * 60, size=10_000)
+
+
+def too_many(wait: int) -> str:
+    minutes = math.ceil(wait / 60)
+    later = "a minute" if minutes == 1 else f"{minutes} minutes"
+    return f"Too many failed logins for this name. Try again in {later}."
+
+
+async def verify(name: str, password: str) -> bool:
+    """Check a password, counting it as a failure until it is right."""
+    # Counted before the check: guesses sent all at once all count.
+    THROTTLE.count(name)
+    # Hashing takes a while: a thread keeps other requests going.
+    right = await asyncio.to_thread(check_password, name, password)
+    if right:
+        THROTTLE.forget(name)
+    return right
 
 
 def sign(purpose: str, value: str) -> str:
@@ -184,12 +272,21 @@ async def token_required(
     return await handler(scope, info, matches, content)
 
 
+def login_form(
+    scope: Scope, status: int, message: str = "", wait: int = 0
+) -> HttpResponse:
+    """The login page, with a message; `wait` adds a Retry-After."""
+    csrf, headers = csrf_token(scope)
+    if wait:
+        headers.append((b"retry-after", str(wait).encode()))
+    page = LOGIN_PAGE.format(style=STYLE, message=message, csrf=csrf)
+    return text_response(status, headers, page)
+
+
 async def login_page(
     scope: Scope, info: Info, matches: RouteMatches, content: Content
 ) -> HttpResponse:
-    csrf, headers = csrf_token(scope)
-    page = LOGIN_PAGE.format(message="", csrf=csrf)
-    return text_response(200, headers, page)
+    return login_form(scope, 200)
 
 
 async def login(
@@ -198,12 +295,13 @@ async def login(
     form = await read_urlencoded(scope, content, max_size=4096)
     check_csrf(scope, form)
     name = form.get("name", "")
-    # Hashing takes a while: a thread keeps other requests going.
     password = form.get("password", "")
-    if not await asyncio.to_thread(check_password, name, password):
-        csrf, headers = csrf_token(scope)
-        page = LOGIN_PAGE.format(message="Wrong name or password.", csrf=csrf)
-        return text_response(403, headers, page)
+    # Refused before any hashing, known name or not: a flood costs little.
+    wait = THROTTLE.wait(name)
+    if wait:
+        return login_form(scope, 429, too_many(wait), wait)
+    if not await verify(name, password):
+        return login_form(scope, 403, "Wrong name or password.")
     session = set_cookie(
         "session",
         make_ticket("session", name),
@@ -233,7 +331,8 @@ async def home(
 ) -> HttpResponse:
     csrf, headers = csrf_token(scope)
     name = html.escape(scope["user"])
-    return text_response(200, headers, HOME_PAGE.format(name=name, csrf=csrf))
+    page = HOME_PAGE.format(style=STYLE, name=name, csrf=csrf)
+    return text_response(200, headers, page)
 
 
 async def issue_token(
@@ -245,7 +344,11 @@ async def issue_token(
     if not isinstance(name, str) or not isinstance(password, str):
         error = {"error": "Send a JSON object with a name and a password."}
         return json_response(422, None, error)
-    if not await asyncio.to_thread(check_password, name, password):
+    wait = THROTTLE.wait(name)
+    if wait:
+        retry = [(b"retry-after", str(wait).encode())]
+        return json_response(429, retry, {"error": too_many(wait)})
+    if not await verify(name, password):
         challenge = [(b"www-authenticate", b"Bearer")]
         error = {"error": "Wrong name or password."}
         return json_response(401, challenge, error)

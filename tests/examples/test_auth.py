@@ -1,5 +1,6 @@
 """The auth example: logging in, sessions, CSRF, the bearer API, and attacks."""
 
+import asyncio
 import re
 import time
 
@@ -14,8 +15,9 @@ PASSWORD = "analytical%20engine"
 
 
 @pytest.fixture(autouse=True)
-def nobody_logged_out():
+def nobody_logged_out_and_no_failures():
     app.info["logged_out"].clear()
+    auth.THROTTLE.failures.clear()
 
 
 def cookie_value(response, name):
@@ -291,3 +293,136 @@ async def test_a_token_request_that_is_not_json_is_refused():
         "/api/token", headers={"content-type": "application/json"}, body="{"
     )
     assert response.status == 400
+
+
+# Throttling: a name that failed five times is refused for five minutes.
+
+
+async def fail_until_locked(browser, name="ada"):
+    for _ in range(auth.THROTTLE.limit):
+        assert (await browser.log_in(name, "guess")).status == 403
+
+
+def started_ago(name, seconds):
+    """Move the first failure of ``name`` back in time by ``seconds``."""
+    count, since = auth.THROTTLE.failures[name]
+    auth.THROTTLE.failures[name] = (count, since - seconds)
+
+
+async def test_five_failures_lock_the_name_with_a_429_and_retry_after():
+    browser = Browser()
+    await fail_until_locked(browser)
+    # Even the right password is refused now: it is not even checked.
+    response = await browser.log_in()
+    assert response.status == 429
+    assert 290 <= int(response.headers["retry-after"]) <= 300
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    message = re.search(r'<p id="message" role="alert">(.*)</p>', response.text)
+    assert message.group(1) == (
+        "Too many failed logins for this name. Try again in 5 minutes."
+    )
+    assert '<form method="post" action="login">' in response.text
+    assert "session" not in browser.cookies
+
+
+async def test_the_lock_ends_when_its_time_is_over():
+    browser = Browser()
+    await fail_until_locked(browser)
+    started_ago("ada", 270)
+    response = await browser.log_in()
+    assert response.status == 429
+    assert 29 <= int(response.headers["retry-after"]) <= 30
+    assert "Try again in a minute." in response.text
+    started_ago("ada", 30)
+    assert (await browser.log_in()).status == 303
+    assert (await browser.request("GET", "/")).status == 200
+
+
+async def test_failures_older_than_the_window_start_a_new_count():
+    browser = Browser()
+    for _ in range(auth.THROTTLE.limit - 1):
+        await browser.log_in("ada", "guess")
+    started_ago("ada", auth.THROTTLE.seconds)
+    await browser.log_in("ada", "guess")
+    assert auth.THROTTLE.failures["ada"][0] == 1
+
+
+async def test_a_successful_login_resets_the_count():
+    browser = Browser()
+    for _ in range(auth.THROTTLE.limit - 1):
+        await browser.log_in("ada", "guess")
+    assert (await browser.log_in()).status == 303
+    assert "ada" not in auth.THROTTLE.failures
+    for _ in range(auth.THROTTLE.limit - 1):
+        assert (await browser.log_in("ada", "guess")).status == 403
+    assert (await browser.log_in()).status == 303
+
+
+async def test_a_locked_name_does_not_lock_another():
+    browser = Browser()
+    await fail_until_locked(browser, "grace")
+    assert (await browser.log_in("grace", PASSWORD)).status == 429
+    assert (await browser.log_in()).status == 303
+    await fail_until_locked(Browser(), "ada")
+    assert (await Browser().log_in("grace2", "guess")).status == 403
+
+
+async def test_a_known_and_an_unknown_name_are_locked_alike(monkeypatch):
+    answers = []
+    for name in ("ada", "nobody"):
+        browser = Browser()
+        await fail_until_locked(browser, name)
+        hashed = []
+        monkeypatch.setattr(auth, "hash_password", hashed.append)
+        response = await browser.log_in(name, "guess")
+        monkeypatch.undo()
+        assert hashed == []  # refused before any hashing
+        page = re.sub(r'value="[\w-]+"', "", response.text)
+        answers.append((response.status, response.headers["retry-after"], page))
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 429
+
+
+async def test_the_api_is_locked_too_and_shares_the_count():
+    client = TestClient(app)
+    browser = Browser()
+    for _ in range(auth.THROTTLE.limit - 2):
+        await browser.log_in("ada", "guess")
+    for _ in range(2):
+        assert (await api_token(client, password="guess")).status == 401
+    response = await api_token(client)
+    assert response.status == 429
+    assert 290 <= int(response.headers["retry-after"]) <= 300
+    assert response.json() == {
+        "error": "Too many failed logins for this name. Try again in 5 minutes."
+    }
+    assert (await browser.log_in()).status == 429
+
+
+async def test_guesses_sent_at_once_are_all_counted():
+    client = TestClient(app)
+    guesses = [api_token(client, password=f"guess {n}") for n in range(10)]
+    statuses = sorted(r.status for r in await asyncio.gather(*guesses))
+    assert statuses == [401] * auth.THROTTLE.limit + [429] * 5
+
+
+async def test_made_up_names_cannot_grow_the_table(monkeypatch):
+    monkeypatch.setattr(auth, "THROTTLE", auth.Throttle(5, 300, size=3))
+    browser = Browser()
+    for n in range(6):
+        await browser.log_in(f"user{n}", "guess")
+    assert list(auth.THROTTLE.failures) == ["user3", "user4", "user5"]
+
+
+def test_the_table_drops_names_whose_time_is_over_first():
+    throttle = auth.Throttle(limit=5, seconds=300, size=3)
+    for name in ("a", "b", "c"):
+        throttle.count(name)
+    count, since = throttle.failures["b"]
+    throttle.failures["b"] = (count, since - 300)
+    throttle.failures["a"] = (count, since - 300)
+    throttle.count("d")
+    assert list(throttle.failures) == ["c", "d"]
+    for n in range(10_000):
+        throttle.count(f"name{n}")
+    assert len(throttle.failures) == 3

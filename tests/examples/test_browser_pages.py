@@ -76,6 +76,9 @@ def test_auth_pages_log_in_and_out(server: Server, browser: Browser) -> None:
         page.get_by_label("Password").fill("wrong")
         page.get_by_role("button", name="Log in").click()
         expect(page.locator("#message")).to_have_text("Wrong name or password.")
+        # The inline style is applied: the file needs no stylesheet.
+        expect(page.locator("h1")).to_have_css("color", "rgb(0, 121, 107)")
+        _screenshot(page, "auth-login")
 
         page.get_by_label("Name").fill("ada")
         page.get_by_label("Password").fill("analytical engine")
