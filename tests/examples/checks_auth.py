@@ -57,5 +57,17 @@ def check(served: Served) -> None:
     response = client.get("/api/me", headers=bearer)
     assert (response.status_code, response.json()) == (200, {"name": "ada"})
 
+    # Five wrong passwords lock the name, for the API and the form alike.
+    guess = {"name": "grace", "password": "guess"}
+    for _ in range(5):
+        assert client.post("/api/token", json=guess).status_code == 401
+    response = client.post("/api/token", json=guess)
+    assert response.status_code == 429
+    assert 0 < int(response.headers["retry-after"]) <= 300
+    guess["csrf"] = csrf_of(client.get("/login").text)
+    response = client.post("/login", data=guess)
+    assert response.status_code == 429
+    assert "Try again in 5 minutes." in response.text
+
 
 EXAMPLE = Example(check, probe_path="/login")
