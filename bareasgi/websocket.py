@@ -191,7 +191,10 @@ class WebSocket:
         # is lost: uvicorn learns of the loss only when the loop runs its callback, and
         # hypercorn drops the message. A handler sending in a loop would then hold the
         # loop for ever. Yielding lets the server run, and the next send see the loss.
-        await asyncio.sleep(0)
+        # The first send after a receive need not: the receive let the server run, and
+        # an echo's one send a message costs no turn of the loop.
+        if self._sends:
+            await asyncio.sleep(0)
         self._sends += 1
         watcher = self._watcher
         if watcher is not None:
