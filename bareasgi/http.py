@@ -37,8 +37,6 @@ from .types import (
 
 logger = logging.getLogger("bareasgi")
 
-_PADDING: tuple[tuple[None, ...], ...] = ((), (None, None, None), (None, None), (None,), ())
-
 
 def handler_name(handler: object) -> str:
     """Name a handler for a log line; a ``str`` is already a name."""
@@ -57,31 +55,21 @@ def full_response(response: Any, handler: object) -> HttpFullResponse:
             with one; the message names the handler.
         ValueError: the status is not from 200 to 599.
     """
-    if type(response) is tuple:
-        size = len(response)
-        if 0 < size <= 4 and type(response[0]) is int and 200 <= response[0] <= 599:
-            return response + _PADDING[size]
-        if 0 < size <= 4 and isinstance(response[0], int) and not isinstance(response[0], bool):
-            _check_status(response[0], handler)
-            if type(response[0]) is not int:  # an IntEnum such as HTTPStatus.OK
-                response = (int(response[0]), *response[1:])
-            full: HttpFullResponse = response + _PADDING[size]
-            return full
-    elif isinstance(response, int) and not isinstance(response, bool):
-        _check_status(response, handler)
-        return int(response), None, None, None
-    raise TypeError(
-        f"{handler_name(handler)} returned {response!r:.100}; expected a status int or a tuple "
-        "(status, headers, writer, pushes) of 1 to 4 items"
-    )
-
-
-def _check_status(status: int, handler: object) -> None:
+    whole = type(response) is tuple and 0 < len(response) <= 4
+    status = response[0] if whole else response
+    if isinstance(status, bool) or not isinstance(status, int):
+        raise TypeError(
+            f"{handler_name(handler)} returned {response!r:.100}; expected a status int or a "
+            "tuple (status, headers, writer, pushes) of 1 to 4 items"
+        )
     if not 200 <= status <= 599:
         raise ValueError(
             f"{handler_name(handler)} returned the status {status}; "
             "a response's status is from 200 to 599"
         )
+    # int(): an IntEnum such as HTTPStatus.OK goes to the server as a plain int.
+    full: HttpFullResponse = (int(status), *(response[1:] if whole else ()), None, None, None)[:4]
+    return full
 
 
 NOT_TOKEN = re.compile(rb"[^!#$%&'*+\-.^_`|~0-9A-Za-z]")
@@ -130,20 +118,15 @@ def header_problem(headers: object) -> str | None:
 
 
 def check_response(response: Any, handler: object) -> HttpFullResponse:
-    """What ``handler`` returned, as the full tuple, checked before anything is sent.
+    """What ``handler`` returned as the full tuple (`full_response`), checked for the server.
 
-    The shape and status are those `full_response` accepts; then the headers, the
-    pushes and the chunks of a ``BodyWriter``, which must be ``bytes``. Headers or
-    pushes given as a one-shot iterable are taken into a list once, so what is
-    checked is what is sent.
-
-    Returns:
-        The response to send: ``response`` itself when it was whole and a list.
+    Headers, pushes and the chunks of a ``BodyWriter`` (bytes) are checked. Headers or
+    pushes given as a one-shot iterable are taken into a list once, so what is checked
+    is what is sent.
 
     Raises:
         TypeError: as `full_response` raises it.
-        ValueError: the status, or something that cannot go to the server; the
-            message says what.
+        ValueError: something cannot go to the server; the message says what.
     """
     if (
         type(response) is not tuple
@@ -276,6 +259,7 @@ async def serve_http(
     except (TypeError, ValueError) as problem:
         logger.error("%s returned a bad response, so 500: %s", handler_name(handler), problem)
         status, headers, writer, pushes = internal_error()
+    path = None
     if status == 204 or status == 304 or scope["method"] == "HEAD":
         if writer is not None and type(writer) is not BodyWriter:
             await _close(writer)
@@ -292,8 +276,11 @@ async def serve_http(
     elif getattr(writer, "pathsend", None) is not None and "http.response.pathsend" in (
         scope.get("extensions") or ()
     ):
-        await exchange.send_path(scope, status, headers, pushes, writer)
-        return
+        # A writer naming the whole file it sends (``pathsend``, its absolute path), such
+        # as the bareasgi.static one, lets a server that can send files do it.
+        path = writer.pathsend  # type: ignore[attr-defined]
+        await _close(writer)
+        chunks = _NO_BODY
     else:
         try:
             iterator = writer.__aiter__()
@@ -311,11 +298,14 @@ async def serve_http(
         exchange.stage = STARTED
         if pushes:
             await _push(scope, send, pushes)
-        if len(chunks) > 1:
-            for chunk in chunks[:-1]:
-                if chunk:
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        await send({"type": "http.response.body", "body": chunks[-1], "more_body": False})
+        if path is not None:
+            await send({"type": "http.response.pathsend", "path": path})
+        else:
+            if len(chunks) > 1:
+                for chunk in chunks[:-1]:
+                    if chunk:
+                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": chunks[-1], "more_body": False})
         exchange.stage = FINISHED
     except OSError:
         logger.debug("The client went away while %s was responding", handler_name(handler))
@@ -343,33 +333,6 @@ class _Exchange(RequestBody):
         self._handed_over = False
         self._send = send
         self.stage = NOT_STARTED
-
-    async def send_path(
-        self,
-        scope: Scope,
-        status: int,
-        headers: Headers | None,
-        pushes: PushResponses | None,
-        writer: Writer,
-    ) -> None:
-        """Let the server send the file itself (the ``http.response.pathsend`` extension).
-
-        Any writer with a ``pathsend`` attribute holding the absolute path of the whole
-        file it would send, such as the ``bareasgi.static`` file writer, is sent this way.
-        """
-        path: str = getattr(writer, "pathsend")  # noqa: B009
-        try:
-            await self._send(
-                {"type": "http.response.start", "status": status, "headers": headers or []}
-            )
-            self.stage = STARTED
-            if pushes:
-                await _push(scope, self._send, pushes)
-            await self._send({"type": "http.response.pathsend", "path": path})
-            self.stage = FINISHED
-        except OSError:
-            logger.debug("The client went away before %s was sent", path)
-        await _close(writer)
 
     async def stream(
         self,
