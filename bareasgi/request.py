@@ -66,8 +66,14 @@ class RequestBody:
                 raise _incomplete()
             if self._handed_over:
                 await body.changed()  # the watcher receives, and keeps the chunks
-            else:
-                body.take(await self._received(body))
+                continue
+            body.receiving = True
+            try:
+                message = await self._receive()
+            finally:
+                body.receiving = False
+                body.wake()  # a watcher may be waiting for its turn
+            body.take(message)
 
     async def read(self, max_size: int | None = DEFAULT_MAX_SIZE) -> bytes:
         """Read the whole body (what ``bytes_reader`` does), receiving directly when it can.
@@ -116,14 +122,6 @@ class RequestBody:
     def _start(self) -> _BodyState:
         self._body = _BodyState()
         return self._body
-
-    async def _received(self, body: _BodyState) -> Message:
-        body.receiving = True
-        try:
-            return await self._receive()
-        finally:
-            body.receiving = False
-            body.wake()  # a watcher may be waiting for its turn
 
     async def watch_until_disconnect(self) -> bool:
         """Receive until the client disconnects, keeping body chunks for the readers.

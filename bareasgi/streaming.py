@@ -164,13 +164,6 @@ def text_response(status: int, headers: Headers | None, text: str) -> HttpFullRe
         ```
     """
     body = text.encode()
-    if headers is None:  # most calls: the two headers made here, without a merge
-        return (
-            status,
-            [_TEXT_PLAIN, (b"content-length", b"%d" % len(body))],
-            BodyWriter((body,)),
-            None,
-        )
     return status, _with_entity_headers(headers, _TEXT_PLAIN, body), BodyWriter((body,)), None
 
 
@@ -228,9 +221,6 @@ def json_response(
         ```
     """
     body = dumps(obj).encode()
-    if headers is None:
-        length = (b"content-length", b"%d" % len(body))
-        return status, [_APPLICATION_JSON, length], BodyWriter((body,)), None
     return status, _with_entity_headers(headers, _APPLICATION_JSON, body), BodyWriter((body,)), None
 
 
