@@ -118,9 +118,9 @@ def header_problem(headers: object) -> str | None:
 def check_response(response: Any, handler: object) -> HttpFullResponse:
     """What ``handler`` returned as the full tuple (`full_response`), checked for the server.
 
-    Headers, pushes and the chunks of a ``BodyWriter`` (bytes) are checked. Headers or
-    pushes given as a one-shot iterable are taken into a list once, so what is checked
-    is what is sent.
+    Headers and pushes are checked (a ``BodyWriter`` checks its chunks when made).
+    Headers or pushes given as a one-shot iterable are taken into a list once, so what
+    is checked is what is sent.
 
     Raises:
         TypeError: as `full_response` raises it.
@@ -156,10 +156,6 @@ def check_response(response: Any, handler: object) -> HttpFullResponse:
         if problem is not None:
             raise ValueError(problem)
         response = status, headers, writer, pushes
-    if type(writer) is BodyWriter:
-        for chunk in writer:
-            if type(chunk) is not bytes:
-                raise ValueError(f"the body holds a {type(chunk).__name__}, not bytes")
     checked: HttpFullResponse = response
     return checked
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from typing import Any
 from urllib.parse import quote
 
@@ -22,15 +22,33 @@ _TEXT_PLAIN = (b"content-type", b"text/plain; charset=utf-8")
 _APPLICATION_JSON = (b"content-type", b"application/json")
 
 
+# Makes a BodyWriter of chunks encoded here, bytes by construction, without checking them.
+_encoded = tuple.__new__
+
+
 class BodyWriter(tuple[bytes, ...]):
     """A response body already held in memory: a tuple of byte chunks.
 
     It is an async iterable like any writer, and can be iterated more than once.
     The framework recognises it and sends its chunks directly, without starting a
     task to watch for the client going away: there is nothing to wait for.
+
+    Args:
+        chunks: The chunks, each ``bytes``.
+
+    Raises:
+        TypeError: a chunk is not ``bytes``: what is in a ``BodyWriter`` can go to
+            the server as it is, and is not checked again when it is sent.
     """
 
     __slots__ = ()
+
+    def __new__(cls, chunks: Iterable[bytes] = ()) -> BodyWriter:
+        writer = super().__new__(cls, chunks)
+        for chunk in writer:
+            if type(chunk) is not bytes:
+                raise TypeError(f"a BodyWriter holds bytes, not {type(chunk).__name__}")
+        return writer
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._iterate()
@@ -123,7 +141,7 @@ def text_writer(text: str, encoding: str = "utf-8", chunk_size: int = -1) -> Bod
         ```
     """
     if chunk_size <= 0 or len(text) <= chunk_size:
-        return BodyWriter((text.encode(encoding),))
+        return _encoded(BodyWriter, (text.encode(encoding),))
     return BodyWriter(
         tuple(text[i : i + chunk_size].encode(encoding) for i in range(0, len(text), chunk_size))
     )
@@ -164,7 +182,12 @@ def text_response(status: int, headers: Headers | None, text: str) -> HttpFullRe
         ```
     """
     body = text.encode()
-    return status, _with_entity_headers(headers, _TEXT_PLAIN, body), BodyWriter((body,)), None
+    return (
+        status,
+        _with_entity_headers(headers, _TEXT_PLAIN, body),
+        _encoded(BodyWriter, (body,)),
+        None,
+    )
 
 
 def bytes_response(
@@ -221,7 +244,12 @@ def json_response(
         ```
     """
     body = dumps(obj).encode()
-    return status, _with_entity_headers(headers, _APPLICATION_JSON, body), BodyWriter((body,)), None
+    return (
+        status,
+        _with_entity_headers(headers, _APPLICATION_JSON, body),
+        _encoded(BodyWriter, (body,)),
+        None,
+    )
 
 
 def fixed_response(

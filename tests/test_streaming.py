@@ -3,6 +3,7 @@
 import pytest
 
 from bareasgi import (
+    BodyWriter,
     HTTPError,
     bytes_reader,
     bytes_writer,
@@ -40,6 +41,14 @@ async def test_bytes_writer_chunks_and_can_be_iterated_twice():
 
 async def test_bytes_writer_of_empty_body_yields_one_empty_chunk():
     assert await collect(bytes_writer(b"")) == [b""]
+
+
+@pytest.mark.parametrize("chunks", [("text",), (b"ok", bytearray(b"no")), (b"ok", 1)])
+def test_a_body_writer_holds_only_bytes_and_says_what_it_was_given(chunks):
+    name = type(chunks[-1]).__name__
+    with pytest.raises(TypeError, match=f"a BodyWriter holds bytes, not {name}$"):
+        BodyWriter(chunks)
+    assert BodyWriter([b"a", b"b"]) == (b"a", b"b")  # any iterable of bytes
 
 
 async def test_readers_join_chunks():
