@@ -237,9 +237,8 @@ async def serve_http(
 ) -> None:
     """Run one HTTP request through ``handler``, then check its response and send it.
 
-    This is the one way a response is sent: start, pushes, then the body, always
-    ending it. Headers, pushes and body chunks are checked first; a response that
-    fails the check is logged and becomes the plain 500.
+    The one way a response is sent: checked (`check_response`; a bad one is logged and
+    becomes the plain 500), then start, pushes and the body, always ended.
     """
     exchange = _Exchange(receive, send)
     try:

@@ -33,12 +33,8 @@ class BodyWriter(tuple[bytes, ...]):
     The framework recognises it and sends its chunks directly, without starting a
     task to watch for the client going away: there is nothing to wait for.
 
-    Args:
-        chunks: The chunks, each ``bytes``.
-
     Raises:
-        TypeError: a chunk is not ``bytes``: what is in a ``BodyWriter`` can go to
-            the server as it is, and is not checked again when it is sent.
+        TypeError: a chunk is not ``bytes``; checked here, once, not when it is sent.
     """
 
     __slots__ = ()
@@ -182,12 +178,8 @@ def text_response(status: int, headers: Headers | None, text: str) -> HttpFullRe
         ```
     """
     body = text.encode()
-    return (
-        status,
-        _with_entity_headers(headers, _TEXT_PLAIN, body),
-        _encoded(BodyWriter, (body,)),
-        None,
-    )
+    headers = _with_entity_headers(headers, _TEXT_PLAIN, body)
+    return status, headers, _encoded(BodyWriter, (body,)), None
 
 
 def bytes_response(
@@ -244,12 +236,8 @@ def json_response(
         ```
     """
     body = dumps(obj).encode()
-    return (
-        status,
-        _with_entity_headers(headers, _APPLICATION_JSON, body),
-        _encoded(BodyWriter, (body,)),
-        None,
-    )
+    headers = _with_entity_headers(headers, _APPLICATION_JSON, body)
+    return status, headers, _encoded(BodyWriter, (body,)), None
 
 
 def fixed_response(
