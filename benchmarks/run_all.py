@@ -71,8 +71,10 @@ def main(argv: list[str] | None = None) -> int:
             options += ["--json", str(args.results / f"{name}.json")]
         if not run(name, options):
             failed.append(name)
-    scratch = ["--results", str(args.results), "--chart", str(args.results / "performance.png")]
-    report_ok = run("report", scratch if args.results else [])
+    report = []
+    if args.results:
+        report = ["--results", str(args.results), "--chart", str(args.results / "performance.png")]
+    report_ok = run("report", report)
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
     return 0 if report_ok and not failed else 1
