@@ -159,6 +159,8 @@ def test_prefixed_names_with_their_attributes_are_allowed():
         ("a,b", "contains ','"),
         ("caf\u00e9", "contains a non-ASCII character"),
         ("a\tb", r"contains the control character '\t'"),
+        ("a\x7fb", r"contains the control character '\x7f'"),  # DEL, the last control
+        (b"a\x80b", "contains a non-ASCII character"),  # the first byte past ASCII
     ],
 )
 def test_a_name_that_is_not_a_token_is_refused(name, problem):
