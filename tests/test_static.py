@@ -1009,3 +1009,31 @@ async def test_static_files_can_serve_the_root_of_the_file_system(public):
     target = (public / "notes.txt").resolve()
     response = await TestClient(app_for("/")).get("/static" + str(target))
     assert (response.status, response.body) == (200, TEXT)
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type"),
+    [
+        ("picture.pict", "image/pict"),  # a type only the non-strict table knows
+        ("notes.txt.xz", "application/octet-stream"),  # a coding without a type of its own
+        ("notes.txt.bz2", "application/x-bzip2"),
+    ],
+)
+async def test_the_content_type_of_uncommon_names(tmp_path, name, content_type):
+    (tmp_path / name).write_bytes(b"data")
+    response = await TestClient(app_for(tmp_path)).get(f"/static/{name}")
+    assert (response.status, response.headers["content-type"]) == (200, content_type)
+
+
+async def test_a_file_that_ends_early_is_named_with_the_bytes_missing(tmp_path):
+    (tmp_path / "short.bin").write_bytes(b"abc")
+    with open(tmp_path / "short.bin", "rb") as file:
+        writer = FileWriter(file, 10, chunk_size=4)
+        with pytest.raises(OSError) as raised:
+            await anext(writer)
+    assert str(raised.value) == (
+        f"{tmp_path / 'short.bin'} ended 7 bytes early: it changed while it was being sent"
+    )
+    writer = FileWriter(io.BytesIO(b"abc"), 10, chunk_size=4)  # a file without a name
+    with pytest.raises(OSError, match=r"^the file ended 7 bytes early"):
+        await anext(writer)
