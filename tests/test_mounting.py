@@ -2,7 +2,7 @@
 
 import pytest
 
-from bareasgi import Application, text_response
+from bareasgi import Application, bytes_reader, text_response
 from bareasgi.mounting import path_under, route_path
 from bareasgi.testing import LifespanFailure, TestClient
 
@@ -190,3 +190,40 @@ def test_mounting_a_prefix_twice_is_refused():
     app.mount("/x", echo_app("x"))
     with pytest.raises(ValueError, match="already mounted"):
         app.mount("/x", echo_app("y"))
+
+
+async def test_a_mounted_app_reads_the_request_body():
+    child = Application()
+
+    @child.on_http_request({"POST"}, "/echo")
+    async def echo(scope, info, matches, content):
+        return text_response(200, None, (await bytes_reader(content)).decode())
+
+    parent = Application()
+    parent.mount("/child", child)
+    response = await TestClient(parent).post("/child/echo", body=b"sent to the mount")
+    assert (response.status, response.text) == (200, "sent to the mount")
+
+
+async def test_the_redirect_to_the_prefix_with_a_slash_has_an_empty_body():
+    parent = Application()
+    parent.mount("/child", echo_app("child"))
+    response = await TestClient(parent).get("/child")
+    assert (response.status, response.body, response.headers["content-length"]) == (308, b"", "0")
+
+
+async def test_a_mounted_app_gets_its_prefix_as_root_path_when_the_server_sent_none():
+    from tests.test_http import RawServer, http_scope
+
+    parent = Application()
+    parent.mount("/child", echo_app("child"))
+    scope = http_scope(path="/child/x")
+    del scope["root_path"]  # optional in ASGI
+    server = RawServer()
+    await parent(scope, server.receive, server.send)
+    assert server.bodies[0]["body"] == b"child /x path=/child/x root=/child"
+
+
+def test_a_prefix_ends_at_its_last_character_whatever_it_is():
+    assert path_under("/apX/x", "/apX") == "/x"
+    assert path_under("/ap/x", "/apX") is None

@@ -146,3 +146,69 @@ async def test_json_reader_with_scope_refuses_other_content_types_with_415(heade
     assert error.value.status == 415
     assert message in str(error.value.body)
     assert pulled == []  # nothing of the body was read
+
+
+# found by mutation testing ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("make", [bytes_writer, text_writer])
+async def test_a_chunk_size_of_1_splits_and_0_does_not(make):
+    body = "abc" if make is text_writer else b"abc"
+    assert await collect(make(body, chunk_size=1)) == [b"a", b"b", b"c"]
+    assert await collect(make(body, chunk_size=0)) == [b"abc"]
+
+
+async def test_json_response_says_the_length_of_its_body():
+    _, headers, writer, _ = json_response(200, None, {"name": "Ada"})
+    body = b"".join(await collect(writer))
+    assert headers == [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+
+
+class CountingWriter:
+    """A writer that is an async iterator but not a generator, counting its closes."""
+
+    def __init__(self, *chunks: bytes, closable: bool = True) -> None:
+        self.chunks = list(chunks)
+        self.closes = 0
+        if closable:
+            self.aclose = self._aclose
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self) -> bytes:
+        if not self.chunks:
+            raise StopAsyncIteration
+        return self.chunks.pop(0)
+
+    async def _aclose(self) -> None:
+        self.closes += 1
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])  # read to its end, or never started
+async def test_a_compressed_stream_closes_its_writer_once(method, caplog):
+    from bareasgi import Application
+    from bareasgi.compression import compression_middleware
+    from bareasgi.testing import TestClient
+
+    writers = []
+
+    async def handler(scope, info, matches, content):
+        chunks = [bytes([65 + n]) * 100_000 for n in range(4)]  # one compressed chunk each
+        writers.append(CountingWriter(*chunks, closable=bool(writers)))
+        return 200, [(b"content-type", b"text/plain")], writers[-1], None
+
+    app = Application(middlewares=[compression_middleware()])
+    app.http_router.add({"GET", "HEAD"}, "/", handler)
+    client = TestClient(app)
+    for _ in range(2):  # a writer without aclose, then one with it
+        response = await client.request(method, "/", headers={"accept-encoding": "gzip"})
+        assert response.status == 200
+    async with client.stream("GET", "/", headers={"accept-encoding": "gzip"}) as response:
+        async for _ in response:
+            break  # the client leaves after the first chunk
+    assert [writer.closes for writer in writers] == [0, 1, 1]
+    assert "Closing the writer" not in caplog.text
