@@ -1,15 +1,8 @@
 """Load and soak: many mixed requests through a real uvicorn, looking for leaks and errors.
 
-Not a timing benchmark. It serves ``soak_app.py`` with uvicorn on a free port (through
-``tests/realserver.py``) and sends ``--requests`` requests from ``--concurrency`` clients:
-plain GETs, JSON posts, streams, chunked uploads, WebSocket conversations, WebSocket clients
-that reset while a send-only handler floods them, unknown paths and a deliberate 503;
-``--abort-rate`` of the streams, uploads and WebSockets are abandoned part-way. It reports
-the answers by kind, any 5xx the app did not choose, the server's RSS at start, after
-``--checkpoint`` requests and at the end (target: the last two within 10%), asyncio tasks
-left behind (from ``/admin/tasks``) and errors in the server's log, and writes
-``benchmarks/results/soak.json``; docs/project/reliability-checks.md has the details. It is
-bounded by ``--max-seconds`` and per-request timeouts::
+Not a timing benchmark: it sends the kinds of ``WEIGHTS`` to ``soak_app.py`` and reports
+answers by kind, 5xx the app did not choose, RSS at start, checkpoint and end, tasks left
+and errors in the server's log; docs/project/reliability-checks.md has the details::
 
     python benchmarks/soak.py --requests 100000 --concurrency 64
 """
@@ -58,16 +51,8 @@ REQUEST_TIMEOUT = 30.0
 SETTLE_TIMEOUT = 10.0
 
 # Kinds of request and how often each is sent.
-WEIGHTS = {
-    "plain": 30,
-    "json": 15,
-    "stream": 15,
-    "upload": 15,
-    "websocket": 10,
-    "ws_reset": 3,
-    "not_found": 10,
-    "unavailable": 5,
-}
+WEIGHTS = {"plain": 30, "json": 15, "stream": 15, "upload": 15, "websocket": 10, "ws_reset": 3,
+           "not_found": 10, "unavailable": 5}
 ABORTABLE = {"stream", "upload", "websocket"}
 STREAM_CHUNKS, STREAM_SIZE, STREAM_DELAY = 8, 4096, 0.001
 UPLOAD_CHUNKS, UPLOAD_SIZE = 8, 8192
@@ -102,26 +87,16 @@ class Tally:
 
 
 class Client:
-    """Sends the requests of one kind each, checking every answer."""
+    """Sends the requests of one kind each (the method named after the kind), checking
+    every answer."""
 
     def __init__(self, http: httpx.AsyncClient, ws_url: str, tally: Tally) -> None:
-        self.http = http
-        self.ws_url = ws_url
-        self.tally = tally
-        self.jobs: dict[str, Callable[[bool], Awaitable[str]]] = {
-            "plain": self.plain,
-            "json": self.json,
-            "stream": self.stream,
-            "upload": self.upload,
-            "websocket": self.websocket,
-            "ws_reset": self.ws_reset,
-            "not_found": self.not_found,
-            "unavailable": self.unavailable,
-        }
+        self.http, self.ws_url, self.tally = http, ws_url, tally
 
     async def run(self, kind: str, abort: bool) -> None:
+        job: Callable[[bool], Awaitable[str]] = getattr(self, kind)
         try:
-            outcome = await asyncio.wait_for(self.jobs[kind](abort), REQUEST_TIMEOUT)
+            outcome = await asyncio.wait_for(job(abort), REQUEST_TIMEOUT)
         except Unexpected as error:
             self.tally.problem(kind, str(error))
         except (httpx.HTTPError, WebSocketException, OSError, asyncio.TimeoutError) as error:
@@ -188,28 +163,22 @@ class Client:
         return outcome
 
     async def websocket(self, abort: bool) -> str:
-        async with ws_connect(
-            f"{self.ws_url}/ws", open_timeout=REQUEST_TIMEOUT, close_timeout=5, compression=None
-        ) as ws:
+        async with ws_connect(f"{self.ws_url}/ws", open_timeout=REQUEST_TIMEOUT, close_timeout=5,
+                              compression=None) as ws:
             for index in range(WS_MESSAGES):
                 message = f"message {index}"
                 await ws.send(message)
                 echo = await ws.recv()
                 if echo != message:
                     raise Unexpected(f"echo {echo!r} for {message!r}")
-                if abort:
-                    _drop(ws)
+                if abort:  # drop without a closing handshake, as a client that vanished
+                    ws.transport.abort()
                     return "aborted"
         return "closed"
 
     async def ws_reset(self, abort: bool) -> str:
-        async with ws_connect(
-            f"{self.ws_url}/ws/flood",
-            open_timeout=REQUEST_TIMEOUT,
-            close_timeout=5,
-            compression=None,
-            max_size=None,
-        ) as ws:
+        async with ws_connect(f"{self.ws_url}/ws/flood", open_timeout=REQUEST_TIMEOUT,
+                              close_timeout=5, compression=None, max_size=None) as ws:
             message = await ws.recv()
             if len(message) != 65536:
                 raise Unexpected(f"flood message of {len(message)} bytes")
@@ -231,11 +200,6 @@ def _reset(ws: ClientConnection) -> None:
     ws.transport.abort()
 
 
-def _drop(ws: ClientConnection) -> None:
-    """Drop the connection without a closing handshake, as a client that vanished."""
-    ws.transport.abort()
-
-
 async def admin_tasks(http: httpx.AsyncClient) -> dict[str, Any]:
     response = await http.get("/admin/tasks")
     response.raise_for_status()
@@ -253,17 +217,9 @@ async def settled_tasks(http: httpx.AsyncClient, baseline: int) -> dict[str, Any
         await asyncio.sleep(0.1)  # polling: connections closed by clients take a moment
 
 
-async def drive(
-    base_url: str,
-    ws_url: str,
-    pid: int,
-    requests: int,
-    concurrency: int,
-    checkpoint: int,
-    abort_rate: float,
-    seed: int,
-    max_seconds: float,
-) -> dict[str, Any]:
+async def drive(base_url: str, ws_url: str, pid: int, requests: int, concurrency: int,
+                checkpoint: int, abort_rate: float, seed: int, max_seconds: float,
+                ) -> dict[str, Any]:
     """Send the load in two phases, measuring between them with nothing in flight."""
     rng = random.Random(seed)
     kinds = rng.choices(list(WEIGHTS), weights=list(WEIGHTS.values()), k=requests)
@@ -273,9 +229,8 @@ async def drive(
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     started = time.monotonic()
     deadline = started + max_seconds
-    async with httpx.AsyncClient(
-        base_url=base_url, limits=limits, timeout=REQUEST_TIMEOUT
-    ) as http:
+    async with httpx.AsyncClient(base_url=base_url, limits=limits,
+                                 timeout=REQUEST_TIMEOUT) as http:
         client = Client(http, ws_url, tally)
         baseline = await admin_tasks(http)
         rss_start = status_kib(pid, "VmRSS")
@@ -291,93 +246,55 @@ async def drive(
         measurements = {}
         for name, stop_at in (("checkpoint", checkpoint), ("end", requests)):
             await asyncio.gather(*(worker(stop_at) for _ in range(concurrency)))
-            measurements[name] = {
-                "requests": tally.completed,
-                "rss_kib": status_kib(pid, "VmRSS"),
-                "seconds": round(time.monotonic() - started, 1),
-            }
+            measurements[name] = {"requests": tally.completed, "rss_kib": status_kib(pid, "VmRSS"),
+                                  "seconds": round(time.monotonic() - started, 1)}
         elapsed = time.monotonic() - started
         final = await settled_tasks(http, baseline["tasks"])
 
-    aborted = sum(aborts[: tally.completed])
+    rss = {name: measurements[name]["rss_kib"] for name in ("checkpoint", "end")}
     return {
-        "completed": tally.completed,
-        "timed_out": tally.completed < requests,
+        "completed": tally.completed, "timed_out": tally.completed < requests,
         "elapsed_s": round(elapsed, 1),
         "requests_per_s": round(tally.completed / elapsed) if elapsed else None,
-        "aborted_on_purpose": aborted,
+        "aborted_on_purpose": sum(aborts[: tally.completed]),
         "outcomes": {
             kind: {outcome: n for (k, outcome), n in sorted(tally.outcomes.items()) if k == kind}
-            for kind in WEIGHTS
-        },
-        "unchosen_5xx": tally.unchosen_5xx,
-        "unexpected": tally.unexpected,
+            for kind in WEIGHTS},
+        "unchosen_5xx": tally.unchosen_5xx, "unexpected": tally.unexpected,
         "unexpected_count": sum(n for (_, o), n in tally.outcomes.items() if o == "unexpected"),
-        "rss_kib": {
-            "start": rss_start,
-            "checkpoint": measurements["checkpoint"]["rss_kib"],
-            "end": measurements["end"]["rss_kib"],
-            "peak": status_kib(pid, "VmHWM"),
-        },
-        "rss_ratio_end_to_checkpoint": round(
-            measurements["end"]["rss_kib"] / measurements["checkpoint"]["rss_kib"], 3
-        ),
+        "rss_kib": {"start": rss_start, **rss, "peak": status_kib(pid, "VmHWM")},
+        "rss_ratio_end_to_checkpoint": round(rss["end"] / rss["checkpoint"], 3),
         "phases": measurements,
-        "tasks": {
-            "baseline": baseline["tasks"],
-            "end": final["tasks"],
-            "left": final["tasks"] - baseline["tasks"],
-            "running_at_end": final["running"],
-            "running_at_baseline": baseline["running"],
-        },
+        "tasks": {"baseline": baseline["tasks"], "end": final["tasks"],
+                  "left": final["tasks"] - baseline["tasks"], "running_at_end": final["running"],
+                  "running_at_baseline": baseline["running"]},
     }
 
 
-def run(
-    requests: int = 100_000,
-    concurrency: int = 64,
-    *,
-    checkpoint: int = 10_000,
-    abort_rate: float = 0.05,
-    seed: int = 1,
-    max_seconds: float = 1800.0,
-    output: Path | None = RESULTS,
-) -> dict[str, Any]:
+def run(requests: int = 100_000, concurrency: int = 64, *, checkpoint: int = 10_000,
+        abort_rate: float = 0.05, seed: int = 1, max_seconds: float = 1800.0,
+        output: Path | None = RESULTS) -> dict[str, Any]:
     """Serve the soak app, send the load, stop the server; return (and write) the results."""
     checkpoint = max(1, min(checkpoint, requests))
     port = free_port()
-    command = [
-        sys.executable, "-m", "uvicorn", APP, "--host", "127.0.0.1", "--port", str(port),
-        "--no-access-log", "--log-level", "warning",
-    ]
+    command = [sys.executable, "-m", "uvicorn", APP, "--host", "127.0.0.1", "--port", str(port),
+               "--no-access-log", "--log-level", "warning"]
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
-        with start_process(
-            command, name="uvicorn", port=port, tmp_dir=Path(tmp), probe_path="/plain"
-        ) as server:
-            results = asyncio.run(
-                drive(
-                    server.base_url, server.ws_url, server.process.pid, requests, concurrency,
-                    checkpoint, abort_rate, seed, max_seconds,
-                )
-            )
+        with start_process(command, name="uvicorn", port=port, tmp_dir=Path(tmp),
+                           probe_path="/plain") as server:
+            results = asyncio.run(drive(server.base_url, server.ws_url, server.process.pid,
+                                        requests, concurrency, checkpoint, abort_rate, seed,
+                                        max_seconds))
         # Stopped: the log now includes the shutdown too.
         log = server.stderr()
     results = {
         **environment(),
-        "command": " ".join(
-            ["python benchmarks/soak.py", f"--requests {requests}", f"--concurrency {concurrency}"]
-        ),
+        "command": f"python benchmarks/soak.py --requests {requests} --concurrency {concurrency}",
         "server": f"python -m uvicorn {APP} --no-access-log --log-level warning",
-        "requests": requests,
-        "concurrency": concurrency,
-        "checkpoint": checkpoint,
-        "abort_rate": abort_rate,
-        "seed": seed,
-        **results,
-        "server_exit_code": server.process.returncode,
-        "server_errors": server_errors(log),
-        "server_tracebacks": traceback_endings(log),
-        "server_stderr_lines": len(log.splitlines()),
+        "requests": requests, "concurrency": concurrency, "checkpoint": checkpoint,
+        "abort_rate": abort_rate, "seed": seed, **results,
+        "server_exit_code": server.process.returncode, "server_errors": server_errors(log),
+        "server_tracebacks": traceback_endings(log), "server_stderr_lines": len(log.splitlines()),
     }
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -387,8 +304,7 @@ def run(
 
 def summary(results: dict[str, Any]) -> str:
     """The results as a plain-text table."""
-    rss = results["rss_kib"]
-    tasks = results["tasks"]
+    rss, tasks = results["rss_kib"], results["tasks"]
     rows = [
         ("requests sent / planned", f"{results['completed']} / {results['requests']}"),
         ("concurrency", str(results["concurrency"])),
@@ -413,12 +329,10 @@ def summary(results: dict[str, Any]) -> str:
         ("server exit code", str(results["server_exit_code"])),
     ]
     width = max(len(name) for name, _ in rows)
-    lines = [f"{name:<{width}}  {value}" for name, value in rows]
-    for problem in results["unexpected"][:10]:
-        lines.append(f"unexpected: {problem}")
-    for line in results["server_errors"][:10] + results["server_tracebacks"][:10]:
-        lines.append(f"stderr: {line}")
-    return "\n".join(lines)
+    return "\n".join([f"{name:<{width}}  {value}" for name, value in rows]
+                     + [f"unexpected: {problem}" for problem in results["unexpected"][:10]]
+                     + [f"stderr: {line}" for line in
+                        results["server_errors"][:10] + results["server_tracebacks"][:10]])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -436,19 +350,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.requests < 1 or args.concurrency < 1 or not 0 <= args.abort_rate <= 1:
         parser.error("--requests and --concurrency must be positive, --abort-rate in [0, 1]")
-    results = run(
-        args.requests, args.concurrency, checkpoint=args.checkpoint, abort_rate=args.abort_rate,
-        seed=args.seed, max_seconds=args.max_seconds, output=args.output,
-    )
+    results = run(args.requests, args.concurrency, checkpoint=args.checkpoint,
+                  abort_rate=args.abort_rate, seed=args.seed, max_seconds=args.max_seconds,
+                  output=args.output)
     print(summary(results))
     print(f"\nwritten to {args.output}")
-    healthy = (
-        results["unchosen_5xx"] == 0
-        and results["unexpected_count"] == 0
-        and results["tasks"]["left"] <= 0
-        and not results["server_errors"]
-        and not results["server_tracebacks"]
-    )
+    healthy = (results["unchosen_5xx"] == 0 and results["unexpected_count"] == 0
+               and results["tasks"]["left"] <= 0 and not results["server_errors"]
+               and not results["server_tracebacks"])
     return 0 if healthy else 1
 
 
