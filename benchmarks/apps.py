@@ -1,18 +1,10 @@
 """The benchmarked applications: one builder per framework, one app per case.
 
-Each builder returns an ASGI app that serves exactly one case, written the idiomatic way
-for that framework: the in-process cases of ``framework_cost.py`` (``CASE_NAMES``), and
-``echo``, the endless WebSocket echo ``websocket_echo.py`` serves. ``hello_seed`` is
-bareasgi's hello world written the way the original bareASGI documentation writes it
-(``text_writer``, a ``content-type`` header, no content-length); only bareasgi has it.
-Peer frameworks are imported lazily, so a process only imports the framework it measures.
-
-uvicorn serves these as ``apps:FRAMEWORK_CASE`` (``apps:bare_hello``,
-``apps:bareasgi_hello_seed``, ``apps:starlette_echo``), built when uvicorn asks.
-
-Asgineer has no router: its handler dispatches on the path by hand, exactly like the bare
-ASGI app (split the path, one dict lookup), so its ``route1``/``routes1000`` numbers measure
-no router at all.
+Each builder returns an app serving one case (``CASE_NAMES``, or ``echo``, the endless
+WebSocket echo of ``websocket_echo.py``) the idiomatic way for its framework; the cases
+are described in docs/project/benchmarks.md. Peers are imported lazily, so a process only
+imports the framework it measures. uvicorn serves them as ``apps:FRAMEWORK_CASE``
+(``apps:bareasgi_hello_seed``), built when it asks.
 """
 
 import json
@@ -297,47 +289,37 @@ def build_falcon(case: str) -> ASGIApp:
 
 
 def build_blacksheep(case: str) -> ASGIApp:
-    from blacksheep import (
-        Application,
-        Request,
-        Response,
-        Router,
-        StreamedContent,
-        WebSocket,
-        WebSocketDisconnectError,
-    )
-    from blacksheep import json as json_response
-    from blacksheep import text as text_response
+    import blacksheep as bs
 
-    router = Router()
-    app = Application(router=router)
+    router = bs.Router()
+    app = bs.Application(router=router)
 
-    async def hello(request: Request) -> Response:
-        return text_response(HELLO)
+    async def hello(request: bs.Request) -> bs.Response:
+        return bs.text(HELLO)
 
-    async def as_json(request: Request) -> Response:
-        return json_response(MESSAGE)
+    async def as_json(request: bs.Request) -> bs.Response:
+        return bs.json(MESSAGE)
 
-    async def route(a: int, b: str) -> Response:
-        return text_response(f"{a:d} {b}")
+    async def route(a: int, b: str) -> bs.Response:
+        return bs.text(f"{a:d} {b}")
 
-    async def stream(request: Request) -> Response:
-        return Response(200, None, StreamedContent(OCTETS.encode(), stream_chunks))
+    async def stream(request: bs.Request) -> bs.Response:
+        return bs.Response(200, None, bs.StreamedContent(OCTETS.encode(), stream_chunks))
 
-    async def upload(request: Request) -> Response:
-        return text_response(str(len(await request.read() or b"")))
+    async def upload(request: bs.Request) -> bs.Response:
+        return bs.text(str(len(await request.read() or b"")))
 
-    async def websocket(websocket: WebSocket) -> None:
+    async def websocket(websocket: bs.WebSocket) -> None:
         await websocket.accept()
         await websocket.send_text(await websocket.receive_text())
         await websocket.close()
 
-    async def echo(websocket: WebSocket) -> None:
+    async def echo(websocket: bs.WebSocket) -> None:
         await websocket.accept()
         try:
             while True:
                 await websocket.send_text(await websocket.receive_text())
-        except WebSocketDisconnectError:
+        except bs.WebSocketDisconnectError:
             return
 
     if case in ROUTE_INDICES:

@@ -28,6 +28,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import harness
 from apps import (
     BUILDERS,
     CASE_NAMES,
@@ -342,20 +343,17 @@ def markdown(doc: dict[str, Any]) -> list[str]:
         ratio = results.get("routes1000", {}).get(framework, {}).get("ratio_to_route1")
         return f"{ratio:.2f}" if ratio is not None else "-"
 
-    lines = [
+    return [
         f"Median microseconds per request over {doc['settings']['rounds']} interleaved rounds, "
         "the app called in-process (no server, no sockets), and in brackets the ratio to the "
         "hand-written bare ASGI app (the median of the ratios of samples taken in the same "
         "round); lower is better. *hello_seed* is bareasgi's hello written as the original "
         "bareASGI documentation writes it (`text_writer`, no content-length), measured in "
         "the rounds of hello and compared with the others' hello.", "",
-        "| case | " + " | ".join(frameworks) + " |",
-        "|---" + "|---:" * len(frameworks) + "|",
+        *harness.table(["case", *frameworks],
+               [[case, *(cell(case, f) for f in frameworks)] for case in doc["settings"]["cases"]]
+               + [["*routes1000 / route1*", *map(routing, frameworks)]]),
     ]
-    for case in doc["settings"]["cases"]:
-        lines.append(f"| {case} | " + " | ".join(cell(case, f) for f in frameworks) + " |")
-    lines.append("| *routes1000 / route1* | " + " | ".join(map(routing, frameworks)) + " |")
-    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -57,6 +57,17 @@ def parser(doc: str, name: str) -> argparse.ArgumentParser:
     return result
 
 
+def side_arguments(cli: argparse.ArgumentParser, rounds: int) -> None:
+    """``--side-rounds``, ``--side-duration`` and ``--side-peers``, for :func:`side_by_side`."""
+    cli.add_argument("--side-rounds", type=int, default=rounds,
+                     help=f"side-by-side rounds (default {rounds}; 0 skips them)")
+    cli.add_argument("--side-duration", type=int, default=2,  # wrk takes whole seconds
+                     help="whole seconds per side-by-side round (default 2)")
+    cli.add_argument("--side-peers", type=lambda text: [p for p in text.split(",") if p],
+                     default=list(PEERS), metavar="NAMES",
+                     help=f"peers measured side by side (default {','.join(PEERS)}; '' for none)")
+
+
 def environment() -> dict[str, Any]:
     """When and where a benchmark ran: date, machine, Python and package versions, commit."""
     versions = {}
@@ -280,8 +291,9 @@ def load_side_by_side(commands: dict[str, list[str]], timeout_s: float) -> dict[
 
 
 def side_by_side(rounds: int, others: Sequence[str], measure: Callable[[list[str]], dict[str,
-                 float]]) -> dict[str, list[float]]:
-    """Rounds in which the bare app and one other are loaded at once: their ratios by app.
+                 float]]) -> dict[str, dict[str, Any]]:
+    """Rounds in which the bare app and one other are loaded at once: by app, the median
+    ``ratio`` of its rate to the bare app's and its ``round_ratios``.
 
     Both servers share core 0 and are busy all the time, so the scheduler gives each half
     of the core, and whatever else the machine does slows both alike: the ratio of their
@@ -292,5 +304,6 @@ def side_by_side(rounds: int, others: Sequence[str], measure: Callable[[list[str
         rates = measure(["bare", name])
         return rates[name] / rates["bare"]
 
-    return dict(zip(others, interleave(rounds, others, sample, lambda n: f"{n} / bare"),
-                    strict=True))
+    samples = interleave(rounds, others, sample, lambda n: f"{n} / bare")
+    return {name: {"ratio": statistics.median(ratios), "round_ratios": ratios}
+            for name, ratios in zip(others, samples, strict=True) if ratios}

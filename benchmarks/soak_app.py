@@ -68,9 +68,7 @@ async def plain(scope: Scope, info: Info, matches: RouteMatches, content: Conten
     return text_response(200, None, "ok")
 
 
-async def json_sum(
-    scope: Scope, info: Info, matches: RouteMatches, content: Content
-) -> HttpResponse:
+async def sums(scope: Scope, info: Info, matches: RouteMatches, content: Content) -> HttpResponse:
     document = await json_reader(content, max_size=JSON_MAX_SIZE, scope=scope)
     items = document.get("items") if isinstance(document, dict) else None
     if not isinstance(items, list) or not all(isinstance(item, int) for item in items):
@@ -91,18 +89,13 @@ async def stream(scope: Scope, info: Info, matches: RouteMatches, content: Conte
                 await asyncio.sleep(delay)
             yield chunk
 
-    headers = [
-        (b"content-type", b"application/octet-stream"),
-        (b"content-length", str(chunks * size).encode("ascii")),
-    ]
+    headers = [(b"content-type", b"application/octet-stream"),
+               (b"content-length", str(chunks * size).encode("ascii"))]
     return 200, headers, body()
 
 
-async def upload(
-    scope: Scope, info: Info, matches: RouteMatches, content: Content
-) -> HttpResponse:
-    length = 0
-    crc = 0
+async def upload(scope: Scope, info: Info, matches: RouteMatches, content: Content) -> HttpResponse:
+    length, crc = 0, 0
     async for chunk in content:
         length += len(chunk)
         if length > UPLOAD_MAX_SIZE:
@@ -111,15 +104,11 @@ async def upload(
     return json_response(200, None, {"length": length, "crc32": crc})
 
 
-async def unavailable(
-    scope: Scope, info: Info, matches: RouteMatches, content: Content
-) -> HttpResponse:
+async def refuse(scope: Scope, info: Info, matches: RouteMatches, content: Content) -> HttpResponse:
     return text_response(503, [(b"retry-after", b"1")], "deliberately unavailable")
 
 
-async def admin_tasks(
-    scope: Scope, info: Info, matches: RouteMatches, content: Content
-) -> HttpResponse:
+async def census(scope: Scope, info: Info, matches: RouteMatches, content: Content) -> HttpResponse:
     tasks = asyncio.all_tasks()
     running = sorted(repr(task.get_coro())[:120] for task in tasks)
     return json_response(200, None, {"tasks": len(tasks), "running": running})
@@ -134,9 +123,7 @@ async def ws_echo(scope: Scope, info: Info, matches: RouteMatches, web_socket: W
 FLOOD_MESSAGE = b"q" * 65536
 
 
-async def ws_flood(
-    scope: Scope, info: Info, matches: RouteMatches, web_socket: WebSocket
-) -> None:
+async def ws_flood(scope: Scope, info: Info, matches: RouteMatches, web_socket: WebSocket) -> None:
     # No try/except: send() raises ClientDisconnect once the client has gone, and the
     # framework ends the exchange quietly.
     await web_socket.accept()
@@ -145,11 +132,10 @@ async def ws_flood(
 
 
 app = Application()
-app.http_router.add({"GET"}, "/plain", plain)
-app.http_router.add({"POST"}, "/json", json_sum)
-app.http_router.add({"GET"}, "/stream", stream)
-app.http_router.add({"POST"}, "/upload", upload)
-app.http_router.add({"GET"}, "/unavailable", unavailable)
-app.http_router.add({"GET"}, "/admin/tasks", admin_tasks)
+for method, path, handler in (("GET", "/plain", plain), ("POST", "/json", sums),
+                              ("GET", "/stream", stream), ("POST", "/upload", upload),
+                              ("GET", "/unavailable", refuse),
+                              ("GET", "/admin/tasks", census)):
+    app.http_router.add({method}, path, handler)
 app.ws_router.add("/ws", ws_echo)
 app.ws_router.add("/ws/flood", ws_flood)

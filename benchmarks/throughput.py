@@ -29,7 +29,6 @@ from apps import HELLO
 from harness import (
     CLIENT_CPU,
     HOST,
-    PEERS,
     Server,
     can_pin,
     finish,
@@ -39,6 +38,7 @@ from harness import (
     parser,
     pinned,
     progress,
+    side_arguments,
     side_by_side,
     spread,
     table,
@@ -116,8 +116,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                  for name in BACK_TO_BACK},
         "ratio": paired_ratio(rps["bareasgi"], rps["bare"]),
         "cpu_ratio": paired_ratio(cpu_us["bare"], cpu_us["bareasgi"]),
-        "side_by_side": {name: {"ratio": statistics.median(ratios), "round_ratios": ratios}
-                         for name, ratios in side.items() if ratios},
+        "side_by_side": side,
     }
 
 
@@ -163,13 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     cli.add_argument("--rounds", type=int, default=40, help="back-to-back rounds (default 40)")
     cli.add_argument("--duration", type=int, default=1,
                      help="whole seconds per back-to-back wrk run (default 1)")
-    cli.add_argument("--side-rounds", type=int, default=12,
-                     help="side-by-side rounds (default 12; 0 skips them)")
-    cli.add_argument("--side-duration", type=int, default=2,
-                     help="whole seconds per side-by-side round (default 2)")
-    cli.add_argument("--side-peers", type=lambda text: [p for p in text.split(",") if p],
-                     default=list(PEERS), metavar="NAMES",
-                     help=f"peers measured side by side (default {','.join(PEERS)}; '' for none)")
+    side_arguments(cli, rounds=12)
     cli.add_argument("--warmup", type=float, default=2.0,
                      help="seconds of warm-up per app (default 2)")
     cli.add_argument("--connections", type=int, default=64, help="wrk -c (default 64)")

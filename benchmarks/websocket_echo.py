@@ -27,7 +27,6 @@ from apps import WS_TEXT
 from harness import (
     CLIENT_CPU,
     HOST,
-    PEERS,
     Server,
     can_pin,
     finish,
@@ -35,6 +34,7 @@ from harness import (
     parser,
     pinned,
     progress,
+    side_arguments,
     side_by_side,
     spread,
     table,
@@ -116,11 +116,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             return rate
 
         side = side_by_side(args.side_rounds, names[1:], together)
-    return {
-        "median_messages_per_s": {name: statistics.median(r) for name, r in rates.items()},
-        "side_by_side": {name: {"ratio": statistics.median(ratios), "round_ratios": ratios}
-                         for name, ratios in side.items()},
-    }
+    return {"median_messages_per_s": {name: statistics.median(r) for name, r in rates.items()},
+            "side_by_side": side}
 
 
 def markdown(doc: dict[str, Any]) -> list[str]:
@@ -144,12 +141,7 @@ def markdown(doc: dict[str, Any]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     cli = parser(__doc__, "websocket_echo")
-    cli.add_argument("--side-rounds", type=int, default=8, help="rounds (default 8)")
-    cli.add_argument("--side-duration", type=float, default=2,
-                     help="seconds per round (default 2)")
-    cli.add_argument("--side-peers", type=lambda text: [p for p in text.split(",") if p],
-                     default=list(PEERS), metavar="NAMES",
-                     help=f"peers measured too (default {','.join(PEERS)}; '' for none)")
+    side_arguments(cli, rounds=8)
     cli.add_argument("--connections", type=int, default=16, help="per client (default 16)")
     cli.add_argument("--window", type=int, default=8,
                      help="messages in flight per connection (default 8)")
