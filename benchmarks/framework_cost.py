@@ -1,15 +1,8 @@
 """Framework cost per request, in process: bareasgi against a bare ASGI app and the peers.
 
-Each app of ``apps.py`` is awaited directly, ``app(scope, receive, send)``, with no server,
-so only the framework's work and the handler are timed: one worker subprocess per
-(framework, case), all pinned to one core, checks its app's answer, sizes a batch to
-``--target`` seconds and times a batch per round; rounds are interleaved, and ratios to the
-bare app are paired by round (route1 and routes1000 share their rounds, and so do hello
-and hello_seed, bareasgi's hello as the original bareASGI documentation writes it). The
-method in full: docs/project/benchmarks.md.
-
-    python benchmarks/framework_cost.py [--rounds 9] [--target 0.3] [--frameworks ...]
-        [--cases ...] [--json PATH] [--quick]
+Each app of ``apps.py`` awaited directly by a pinned worker subprocess per (framework,
+case), in interleaved rounds, ratios paired by round (route1 with routes1000, hello with
+hello_seed); method: docs/project/benchmarks.md.
 """
 
 from __future__ import annotations

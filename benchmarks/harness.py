@@ -1,15 +1,9 @@
 """What every benchmark shares: its command line, interleaved rounds, paired ratios, results.
 
-Not a benchmark itself. A benchmark builds its command line with :func:`parser` (which adds
-``--json PATH`` and ``--quick``), measures in rounds with :func:`interleave` (every subject
-once per round, the first one changing every round), compares with :func:`paired_ratio`
-(the median of the ratios of samples taken in the same round, which the noise of a shared
-machine disturbs far less than a ratio of medians) and ends with :func:`finish`, which
-prints its Markdown table and writes one JSON document into ``benchmarks/results/`` holding
-the results, :func:`environment` (date, machine, versions, commit) and the command.
-:class:`Server` starts a process on a free loopback port and waits until it listens;
-:func:`uvicorn` is the command every server benchmark uses (httptools, uvloop, one
-process, pinned to core 0), and :func:`load_side_by_side` runs two load generators at once.
+:func:`parser` (``--json PATH``, ``--quick``), :func:`interleave` and :func:`paired_ratio`
+(why: docs/project/benchmarks.md), :func:`finish` (the table, and the JSON with
+:func:`environment` and the command), :class:`Server` with :func:`uvicorn`, and
+:func:`side_by_side`.
 """
 
 from __future__ import annotations
@@ -169,10 +163,11 @@ def spread(values: Sequence[float]) -> str:
     return f"{low:.3f} to {high:.3f}"
 
 
-def table(header: Sequence[str], rows: Sequence[Sequence[object]], numeric_from: int = 1
-          ) -> list[str]:
-    """A Markdown table; columns from ``numeric_from`` on are right-aligned."""
-    align = ["---" if i < numeric_from else "---:" for i in range(len(header))]
+def table(header: Sequence[str], rows: Sequence[Sequence[object]], numeric_from: int = 1,
+          text: Sequence[int] = ()) -> list[str]:
+    """A Markdown table; columns from ``numeric_from`` on, but those in ``text``, are
+    right-aligned."""
+    align = ["---" if i < numeric_from or i in text else "---:" for i in range(len(header))]
     return ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|",
             *("| " + " | ".join(str(cell) for cell in row) + " |" for row in rows)]
 

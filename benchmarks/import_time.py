@@ -1,11 +1,7 @@
 """Import time of bareasgi, against asyncio (which it imports) and Starlette.
 
-A fresh interpreter per sample, pinned, byte-code caches written first: the wall-clock time
-of ``python -c "import X"`` minus that of ``python -c pass``, and what ``-X importtime``
-reports for X's package, medians of interleaved runs. The method in full:
-docs/project/benchmarks.md.
-
-    python benchmarks/import_time.py [--runs 40] [--json PATH] [--quick]
+A fresh pinned interpreter per sample: ``python -c "import X"`` minus ``python -c pass``,
+and ``-X importtime``'s figure for X; method: docs/project/benchmarks.md.
 """
 
 from __future__ import annotations

@@ -1,13 +1,8 @@
 """Peak memory of a uvicorn server while 1 GiB streams through it, each way.
 
-For each app (``bare_big`` and ``bareasgi_big`` below, served as ``memory:NAME``) and
-direction (``GET /stream/SIZE``, answered from a writer yielding new 64 KiB chunks;
-``POST /upload``, read chunk by chunk and hashed), a fresh pinned uvicorn is warmed up with
-16 MiB, its peak RSS reset (``/proc/PID/clear_refs``), and the growth of ``VmHWM`` over the
-transfer reported. The target for bareasgi: under 32 MiB either way. Linux only. The method
-in full: docs/project/benchmarks.md.
-
-    python benchmarks/memory.py [--size-mib 1024] [--json PATH] [--quick]
+``bare_big`` and ``bareasgi_big`` below, each direction in a fresh pinned uvicorn warmed up
+with 16 MiB: the growth of ``VmHWM`` over the transfer, after ``clear_refs`` (target for
+bareasgi: under 32 MiB). Linux only; method: docs/project/benchmarks.md.
 """
 
 from __future__ import annotations

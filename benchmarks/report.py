@@ -1,19 +1,9 @@
 """Turn the benchmark results into a Markdown summary and a chart for the documentation.
 
-Reads the JSON documents the benchmarks write into ``benchmarks/results/`` (any that is
-missing is reported as not run) and writes
-
-- ``benchmarks/results/summary.md``: the date, machine and versions, one table per
-  benchmark (each benchmark's own ``markdown``), the performance targets with whether each
-  is met (computed from the numbers, never written by hand), and the exact commands that
-  produced the results. The documentation page ``docs/explanation/performance.md``
-  includes it;
-- ``docs/images/performance.png``: the in-process framework cost per case, grouped bars
-  per framework on a log scale, and below it each framework's ratio to the bare ASGI app.
-
-Measures nothing itself. Run (matplotlib is in ``benchmarks/requirements.txt``)::
-
-    python benchmarks/report.py [--results DIR] [--summary PATH] [--chart PATH]
+Measures nothing. ``summary.md`` (which docs/explanation/performance.md includes) holds the
+environment, each benchmark's own ``markdown`` table (or "Not run."), the targets with
+whether each is met, computed from the numbers, and the commands; the chart shows the
+in-process cost per case and framework, and each framework's ratio to the bare app.
 """
 
 from __future__ import annotations

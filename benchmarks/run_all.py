@@ -1,23 +1,9 @@
 """Run every benchmark, then write the summary and the chart: what ``make bench`` runs.
 
-Runs, one after the other, each in its own interpreter (the same Python as this one):
-``framework_cost.py`` (in-process framework cost), ``throughput.py`` (requests/s through
-uvicorn; skipped with a note if ``wrk`` is not installed), ``websocket_echo.py`` (WebSocket
-messages/s through uvicorn), ``memory.py`` (peak RSS while 1 GiB streams each way) and
-``import_time.py``; each writes its JSON into ``benchmarks/results/``. Then ``report.py``
-writes ``benchmarks/results/summary.md`` and ``docs/images/performance.png`` from whatever
-results are there. About 10 minutes in all.
-
-Run (the peers and matplotlib are benchmark-only dependencies; wrk is a Debian package)::
-
-    pip install -r benchmarks/requirements.txt
-    apt-get install -y wrk
-    python benchmarks/run_all.py [--quick] [--only NAME,...] [--results DIR]
-
-``--quick`` runs short versions (each benchmark's ``--quick``: fewer rounds, 256 MiB for
-memory) to check that everything works in about two minutes; its figures are too noisy to
-publish. ``--results DIR`` writes the results, the summary and the chart into DIR instead
-(a scratch directory, for such a check). The exit code is non-zero if a benchmark failed.
+Each of ``NAMES`` runs in its own interpreter (throughput.py is skipped with a note without
+``wrk``), then ``report.py`` from whatever results are there; benchmarks/README.md says how
+to install and what ``--quick``, ``--only`` and ``--results`` do. The exit code is non-zero
+if a benchmark failed.
 """
 
 from __future__ import annotations

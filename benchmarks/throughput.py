@@ -1,14 +1,8 @@
 """Requests per second through uvicorn: bareasgi's hello world against the bare app's.
 
-Every hello of ``apps.py`` (``apps:bare_hello``, ``apps:bareasgi_hello``,
-``apps:bareasgi_hello_seed``, the peers') is served by its own pinned uvicorn and loaded by
-``wrk`` (Debian package) on the other core: back to back, bare and bareasgi in alternating
-rounds (with the server's CPU time per request from ``/proc``), then side by side, the bare
-app and one other loaded at once (``harness.side_by_side``). The method in full:
-docs/project/benchmarks.md.
-
-    python benchmarks/throughput.py [--rounds 40] [--duration 1] [--side-rounds 12]
-        [--side-duration 2] [--side-peers NAMES] [--connections 64] [--json PATH] [--quick]
+Each hello of ``apps.py`` served by its own pinned uvicorn, loaded by ``wrk`` on the other
+core: back to back against bare (with server CPU per request), then side by side
+(``harness.side_by_side``); method: docs/project/benchmarks.md.
 """
 
 from __future__ import annotations

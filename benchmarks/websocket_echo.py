@@ -1,14 +1,8 @@
 """WebSocket messages per second through uvicorn: bareasgi's echo against the bare app's.
 
-Each framework's endless echo (``apps:FRAMEWORK_echo``) is served by its own pinned
-uvicorn (``--ws websockets-sansio``, its default) and loaded side by side with the bare app's
-(``harness.side_by_side``) by a raw client, this script run as ``--client PORT`` on the
-other core: ``--connections`` connections, each writing ``--window`` masked 20-byte text
-frames at once and reading their echoes, every byte checked, so cheaply that the servers
-limit the rate. The method in full: docs/project/benchmarks.md.
-
-    python benchmarks/websocket_echo.py [--side-rounds 8] [--side-duration 2]
-        [--side-peers NAMES] [--connections 16] [--window 8] [--json PATH] [--quick]
+Each ``apps:FRAMEWORK_echo`` served by its own pinned uvicorn, side by side with bare's,
+each loaded by a raw client (this script with ``--client PORT``) that checks every echo;
+method: docs/project/benchmarks.md.
 """
 
 from __future__ import annotations
