@@ -15,19 +15,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import harness
 from apps import Receive, Scope, Send
-from harness import (
-    CLIENT_CPU,
-    HOST,
-    Server,
-    finish,
-    parser,
-    pin_this_process,
-    progress,
-    status_kib,
-    table,
-    uvicorn,
-)
 
 from bareasgi import Application, text_response
 
@@ -97,7 +86,7 @@ async def bare_big(scope: Scope, receive: Receive, send: Send) -> None:
 
 def download(port: int, size: int) -> None:
     """GET /stream/SIZE and read the body into one reused buffer, discarding it."""
-    conn = http.client.HTTPConnection(HOST, port, timeout=TIMEOUT_S)
+    conn = http.client.HTTPConnection(harness.HOST, port, timeout=TIMEOUT_S)
     try:
         conn.request("GET", f"/stream/{size}")
         response = conn.getresponse()
@@ -115,7 +104,7 @@ def upload(port: int, size: int) -> None:
     """POST SIZE bytes in 64 KiB chunks to /upload and check the size and digest answered."""
     chunk = bytes(range(256)) * (CHUNK_SIZE // 256)
     digest = hashlib.sha256()
-    conn = http.client.HTTPConnection(HOST, port, timeout=TIMEOUT_S)
+    conn = http.client.HTTPConnection(harness.HOST, port, timeout=TIMEOUT_S)
     try:
         conn.putrequest("POST", "/upload")
         conn.putheader("content-type", "application/octet-stream")
@@ -140,18 +129,18 @@ def upload(port: int, size: int) -> None:
 def measure_one(app: str, direction: str, size: int) -> dict[str, Any]:
     """Start a fresh server, warm it up, and measure the peak RSS growth of one transfer."""
     transfer = download if direction == "stream" else upload
-    with Server(uvicorn(f"memory:{app}_big"), app) as server:
+    with harness.Server(harness.uvicorn(f"memory:{app}_big"), app) as server:
         transfer(server.port, WARMUP_SIZE)
         try:
             Path(f"/proc/{server.pid}/clear_refs").write_text("5")  # peak := current RSS
             reset = True
         except OSError:
             reset = False
-        baseline_kib = status_kib(server.pid, "VmRSS" if reset else "VmHWM")
+        baseline_kib = harness.status_kib(server.pid, "VmRSS" if reset else "VmHWM")
         start = time.perf_counter()
         transfer(server.port, size)
         seconds = time.perf_counter() - start
-        peak_kib = status_kib(server.pid, "VmHWM")
+        peak_kib = harness.status_kib(server.pid, "VmHWM")
     return {
         "app": app, "direction": direction, "size_bytes": size,
         "baseline_rss_mib": baseline_kib / 1024, "peak_rss_mib": peak_kib / 1024,
@@ -167,16 +156,16 @@ def markdown(doc: dict[str, Any]) -> list[str]:
         f"Peak RSS growth of the uvicorn process while {settings['size_mib']} MiB go through "
         f"it in {settings['chunk_kib']} KiB chunks, after a {settings['warmup_mib']} MiB "
         "warm-up; the bare ASGI app doing the same is the reference.", "",
-        *table(["app", "direction", "baseline RSS (MiB)", "peak growth (MiB)", "MiB/s"],
-               [[r["app"], r["direction"], f"{r['baseline_rss_mib']:.1f}",
-                 f"**{r['growth_mib']:.1f}**" if r["app"] == "bareasgi"
-                 else f"{r['growth_mib']:.1f}", f"{r['mib_per_s']:.0f}"]
-                for r in doc["results"]], numeric_from=2),
+        *harness.table(["app", "direction", "baseline RSS (MiB)", "peak growth (MiB)", "MiB/s"],
+                       [[r["app"], r["direction"], f"{r['baseline_rss_mib']:.1f}",
+                         f"**{r['growth_mib']:.1f}**" if r["app"] == "bareasgi"
+                         else f"{r['growth_mib']:.1f}", f"{r['mib_per_s']:.0f}"]
+                        for r in doc["results"]], numeric_from=2),
     ]
 
 
 def main(argv: list[str] | None = None) -> int:
-    cli = parser(__doc__, "memory")
+    cli = harness.parser(__doc__, "memory")
     cli.add_argument("--size-mib", type=int, default=1024,
                      help="MiB transferred each way (default 1024)")
     args = cli.parse_args(argv)
@@ -185,17 +174,17 @@ def main(argv: list[str] | None = None) -> int:
     if not Path("/proc/self/status").exists():
         print("memory.py needs Linux's /proc", file=sys.stderr)
         return 2
-    pinned = pin_this_process(CLIENT_CPU)
+    pinned = harness.pin_this_process(harness.CLIENT_CPU)
     results = []
     for direction in ("stream", "upload"):
         for app in ("bare", "bareasgi"):
             results.append(measure_one(app, direction, args.size_mib * MIB))
-            progress(f"  {app:>8} {direction}: +{results[-1]['growth_mib']:.1f} MiB peak RSS "
-                     f"({results[-1]['mib_per_s']:.0f} MiB/s)")
+            harness.progress(f"  {app:>8} {direction}: +{results[-1]['growth_mib']:.1f} MiB "
+                             f"peak RSS ({results[-1]['mib_per_s']:.0f} MiB/s)")
     settings = {"size_mib": args.size_mib, "chunk_kib": CHUNK_SIZE // 1024,
                 "warmup_mib": WARMUP_SIZE // MIB, "target_mib": TARGET_MIB, "pinned": pinned,
                 "server": "uvicorn --http httptools --loop uvloop"}
-    finish(args.json, {"settings": settings, "results": results}, markdown)
+    harness.finish(args.json, {"settings": settings, "results": results}, markdown)
     return 0
 
 

@@ -19,33 +19,17 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import harness
 from apps import HELLO
-from harness import (
-    CLIENT_CPU,
-    HOST,
-    Server,
-    can_pin,
-    finish,
-    interleave,
-    load_side_by_side,
-    paired_ratio,
-    parser,
-    pinned,
-    progress,
-    side_arguments,
-    side_by_side,
-    spread,
-    table,
-    uvicorn,
-)
 
 BACK_TO_BACK = ("bare", "bareasgi")
 SEED = "bareasgi_hello_seed"
 
 
-def wrk(server: Server, args: argparse.Namespace, seconds: float) -> list[str]:
-    return pinned(CLIENT_CPU, ["wrk", "-t1", f"-c{args.connections}", f"-d{seconds:g}s",
-                               "--timeout", "10s", server.url + "/hello"])
+def wrk(server: harness.Server, args: argparse.Namespace, seconds: float) -> list[str]:
+    return harness.pinned(harness.CLIENT_CPU, ["wrk", "-t1", f"-c{args.connections}",
+                                               f"-d{seconds:g}s", "--timeout", "10s",
+                                               server.url + "/hello"])
 
 
 def parse_wrk(output: str) -> tuple[float, int, float]:
@@ -69,17 +53,17 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     apps = {name: f"apps:{name}_hello" for name in BACK_TO_BACK}
     apps |= {SEED: f"apps:{SEED}"} | {peer: f"apps:{peer}_hello" for peer in args.side_peers}
     with ExitStack() as stack:
-        servers = {name: stack.enter_context(Server(uvicorn(app), name))
+        servers = {name: stack.enter_context(harness.Server(harness.uvicorn(app), name))
                    for name, app in apps.items()}
         for name, server in servers.items():
-            conn = http.client.HTTPConnection(HOST, server.port, timeout=10)
+            conn = http.client.HTTPConnection(harness.HOST, server.port, timeout=10)
             conn.request("GET", "/hello")
             response = conn.getresponse()
             if response.status != 200 or response.read() != HELLO.encode():
                 raise RuntimeError(f"{name} answered {response.status}")
             conn.close()
             subprocess.run(wrk(server, args, args.warmup), check=True, capture_output=True)
-            progress(f"  {name}: answers correctly, warmed up")
+            harness.progress(f"  {name}: answers correctly, warmed up")
         cpu_us: dict[str, list[float]] = {name: [] for name in BACK_TO_BACK}
         latency: dict[str, list[float]] = {name: [] for name in BACK_TO_BACK}
 
@@ -95,12 +79,13 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 
         def together(names: list[str]) -> dict[str, float]:
             commands = {name: wrk(servers[name], args, args.side_duration) for name in names}
-            outputs = load_side_by_side(commands, args.side_duration + 60)
+            outputs = harness.load_side_by_side(commands, args.side_duration + 60)
             return {name: parse_wrk(output)[0] for name, output in outputs.items()}
 
-        rps = dict(zip(BACK_TO_BACK, interleave(args.rounds, BACK_TO_BACK, alone),
+        rps = dict(zip(BACK_TO_BACK, harness.interleave(args.rounds, BACK_TO_BACK, alone),
                        strict=True))
-        side = side_by_side(args.side_rounds, [n for n in servers if n != "bare"], together)
+        side = harness.side_by_side(args.side_rounds, [n for n in servers if n != "bare"],
+                                    together)
     return {
         "apps": {name: {"median_requests_per_s": statistics.median(rps[name]),
                         "samples_requests_per_s": rps[name],
@@ -108,8 +93,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                         "samples_server_cpu_us_per_request": cpu_us[name],
                         "median_latency_ms": statistics.median(latency[name])}
                  for name in BACK_TO_BACK},
-        "ratio": paired_ratio(rps["bareasgi"], rps["bare"]),
-        "cpu_ratio": paired_ratio(cpu_us["bare"], cpu_us["bareasgi"]),
+        "ratio": harness.paired_ratio(rps["bareasgi"], rps["bare"]),
+        "cpu_ratio": harness.paired_ratio(cpu_us["bare"], cpu_us["bareasgi"]),
         "side_by_side": side,
     }
 
@@ -123,13 +108,13 @@ def markdown(doc: dict[str, Any]) -> list[str]:
         + (", server and wrk pinned to separate cores" if settings["pinned"] else "")
         + f". Back to back: {settings['rounds']} rounds of {settings['duration_s']:g} s, "
         "each loading the two apps one after the other.", "",
-        *table(["app", "median requests/s", "ratio of medians", "server CPU per request (us)",
-                "median mean latency (ms)"],
-               [[name, f"{app['median_requests_per_s']:,.0f}",
-                 f"{app['median_requests_per_s'] / bare:.3f}",
-                 f"{app['median_server_cpu_us_per_request']:.1f}",
-                 f"{app['median_latency_ms']:.2f}"]
-                for name, app in apps.items()]), "",
+        *harness.table(["app", "median requests/s", "ratio of medians",
+                        "server CPU per request (us)", "median mean latency (ms)"],
+                       [[name, f"{app['median_requests_per_s']:,.0f}",
+                         f"{app['median_requests_per_s'] / bare:.3f}",
+                         f"{app['median_server_cpu_us_per_request']:.1f}",
+                         f"{app['median_latency_ms']:.2f}"]
+                        for name, app in apps.items()]), "",
         f"Requests/s, bareasgi / bare: **{doc['ratio']:.3f}** (the median of the ratios of the "
         f"rounds); per second of server CPU time: **{doc['cpu_ratio']:.3f}**.",
     ]
@@ -143,20 +128,20 @@ def markdown(doc: dict[str, Any]) -> list[str]:
             f"with more code, whose cache lines the bare server evicts. `{SEED}` is bareasgi's "
             "hello written as the original bareASGI documentation writes it (`text_writer`, "
             "no content-length, so the response is chunked).", "",
-            *table(["app", "requests/s, app / bare", "middle half of the rounds"],
-                   [[name, f"**{side['ratio']:.3f}**" if name.startswith("bareasgi")
-                     else f"{side['ratio']:.3f}", spread(side["round_ratios"])]
-                    for name, side in doc["side_by_side"].items()]),
+            *harness.table(["app", "requests/s, app / bare", "middle half of the rounds"],
+                           [[name, f"**{side['ratio']:.3f}**" if name.startswith("bareasgi")
+                             else f"{side['ratio']:.3f}", harness.spread(side["round_ratios"])]
+                            for name, side in doc["side_by_side"].items()]),
         ]
     return lines
 
 
 def main(argv: list[str] | None = None) -> int:
-    cli = parser(__doc__, "throughput")
+    cli = harness.parser(__doc__, "throughput")
     cli.add_argument("--rounds", type=int, default=40, help="back-to-back rounds (default 40)")
     cli.add_argument("--duration", type=int, default=1,
                      help="whole seconds per back-to-back wrk run (default 1)")
-    side_arguments(cli, rounds=12)
+    harness.side_arguments(cli, rounds=12)
     cli.add_argument("--warmup", type=float, default=2.0,
                      help="seconds of warm-up per app (default 2)")
     cli.add_argument("--connections", type=int, default=64, help="wrk -c (default 64)")
@@ -169,8 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = {"rounds": args.rounds, "duration_s": args.duration, "warmup_s": args.warmup,
                 "side_rounds": args.side_rounds, "side_duration_s": args.side_duration,
                 "side_peers": args.side_peers, "connections": args.connections,
-                "pinned": can_pin(), "server": "uvicorn --http httptools --loop uvloop"}
-    finish(args.json, {"settings": settings, **measure(args)}, markdown)
+                "pinned": harness.can_pin(), "server": "uvicorn --http httptools --loop uvloop"}
+    harness.finish(args.json, {"settings": settings, **measure(args)}, markdown)
     return 0
 
 

@@ -17,23 +17,8 @@ import time
 from contextlib import ExitStack
 from typing import Any
 
+import harness
 from apps import WS_TEXT
-from harness import (
-    CLIENT_CPU,
-    HOST,
-    Server,
-    can_pin,
-    finish,
-    load_side_by_side,
-    parser,
-    pinned,
-    progress,
-    side_arguments,
-    side_by_side,
-    spread,
-    table,
-    uvicorn,
-)
 
 PAYLOAD = WS_TEXT.encode()
 MASK = b"\x11\x22\x33\x44"
@@ -51,9 +36,9 @@ ECHO = bytes([0x81, len(PAYLOAD)]) + PAYLOAD  # the server's frame is not masked
 
 
 async def connection(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    reader, writer = await asyncio.open_connection(HOST, port)
+    reader, writer = await asyncio.open_connection(harness.HOST, port)
     key = base64.b64encode(os.urandom(16)).decode()
-    writer.write(f"GET /ws HTTP/1.1\r\nHost: {HOST}:{port}\r\nUpgrade: websocket\r\n"
+    writer.write(f"GET /ws HTTP/1.1\r\nHost: {harness.HOST}:{port}\r\nUpgrade: websocket\r\n"
                  f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
                  "Sec-WebSocket-Version: 13\r\n\r\n".encode())
     head = await reader.readuntil(b"\r\n\r\n")
@@ -85,31 +70,32 @@ async def echo_rate(port: int, seconds: float, connections: int, window: int) ->
     return sum(counts) / (time.perf_counter() - start)
 
 
-def client_command(server: Server, args: argparse.Namespace) -> list[str]:
-    return pinned(CLIENT_CPU, [sys.executable, __file__, "--client", str(server.port),
-                               "--side-duration", str(args.side_duration), "--connections",
-                               str(args.connections), "--window", str(args.window)])
+def client_command(server: harness.Server, args: argparse.Namespace) -> list[str]:
+    return harness.pinned(harness.CLIENT_CPU, [
+        sys.executable, __file__, "--client", str(server.port), "--side-duration",
+        str(args.side_duration), "--connections", str(args.connections), "--window",
+        str(args.window)])
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     names = ["bare", "bareasgi", *args.side_peers]
     rates: dict[str, list[float]] = {name: [] for name in names}
     with ExitStack() as stack:
-        servers = {name: stack.enter_context(Server(
-            uvicorn(f"apps:{name}_echo", "--ws", "websockets-sansio"), name)) for name in names}
+        servers = {name: stack.enter_context(harness.Server(harness.uvicorn(
+            f"apps:{name}_echo", "--ws", "websockets-sansio"), name)) for name in names}
         for name, server in servers.items():  # checks every echo, and warms up
             asyncio.run(echo_rate(server.port, 1, args.connections, args.window))
-            progress(f"  {name}: echoes correctly, warmed up")
+            harness.progress(f"  {name}: echoes correctly, warmed up")
 
         def together(pair: list[str]) -> dict[str, float]:
             commands = {name: client_command(servers[name], args) for name in pair}
-            outputs = load_side_by_side(commands, args.side_duration + 60)
+            outputs = harness.load_side_by_side(commands, args.side_duration + 60)
             rate = {name: float(output) for name, output in outputs.items()}
             for name in pair:
                 rates[name].append(rate[name])
             return rate
 
-        side = side_by_side(args.side_rounds, names[1:], together)
+        side = harness.side_by_side(args.side_rounds, names[1:], together)
     return {"median_messages_per_s": {name: statistics.median(r) for name, r in rates.items()},
             "side_by_side": side}
 
@@ -123,19 +109,19 @@ def markdown(doc: dict[str, Any]) -> list[str]:
         f"{settings['connections']} connections sending {settings['window']} 20-byte text "
         "messages at a time and checking every echo. Each rate is a share of a core shared "
         "with another server, which differs from round to round: compare the ratios.", "",
-        *table(["app", "median messages/s", "messages/s, app / bare",
-                "middle half of the rounds"],
-               [[name, f"{rate:,.0f}", "1" if name == "bare" else
-                 f"**{sides[name]['ratio']:.3f}**" if name == "bareasgi" else
-                 f"{sides[name]['ratio']:.3f}",
-                 spread(sides[name]["round_ratios"]) if name in sides else "-"]
-                for name, rate in doc["median_messages_per_s"].items()]),
+        *harness.table(["app", "median messages/s", "messages/s, app / bare",
+                        "middle half of the rounds"],
+                       [[name, f"{rate:,.0f}", "1" if name == "bare" else
+                         f"**{sides[name]['ratio']:.3f}**" if name == "bareasgi" else
+                         f"{sides[name]['ratio']:.3f}",
+                         harness.spread(sides[name]["round_ratios"]) if name in sides else "-"]
+                        for name, rate in doc["median_messages_per_s"].items()]),
     ]
 
 
 def main(argv: list[str] | None = None) -> int:
-    cli = parser(__doc__, "websocket_echo")
-    side_arguments(cli, rounds=8)
+    cli = harness.parser(__doc__, "websocket_echo")
+    harness.side_arguments(cli, rounds=8)
     cli.add_argument("--connections", type=int, default=16, help="per client (default 16)")
     cli.add_argument("--window", type=int, default=8,
                      help="messages in flight per connection (default 8)")
@@ -148,9 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.side_rounds = 2
     settings = {"side_rounds": args.side_rounds, "side_duration_s": args.side_duration,
-                "connections": args.connections, "window": args.window, "pinned": can_pin(),
+                "connections": args.connections, "window": args.window,
+                "pinned": harness.can_pin(),
                 "server": "uvicorn --http httptools --loop uvloop --ws websockets-sansio"}
-    finish(args.json, {"settings": settings, **measure(args)}, markdown)
+    harness.finish(args.json, {"settings": settings, **measure(args)}, markdown)
     return 0
 
 
