@@ -21,24 +21,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import apps
 import harness
-from apps import (
-    BUILDERS,
-    CASE_NAMES,
-    HELLO,
-    MESSAGE,
-    ROUTE_BODY,
-    STREAM_CHUNK,
-    STREAM_CHUNKS,
-    UPLOAD_CHUNK,
-    UPLOAD_CHUNKS,
-    WS_TEXT,
-    ASGIApp,
-    Message,
-    Scope,
-    path_of,
-    supports,
-)
+from apps import ASGIApp, Message, Scope
 from harness import CLIENT_CPU, PEERS, can_pin, finish, interleave, paired_ratio, parser, pinned
 
 MARKER = "@@bench "  # prefixes worker protocol lines, so stray prints cannot confuse us
@@ -98,12 +83,12 @@ def ws_check(sent: list[Message]) -> str | None:
     if not sent or sent[0]["type"] != "websocket.accept":
         return f"expected websocket.accept first, got {sent[:1]!r}"
     echoed = [m.get("text") for m in sent if m["type"] == "websocket.send"]
-    return None if echoed == [WS_TEXT] else f"expected one echo, got {echoed!r}"
+    return None if echoed == [apps.WS_TEXT] else f"expected one echo, got {echoed!r}"
 
 
 def is_json_message(body: bytes) -> bool:
     try:
-        return bool(json.loads(body) == MESSAGE)
+        return bool(json.loads(body) == apps.MESSAGE)
     except ValueError:
         return False
 
@@ -112,27 +97,27 @@ def build_case(name: str) -> Case:
     get: tuple[Message, ...] = ({"type": "http.request", "body": b"", "more_body": False},)
     done: Message = {"type": "http.disconnect"}
     if name == "websocket":
-        ws_in = ({"type": "websocket.connect"}, {"type": "websocket.receive", "text": WS_TEXT})
-        return Case(scope_for("websocket", "", path_of(name), [
+        ws_in = ({"type": "websocket.connect"}, {"type": "websocket.receive", "text": apps.WS_TEXT})
+        return Case(scope_for("websocket", "", apps.path_of(name), [
             (b"upgrade", b"websocket"), (b"connection", b"Upgrade"),
             (b"sec-websocket-version", b"13"), (b"sec-websocket-key", b"dGhlIHNhbXBsZSBub25jZQ=="),
         ]), ws_in, {"type": "websocket.disconnect", "code": 1000}, ws_check)
     if name == "upload":
-        upload = tuple({"type": "http.request", "body": UPLOAD_CHUNK,
-                        "more_body": i < UPLOAD_CHUNKS - 1} for i in range(UPLOAD_CHUNKS))
-        size = str(len(UPLOAD_CHUNK) * UPLOAD_CHUNKS).encode()
+        upload = tuple({"type": "http.request", "body": apps.UPLOAD_CHUNK,
+                        "more_body": i < apps.UPLOAD_CHUNKS - 1} for i in range(apps.UPLOAD_CHUNKS))
+        size = str(len(apps.UPLOAD_CHUNK) * apps.UPLOAD_CHUNKS).encode()
         extra = [(b"content-type", b"application/octet-stream"), (b"content-length", size)]
         return Case(scope_for("http", "POST", "/upload", extra), upload, done,
                     http_check(b"text/plain", lambda b: b == size), must_read_body=True)
     checks = {
-        "hello": http_check(b"text/plain", lambda b: b == HELLO.encode()),
+        "hello": http_check(b"text/plain", lambda b: b == apps.HELLO.encode()),
         "json": http_check(b"application/json", is_json_message),
-        "route": http_check(b"text/plain", lambda b: b == ROUTE_BODY),
+        "route": http_check(b"text/plain", lambda b: b == apps.ROUTE_BODY),
         "stream": http_check(b"application/octet-stream",
-                             lambda b: b == STREAM_CHUNK * STREAM_CHUNKS),
+                             lambda b: b == apps.STREAM_CHUNK * apps.STREAM_CHUNKS),
     }
     check = checks[name.removesuffix("_seed").removesuffix("s1000").removesuffix("1")]
-    return Case(scope_for("http", "GET", path_of(name), []), get, done, check)
+    return Case(scope_for("http", "GET", apps.path_of(name), []), get, done, check)
 
 
 # --- the worker: one (framework, case), timing batches on request ---------------------------
@@ -214,7 +199,7 @@ async def work(framework: str, case_name: str, target_s: float) -> None:
     sys.stdout = sys.stderr  # anything the framework prints goes to stderr
     case = build_case(case_name)
     try:
-        app = BUILDERS[framework](case_name)
+        app = apps.BUILDERS[framework](case_name)
         error = await verify(app, case)
     except Exception as exc:
         error = f"could not build the app: {type(exc).__name__}: {exc}"
@@ -280,7 +265,7 @@ def measure_group(group: list[str], frameworks: list[str], args: argparse.Namesp
     try:
         for case in group:
             for framework in frameworks:  # one by one, so that start-ups do not overlap
-                if not supports(framework, case):
+                if not apps.supports(framework, case):
                     continue
                 try:
                     workers.append(Worker(framework, case, args.target))
@@ -354,9 +339,9 @@ def main(argv: list[str] | None = None) -> int:
     cli.add_argument("--rounds", type=int, default=9, help="timed rounds (default 9)")
     cli.add_argument("--target", type=float, default=0.3,
                      help="seconds per timed batch (default 0.3)")
-    cli.add_argument("--frameworks", default=",".join(BUILDERS),
+    cli.add_argument("--frameworks", default=",".join(apps.BUILDERS),
                      help="comma-separated, default all; 'bare' is always included")
-    cli.add_argument("--cases", default=",".join(CASE_NAMES), help="comma-separated")
+    cli.add_argument("--cases", default=",".join(apps.CASE_NAMES), help="comma-separated")
     cli.add_argument("--worker", help=argparse.SUPPRESS)
     cli.add_argument("--case", help=argparse.SUPPRESS)
     args = cli.parse_args(argv)
@@ -367,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
         args.rounds, args.target = 3, 0.1
     frameworks = ["bare", *(f for f in args.frameworks.split(",") if f and f != "bare")]
     cases = [c for c in args.cases.split(",") if c]
-    unknown = sorted(set(frameworks) - set(BUILDERS)) + sorted(set(cases) - set(CASE_NAMES))
+    unknown = sorted({*frameworks} - {*apps.BUILDERS}) + sorted({*cases} - {*apps.CASE_NAMES})
     if unknown:
         print(f"unknown framework or case: {', '.join(unknown)}", file=sys.stderr)
         return 2
