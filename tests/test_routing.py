@@ -227,6 +227,10 @@ def test_1000_parameterised_routes_resolve_each_to_its_own_handler():
         ("/a/file-{id}.json", "one whole {name}"),
         ("/a/{1abc}", "not a valid variable name"),
         ("/a/{day:datetime:%d/%m}", "may not contain '/'"),
+        ("/a/{abc", "one whole {name}"),
+        ("/a/abc}", "one whole {name}"),
+        ("/a/{a}b", "one whole {name}"),
+        ("/a/{rest:path:x}", "a path variable takes no format"),
     ],
 )
 def test_malformed_templates_raise_value_error_naming_the_route(path, message):
@@ -359,3 +363,37 @@ def test_methods_given_by_any_one_shot_iterable_are_all_registered(methods):
     app = Application()
     app.on_http_request(methods(), "/d")(handler)
     assert app.http_router.resolve("POST", "/d")[0] is handler
+
+
+# found by mutation testing ---------------------------------------------------------------------
+
+
+def test_a_path_that_is_not_a_string_or_a_handler_that_is_not_callable_is_a_type_error():
+    with pytest.raises(TypeError, match=r"route path b'/x': the path must be a str"):
+        HttpRouter().add({"GET"}, b"/x", handler_a)
+    with pytest.raises(TypeError, match="the handler 42 must be an async function"):
+        HttpRouter().add({"GET"}, "/x", 42)
+
+
+def test_datetime_variables_with_other_formats_at_one_place_each_convert_with_their_own():
+    router = HttpRouter()
+    router.add({"GET"}, "/d/{when:datetime:%d.%m.%Y}", handler_a)
+    router.add({"GET"}, "/d/{when:datetime:%Y%m%d%H}", handler_b)
+    assert resolve(router, "GET", "/d/02.01.2024") == (handler_a, {"when": datetime(2024, 1, 2)})
+    assert resolve(router, "GET", "/d/2024010207") == (
+        handler_b,
+        {"when": datetime(2024, 1, 2, 7)},
+    )
+
+
+def test_catch_alls_at_one_place_must_share_a_name():
+    router = HttpRouter()
+    router.add({"GET"}, "/files/{rest:path}", handler_a)
+    router.add({"POST"}, "/files/{rest:path}", handler_b)  # the same name: one catch-all
+    assert resolve(router, "POST", "/files/a/b") == (handler_b, {"rest": "a/b"})
+    with pytest.raises(ValueError) as error:
+        router.add({"PUT"}, "/files/{other:path}", handler_b)
+    assert str(error.value) == (
+        "route path '/files/{other:path}': conflicts with a catch-all named 'rest' at the "
+        "same place"
+    )

@@ -1,5 +1,7 @@
 """Writers, readers and response builders."""
 
+import asyncio
+
 import pytest
 
 from bareasgi import (
@@ -170,8 +172,9 @@ async def test_json_response_says_the_length_of_its_body():
 class CountingWriter:
     """A writer that is an async iterator but not a generator, counting its closes."""
 
-    def __init__(self, *chunks: bytes, closable: bool = True) -> None:
+    def __init__(self, *chunks: bytes, closable: bool = True, hang: bool = False) -> None:
         self.chunks = list(chunks)
+        self.hang = hang  # once out of chunks, wait for ever instead of ending
         self.closes = 0
         if closable:
             self.aclose = self._aclose
@@ -181,6 +184,8 @@ class CountingWriter:
 
     async def __anext__(self) -> bytes:
         if not self.chunks:
+            if self.hang:
+                await asyncio.Event().wait()
             raise StopAsyncIteration
         return self.chunks.pop(0)
 
@@ -198,7 +203,7 @@ async def test_a_compressed_stream_closes_its_writer_once(method, caplog):
 
     async def handler(scope, info, matches, content):
         chunks = [bytes([65 + n]) * 100_000 for n in range(4)]  # one compressed chunk each
-        writers.append(CountingWriter(*chunks, closable=bool(writers)))
+        writers.append(CountingWriter(*chunks, closable=bool(writers), hang=len(writers) == 2))
         return 200, [(b"content-type", b"text/plain")], writers[-1], None
 
     app = Application(middlewares=[compression_middleware()])
