@@ -397,3 +397,20 @@ def test_catch_alls_at_one_place_must_share_a_name():
         "route path '/files/{other:path}': conflicts with a catch-all named 'rest' at the "
         "same place"
     )
+
+
+@pytest.mark.parametrize(
+    ("routes", "path"),
+    [
+        # A static route without GET, and a template with GET that also matches.
+        ([({"POST"}, "/x", handler_a), ({"GET"}, "/{name}", handler_b)], "/x"),
+        # A more specific template without GET passed on the way to the GET one.
+        ([({"POST"}, "/{a:int}", handler_a), ({"GET"}, "/{b}", handler_b)], "/5"),
+    ],
+)
+def test_head_falls_back_to_the_get_route_past_routes_without_get(routes, path):
+    router = HttpRouter()
+    for methods, template, handler in routes:
+        router.add(methods, template, handler)
+    handler, _ = resolve(router, "HEAD", path)
+    assert handler is handler_b
