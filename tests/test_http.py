@@ -15,6 +15,7 @@ from bareasgi import (
     bytes_reader,
     bytes_response,
     bytes_writer,
+    json_reader,
     json_response,
     text_response,
     text_writer,
@@ -1040,3 +1041,128 @@ async def test_http_error_with_a_bytes_body_keeps_its_headers():
     assert (response.status, response.body) == (403, b"\x00no")
     assert response.headers["x-reason"] == "locked"
     assert response.headers["content-type"] == "application/octet-stream"
+
+
+async def test_read_after_part_of_the_body_was_iterated_gives_the_rest_within_its_limit():
+    results = []
+
+    async def handler(scope, info, matches, content):
+        first = await anext(aiter(content))
+        try:
+            results.append((first, await content.read(max_size=4)))
+        except HTTPError as error:
+            results.append((first, error.status))
+        return 204
+
+    for parts, expected in (
+        ((b"ab", b"cd", b"ef"), (b"ab", b"cdef")),
+        ((b"ab", b"cd", b"efg"), (b"ab", 413)),
+    ):
+        server = QueueServer()
+        app = app_with(handler, {"POST"})
+        task = asyncio.ensure_future(app(http_scope("POST"), server.receive, server.send))
+        await feed(server, *parts)
+        await asyncio.wait_for(task, 5)
+        assert results.pop() == expected
+
+
+@pytest.mark.parametrize("read", ["read", "iterate"])
+async def test_body_messages_may_leave_out_body_and_more_body(read):
+    # ASGI: "body" defaults to b"" and "more_body" to False.
+    received = []
+
+    async def handler(scope, info, matches, content):
+        if read == "read":
+            received.append(await content.read())
+        else:
+            received.append(b"".join([chunk async for chunk in content]))
+        received.append([chunk async for chunk in content])  # nothing more, nothing received
+        return 204
+
+    server = RawServer(
+        [
+            {"type": "http.request", "body": b"abc", "more_body": True},
+            {"type": "http.request", "more_body": True},
+            {"type": "http.request", "body": b"def"},
+        ]
+    )
+    app = app_with(handler, {"POST"})
+    await asyncio.wait_for(app(http_scope("POST"), server.receive, server.send), 5)
+    assert received == [b"abcdef", []]
+    assert server.sent[0]["status"] == 204
+
+
+@pytest.mark.parametrize("read", ["read", "iterate"])
+async def test_a_stream_after_the_body_was_read_still_stops_when_the_client_leaves(read):
+    closed = asyncio.Event()
+
+    async def handler(scope, info, matches, content):
+        if read == "read":
+            await content.read()
+        else:
+            [chunk async for chunk in content]
+
+        async def writer():
+            try:
+                while True:
+                    yield b"tick"
+                    await asyncio.sleep(0.001)
+            finally:
+                closed.set()
+
+        return 200, TEXT, writer()
+
+    server = QueueServer()
+    app = app_with(handler, {"POST"})
+    task = asyncio.ensure_future(app(http_scope("POST"), server.receive, server.send))
+    await feed(server, b"ab", b"cd")
+    await asyncio.sleep(0.02)
+    server.incoming.put_nowait({"type": "http.disconnect"})
+    await asyncio.wait_for(task, 5)
+    assert closed.is_set()
+
+
+async def test_an_iterated_body_and_a_starting_stream_take_turns_at_receive():
+    bodies = []
+
+    async def handler(scope, info, matches, content):
+        async def read():
+            return b"".join([chunk async for chunk in content])
+
+        reading = asyncio.ensure_future(read())
+        await asyncio.sleep(0)  # the iteration is waiting in receive when the stream starts
+
+        async def writer():
+            bodies.append(await asyncio.wait_for(reading, 5))
+            yield b"done"
+
+        return 200, TEXT, writer()
+
+    server = QueueServer()
+    app = app_with(handler, {"POST"})
+    task = asyncio.ensure_future(app(http_scope("POST"), server.receive, server.send))
+    await feed(server, b"c0", b"c1", b"c2")
+    await asyncio.wait_for(task, 5)
+    assert bodies == [b"c0c1c2"]  # and receive was never awaited twice at once
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status", "text"),
+    [
+        ({"content-type": "application/json"}, b"\xff", 400, "The request body is not valid JSON."),
+        (
+            {"content-type": "application/json"},
+            b"[" * 100_000,
+            400,
+            "The request body is not valid JSON: it is nested too deeply.",
+        ),
+        ({}, b"{}", 415, "Expected a JSON body: send content-type: application/json."),
+        ({"content-type": "application/json; charset=utf-8; v=1"}, b"{}", 200, "{}"),
+    ],
+)
+async def test_json_reader_answers_bad_json_in_plain_words(headers, body, status, text):
+    async def handler(scope, info, matches, content):
+        return json_response(200, None, await json_reader(content, scope=scope, max_size=None))
+
+    response = await TestClient(app_with(handler, {"POST"})).post("/", body=body, headers=headers)
+    assert (response.status, response.text) == (status, text)
