@@ -1166,3 +1166,44 @@ async def test_json_reader_answers_bad_json_in_plain_words(headers, body, status
 
     response = await TestClient(app_with(handler, {"POST"})).post("/", body=body, headers=headers)
     assert (response.status, response.text) == (status, text)
+
+
+async def test_a_streamed_response_sends_its_pushes_too():
+    pushes = [("/style.css", [(b"accept", b"text/css")])]
+
+    async def handler(scope, info, matches, content):
+        async def writer():
+            yield b"pa"
+            yield b"ge"
+
+        return 200, TEXT, writer(), pushes
+
+    response = await TestClient(app_with(handler), server_push=True).get("/")
+    kinds = [m["type"] for m in response.messages]
+    assert kinds[:2] == ["http.response.start", "http.response.push"]
+    assert (response.pushes, response.body) == (pushes, b"page")
+
+
+@pytest.mark.parametrize("status", [200, 599])
+@pytest.mark.parametrize("shape", ["int", "tuple", "full tuple"])
+async def test_the_first_and_last_final_statuses_are_answered_as_given(status, shape):
+    returned = {
+        "int": status,
+        "tuple": (status, TEXT),
+        "full tuple": (status, TEXT, text_writer("x"), None),
+    }[shape]
+
+    async def handler(scope, info, matches, content):
+        return returned
+
+    response = await TestClient(app_with(handler)).get("/")
+    assert response.status == status
+
+
+@pytest.mark.parametrize("code", [200, 599])
+async def test_a_urllib_http_error_with_the_first_or_last_final_status_is_its_response(code):
+    async def handler(scope, info, matches, content):
+        raise urllib.error.HTTPError("/", code, "said so", None, None)
+
+    response = await TestClient(app_with(handler)).get("/")
+    assert (response.status, response.text) == (code, "said so")
