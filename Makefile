@@ -93,11 +93,13 @@ bench-fanout: $(DEV_STAMP)
 # Mutation testing, not part of `make test`: mutmut mutates a copy of each module in
 # MODULES (under mutants/) and runs the in-process tests that reach each mutant (the list
 # is [tool.mutmut] in pyproject.toml). `$(BIN)/mutmut results` lists the survivors and
-# `$(BIN)/mutmut show NAME` shows one. Niced: the machine may be shared.
-MODULES ?= static cors cookies forms
+# `$(BIN)/mutmut show NAME` shows one. MODULES are the core modules and the security-relevant
+# extras; one module at a time, niced to the lowest priority: the machine may be shared.
+MODULES ?= application routing mounting http request streaming middleware websocket lifespan errors \
+	static cors cookies forms
 mutation: $(DEV_STAMP)
 	$(BIN)/python -m pip install --quiet "mutmut==3.8.1"
-	for module in $(MODULES); do nice -n 10 $(BIN)/mutmut run "bareasgi.$$module.*" || exit 1; done
+	for module in $(MODULES); do nice -n 19 $(BIN)/mutmut run "bareasgi.$$module.*" || exit 1; done
 	$(BIN)/mutmut results
 
 clean:
