@@ -1207,3 +1207,12 @@ async def test_a_urllib_http_error_with_the_first_or_last_final_status_is_its_re
 
     response = await TestClient(app_with(handler)).get("/")
     assert (response.status, response.text) == (code, "said so")
+
+
+async def test_headers_given_as_two_item_lists_as_asgi_allows_are_sent():
+    async def handler(scope, info, matches, content):
+        return 200, [[b"content-type", b"text/plain"], [b"x-a", b"1"]], text_writer("hi")
+
+    for _ in range(2):  # the second time, the header checks have seen these headers before
+        response = await TestClient(app_with(handler)).get("/")
+        assert (response.status, response.headers["x-a"], response.body) == (200, "1", b"hi")
