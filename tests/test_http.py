@@ -1216,3 +1216,30 @@ async def test_headers_given_as_two_item_lists_as_asgi_allows_are_sent():
     for _ in range(2):  # the second time, the header checks have seen these headers before
         response = await TestClient(app_with(handler)).get("/")
         assert (response.status, response.headers["x-a"], response.body) == (200, "1", b"hi")
+
+
+async def test_a_writer_without_aclose_stopped_by_a_disconnect_logs_nothing(caplog):
+    class Ticks:
+        def __aiter__(self):
+            return self
+
+        async def __anext__(self):
+            await asyncio.sleep(0.001)
+            return b"tick"
+
+    async def handler(scope, info, matches, content):
+        return 200, TEXT, Ticks()
+
+    async with TestClient(app_with(handler)).stream("GET", "/") as response:
+        async for _ in response:
+            break  # the client leaves
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_a_failing_handler_that_is_a_callable_object_is_logged_by_its_class(caplog):
+    class Failing:
+        async def __call__(self, scope, info, matches, content):
+            raise RuntimeError("boom")
+
+    assert (await TestClient(app_with(Failing())).get("/")).status == 500
+    assert f"Unhandled exception in {__name__}.{Failing.__qualname__} for GET /" in caplog.text
