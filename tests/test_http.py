@@ -1243,3 +1243,29 @@ async def test_a_failing_handler_that_is_a_callable_object_is_logged_by_its_clas
 
     assert (await TestClient(app_with(Failing())).get("/")).status == 500
     assert f"Unhandled exception in {__name__}.{Failing.__qualname__} for GET /" in caplog.text
+
+
+async def test_headers_given_as_a_tuple_of_pairs_are_sent():
+    async def handler(scope, info, matches, content):
+        return 200, ((b"content-type", b"text/plain"), (b"x-a", b"1")), text_writer("hi")
+
+    response = await TestClient(app_with(handler)).get("/")
+    assert (response.status, response.headers["x-a"], response.body) == (200, "1", b"hi")
+
+
+async def test_a_bad_header_given_as_a_two_item_list_never_reaches_the_server(caplog):
+    async def handler(scope, info, matches, content):
+        return 200, [[b"x-evil", b"a\r\nSet-Cookie: x=y"]], text_writer("hi")
+
+    response = await TestClient(app_with(handler)).get("/")
+    assert response.status == 500
+    assert "x-evil" not in response.headers
+
+
+async def test_pushes_given_by_a_generator_are_all_sent():
+    async def handler(scope, info, matches, content):
+        pushes = ((path, []) for path in ("/a.css", "/b.js"))
+        return 200, TEXT, text_writer("page"), pushes
+
+    response = await TestClient(app_with(handler), server_push=True).get("/")
+    assert [path for path, _ in response.pushes] == ["/a.css", "/b.js"]
