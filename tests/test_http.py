@@ -1269,3 +1269,17 @@ async def test_pushes_given_by_a_generator_are_all_sent():
 
     response = await TestClient(app_with(handler), server_push=True).get("/")
     assert [path for path, _ in response.pushes] == ["/a.css", "/b.js"]
+
+
+async def test_a_push_with_a_bad_header_never_reaches_the_server():
+    async def handler(scope, info, matches, content):
+        return 200, TEXT, text_writer("page"), [("/a.css", [(b"x-evil", b"a\r\nb")])]
+
+    response = await TestClient(app_with(handler), server_push=True).get("/")
+    assert (response.status, response.pushes) == (500, [])
+
+
+def test_is_token_takes_bytes_too():
+    from bareasgi.http import is_token
+
+    assert is_token(b"x-token") and not is_token(b"x token")
