@@ -1283,3 +1283,21 @@ def test_is_token_takes_bytes_too():
     from bareasgi.http import is_token
 
     assert is_token(b"x-token") and not is_token(b"x token")
+
+
+async def test_a_full_tuple_with_an_int_enum_status_keeps_its_headers_and_body():
+    async def handler(scope, info, matches, content):
+        return HTTPStatus.CREATED, [(b"content-type", b"text/plain"), (b"x-a", b"1")], text_writer(
+            "made"
+        ), None
+
+    response = await TestClient(app_with(handler)).get("/")
+    assert (response.status, response.headers["x-a"], response.body) == (201, "1", b"made")
+
+
+async def test_an_in_memory_body_of_several_chunks_is_sent_whole_with_pushes():
+    async def handler(scope, info, matches, content):
+        return 200, TEXT, bytes_writer(b"abcdefg", chunk_size=3), [("/a.css", [])]
+
+    response = await TestClient(app_with(handler), server_push=True).get("/")
+    assert (response.body, len(response.pushes)) == (b"abcdefg", 1)
