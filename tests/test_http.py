@@ -1301,3 +1301,68 @@ async def test_an_in_memory_body_of_several_chunks_is_sent_whole_with_pushes():
 
     response = await TestClient(app_with(handler), server_push=True).get("/")
     assert (response.body, len(response.pushes)) == (b"abcdefg", 1)
+
+
+async def test_an_in_memory_body_of_two_chunks_is_sent_whole_with_pushes():
+    async def handler(scope, info, matches, content):
+        return 200, TEXT, bytes_writer(b"abcdef", chunk_size=3), [("/a.css", [])]
+
+    response = await TestClient(app_with(handler), server_push=True).get("/")
+    assert (response.body, len(response.pushes)) == (b"abcdef", 1)
+
+
+async def test_a_writer_object_failing_after_the_start_is_closed(caplog):
+    # Not a generator: nothing closes it but the framework's aclose.
+    class Failing:
+        def __init__(self):
+            self.sent = 0
+            self.closed = 0
+
+        def __aiter__(self):
+            return self
+
+        async def __anext__(self):
+            self.sent += 1
+            if self.sent > 1:
+                raise RuntimeError("the source broke")
+            return b"first"
+
+        async def aclose(self):
+            self.closed += 1
+
+    writer = Failing()
+
+    async def handler(scope, info, matches, content):
+        return 200, TEXT, writer
+
+    response = await TestClient(app_with(handler)).get("/")
+    assert (response.status, response.body, writer.closed) == (200, b"first", 1)
+
+
+async def test_a_writer_failing_as_the_client_leaves_ends_the_exchange_normally(caplog):
+    class GoneAtTheEnd(RawServer):
+        async def send(self, message):
+            if message["type"] == "http.response.body" and not message["more_body"]:
+                raise OSError("connection lost")
+            await super().send(message)
+
+    async def writer():
+        yield b"part"
+        raise RuntimeError("the source broke")
+
+    async def handler(scope, info, matches, content):
+        return 200, TEXT, writer()
+
+    server = GoneAtTheEnd()
+    # The server sees the application return: no exception escapes to it.
+    await app_with(handler)(http_scope(), server.receive, server.send)
+    assert [m.get("body") for m in server.bodies] == [b"part"]
+    assert "The writer of" in caplog.text
+
+
+async def test_a_urllib_http_error_whose_msg_is_not_text_gets_the_status_phrase():
+    async def handler(scope, info, matches, content):
+        raise urllib.error.HTTPError("/", 404, HTTPStatus.NOT_FOUND, None, None)
+
+    response = await TestClient(app_with(handler)).get("/")
+    assert (response.status, response.text) == (404, "Not Found")
