@@ -1366,3 +1366,13 @@ async def test_a_urllib_http_error_whose_msg_is_not_text_gets_the_status_phrase(
 
     response = await TestClient(app_with(handler)).get("/")
     assert (response.status, response.text) == (404, "Not Found")
+
+
+async def test_a_long_header_value_given_as_a_bytearray_never_reaches_the_server():
+    # Long: a value of 64 bytes or fewer would also fail the header cache's hashing.
+    async def handler(scope, info, matches, content):
+        return 200, [(b"x-long", bytearray(b"v" * 100))], text_writer("hi")
+
+    response = await TestClient(app_with(handler)).get("/")
+    assert response.status == 500
+    assert "x-long" not in response.headers
