@@ -1376,3 +1376,13 @@ async def test_a_long_header_value_given_as_a_bytearray_never_reaches_the_server
     response = await TestClient(app_with(handler)).get("/")
     assert response.status == 500
     assert "x-long" not in response.headers
+
+
+async def test_a_failing_handler_without_a_module_is_named_alone_in_the_log(caplog):
+    # A function made by exec() with no __name__ in its globals has __module__ None.
+    namespace: dict[str, object] = {}
+    exec("async def made(scope, info, matches, content):\n    raise RuntimeError('x')", namespace)
+
+    response = await TestClient(app_with(namespace["made"])).get("/")
+    assert response.status == 500
+    assert "Unhandled exception in made for GET /" in caplog.text
