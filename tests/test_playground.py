@@ -453,3 +453,23 @@ def test_click_cost_cold_and_warm(
     assert 0 < cold["first_answer_ms"] < FIRST_ANSWER_MS
     assert 0 < warm["first_answer_ms"] < FIRST_ANSWER_MS
     assert offsite.urls == []
+
+
+def test_an_own_page_still_answers_after_the_browser_stops_the_idle_worker(
+    context: BrowserContext, static_server: Server
+) -> None:
+    page, errors = open_example(context, static_server, "server_sent_events")
+    try:
+        click_run(page)
+        frame = page.frame_locator(".playground-own-page")
+        expect(frame.locator("body")).to_contain_text("#3", timeout=FIRST_ANSWER_MS)
+        # What a browser does to an idle service worker: it starts again with no memory
+        # of which docs page runs which example.
+        cdp = context.new_cdp_session(page)
+        cdp.send("ServiceWorker.enable")
+        cdp.send("ServiceWorker.stopAllWorkers")
+        page.locator(".playground-own-page").evaluate("frame => frame.src = frame.src")
+        expect(frame.locator("body")).to_contain_text("#3", timeout=FIRST_ANSWER_MS)
+        assert errors == []
+    finally:
+        page.close()

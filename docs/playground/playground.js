@@ -87,6 +87,7 @@ function startWorker() {
     if (!("serviceWorker" in navigator)) throw new Error("no service worker in this browser");
     navigator.serviceWorker.addEventListener("message", (event) => {
       const data = event.data;
+      if (data && data.type === "runs") event.ports[0].postMessage(servers.has(data.example));
       if (!data || data.type !== "request") return;
       const serve = servers.get(data.example);
       if (serve) serve(data, event.ports[0]);

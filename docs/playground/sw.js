@@ -24,8 +24,29 @@ self.addEventListener("fetch", (event) => {
   event.respondWith(answer(event.request, example, "/" + rest.join("/") + url.search));
 });
 
+// The docs page that runs `example`. The one that said so is remembered, but a message
+// may reach the worker after the frame's first request, and a browser stops an idle
+// worker, losing what it remembered: then every open window is asked.
+async function pageFor(example) {
+  const known = pages.has(example) ? await self.clients.get(pages.get(example)) : undefined;
+  if (known) return known;
+  const windows = await self.clients.matchAll({ type: "window" });
+  const answers = windows.map(
+    (client) =>
+      new Promise((resolve) => {
+        const channel = new MessageChannel();
+        channel.port1.onmessage = ({ data }) => resolve(data === true ? client : undefined);
+        client.postMessage({ type: "runs", example }, [channel.port2]);
+        setTimeout(() => resolve(undefined), 2000); // a window that cannot answer
+      }),
+  );
+  const page = (await Promise.all(answers)).find((client) => client !== undefined);
+  if (page) pages.set(example, page.id);
+  return page;
+}
+
 async function answer(request, example, path) {
-  const page = pages.has(example) ? await self.clients.get(pages.get(example)) : undefined;
+  const page = await pageFor(example);
   if (!page) {
     const text = "No docs page runs this example now: click Run in your browser on its page.\n";
     return new Response(text, { status: 503, headers: { "content-type": "text/plain" } });
