@@ -26,11 +26,12 @@ self.addEventListener("fetch", (event) => {
 
 // The docs page that runs `example`. The one that said so is remembered, but a message
 // may reach the worker after the frame's first request, and a browser stops an idle
-// worker, losing what it remembered: then every open window is asked.
+// worker, losing what it remembered: then every open window is asked, the docs pages
+// included, which lie outside the worker's scope (uncontrolled).
 async function pageFor(example) {
   const known = pages.has(example) ? await self.clients.get(pages.get(example)) : undefined;
   if (known) return known;
-  const windows = await self.clients.matchAll({ type: "window" });
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
   const answers = windows.map(
     (client) =>
       new Promise((resolve) => {
