@@ -707,6 +707,15 @@ class GoneServer(RawServer):
         await super().send(message)
 
 
+class GoneAtTheEnd(RawServer):
+    """A server whose send fails at the last body message: the client left just then."""
+
+    async def send(self, message):
+        if message["type"] == "http.response.body" and not message["more_body"]:
+            raise OSError("connection lost")
+        await super().send(message)
+
+
 async def test_send_failing_because_the_client_left_ends_quietly_and_closes_the_writer(caplog):
     closed = []
 
@@ -731,12 +740,6 @@ async def test_send_failing_because_the_client_left_ends_quietly_and_closes_the_
 
 
 async def test_client_leaving_just_as_a_stream_ends_is_quiet(caplog):
-    class GoneAtTheEnd(RawServer):
-        async def send(self, message):
-            if message["type"] == "http.response.body" and not message["more_body"]:
-                raise OSError("connection lost")
-            await super().send(message)
-
     async def writer():
         yield b"all of it"
 
@@ -1340,12 +1343,6 @@ async def test_a_writer_object_failing_after_the_start_is_closed(caplog):
 
 
 async def test_a_writer_failing_as_the_client_leaves_ends_the_exchange_normally(caplog):
-    class GoneAtTheEnd(RawServer):
-        async def send(self, message):
-            if message["type"] == "http.response.body" and not message["more_body"]:
-                raise OSError("connection lost")
-            await super().send(message)
-
     async def writer():
         yield b"part"
         raise RuntimeError("the source broke")

@@ -330,20 +330,6 @@ def test_websocket_console_echoes_and_closes(
         page.close()
 
 
-def test_an_own_page_runs_in_a_frame_answered_by_the_app_in_the_page(
-    context: BrowserContext, static_server: Server
-) -> None:
-    page, errors = open_example(context, static_server, "server_sent_events")
-    try:
-        click_run(page)
-        # The page's EventSource streams through the service worker from the app here.
-        frame = page.frame_locator(".playground-own-page")
-        expect(frame.locator("body")).to_contain_text("#3", timeout=FIRST_ANSWER_MS)
-        assert errors == []
-    finally:
-        page.close()
-
-
 def test_a_form_on_an_own_page_is_posted_to_the_app_in_the_page(
     context: BrowserContext, static_server: Server
 ) -> None:
@@ -455,12 +441,13 @@ def test_click_cost_cold_and_warm(
     assert offsite.urls == []
 
 
-def test_an_own_page_still_answers_after_the_browser_stops_the_idle_worker(
+def test_an_own_page_runs_in_a_frame_answered_by_the_app_in_the_page(
     context: BrowserContext, static_server: Server
 ) -> None:
     page, errors = open_example(context, static_server, "server_sent_events")
     try:
         click_run(page)
+        # The page's EventSource streams through the service worker from the app here.
         frame = page.frame_locator(".playground-own-page")
         expect(frame.locator("body")).to_contain_text("#3", timeout=FIRST_ANSWER_MS)
         # What a browser does to an idle service worker: it starts again with no memory
