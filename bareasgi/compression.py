@@ -25,7 +25,7 @@ import zlib
 from collections.abc import AsyncGenerator, AsyncIterator, Collection, Iterable, Sequence
 
 from .headers import add_vary, find_all_headers, find_header, parse_accept
-from .streaming import BodyWriter, _ClosingStream
+from .streaming import BodyWriter, _ClosingStream, close_writer
 from .types import (
     Content,
     Headers,
@@ -350,8 +350,5 @@ async def _compress_stream(
                 yield _compress_chunk(compressor, chunk)
         yield compressor.flush()
     finally:
-        # Runs when the framework closes this stream (the client went away, or HEAD):
-        # the writer's own finally blocks must run now, not at garbage collection.
-        aclose = getattr(iterator, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        # Runs when the framework closes this stream (the client went away, or HEAD).
+        await close_writer(iterator)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .headers import request_header
-from .streaming import _ClosingStream
+from .streaming import _ClosingStream, close_writer
 from .types import Headers, HttpFullResponse, Scope
 
 __all__ = [
@@ -224,9 +224,7 @@ async def _event_chunks(
             await asyncio.wait((pending,))
             if not pending.cancelled():
                 pending.exception()  # retrieved, so asyncio does not log it as lost
-        aclose = getattr(iterator, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        await close_writer(iterator)
 
 
 async def _next(iterator: AsyncIterator[Any]) -> tuple[bool, Any]:

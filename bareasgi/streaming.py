@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from typing import Any
 from urllib.parse import quote
@@ -16,6 +17,8 @@ from .types import (
     Scope,
     Writer,
 )
+
+logger = logging.getLogger("bareasgi")
 
 # Shared by every response built here: a tuple cannot change, and one fewer is made each time.
 _TEXT_PLAIN = (b"content-type", b"text/plain; charset=utf-8")
@@ -83,9 +86,22 @@ class _ClosingStream:
         await self._outer.aclose()
         if not self._started:
             self._started = True  # closed once only
-            aclose = getattr(self._inner, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            await close_writer(self._inner)
+
+
+async def close_writer(writer: object) -> None:
+    """Close ``writer`` if it has ``aclose``, so its ``finally`` blocks run now, not at GC.
+
+    A failure is logged, not raised: a writer inside another (compressed, server-sent
+    events) then fails as one the framework closes itself does, logged once.
+    """
+    aclose = getattr(writer, "aclose", None)
+    if aclose is None:
+        return
+    try:
+        await aclose()
+    except Exception:
+        logger.exception("Closing the writer %r failed", writer)
 
 
 def bytes_writer(buf: bytes, chunk_size: int = -1) -> BodyWriter:

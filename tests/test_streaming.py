@@ -1,6 +1,7 @@
 """Writers, readers and response builders."""
 
 import asyncio
+import logging
 
 import pytest
 
@@ -217,3 +218,36 @@ async def test_a_compressed_stream_closes_its_writer_once(method, caplog):
             break  # the client leaves after the first chunk
     assert [writer.closes for writer in writers] == [0, 1, 1]
     assert "Closing the writer" not in caplog.text
+
+
+class FailingToClose(CountingWriter):
+    async def _aclose(self) -> None:
+        await super()._aclose()
+        raise RuntimeError("close failed")
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])  # read to its end, or never started
+@pytest.mark.parametrize("wrapper", ["compressed", "server-sent events"])
+async def test_a_wrapped_writer_failing_to_close_is_logged_once_naming_it(method, wrapper, caplog):
+    from bareasgi import Application
+    from bareasgi.compression import compression_middleware
+    from bareasgi.sse import event_stream_headers, event_writer
+    from bareasgi.testing import TestClient
+
+    writer = FailingToClose(b"x" * 1000)
+
+    async def handler(scope, info, matches, content):
+        if wrapper == "compressed":
+            return 200, [(b"content-type", b"text/plain")], writer, None
+        writer.chunks = ["an event"]
+        return 200, event_stream_headers(), event_writer(writer, keep_alive=None), None
+
+    app = Application(middlewares=[compression_middleware()])
+    app.http_router.add({"GET", "HEAD"}, "/", handler)
+    client = TestClient(app)
+    with caplog.at_level(logging.ERROR, logger="bareasgi"):
+        response = await client.request(method, "/", headers={"accept-encoding": "gzip"})
+    assert response.status == 200 and writer.closes == 1
+    errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert [record.getMessage() for record in errors] == [f"Closing the writer {writer!r} failed"]
+    assert str(errors[0].exc_info[1]) == "close failed"
