@@ -47,6 +47,15 @@ async def stream_chunks() -> AsyncIterator[bytes]:
         yield STREAM_CHUNK
 
 
+def routes(case: str, handlers: dict[str, Any], variables: str) -> list[tuple[str, str, Any]]:
+    """What to register for ``case``: (method, or ``WS``, path, handler), one or 1000
+    ``/route{i}`` + ``variables`` (``/{a:int}/{b}`` in the framework's syntax) for routes."""
+    if case in ROUTE_INDICES:
+        return [("GET", f"/route{i}{variables}", handlers["route"]) for i in ROUTE_INDICES[case]]
+    method = "WS" if case in ("websocket", "echo") else "POST" if case == "upload" else "GET"
+    return [(method, path_of(case), handlers[case])]
+
+
 def split_route(path: str, table: dict[str, Any]) -> tuple[Any, int, str] | None:
     """Hand-written routing for ``/route{i}/{a:int}/{b}``: one dict lookup."""
     parts = path.split("/")
@@ -166,16 +175,14 @@ def build_bareasgi(case: str) -> ASGIApp:
         while (message := await web_socket.receive()) is not None:
             await web_socket.send(message)
 
-    if case in ROUTE_INDICES:
-        for i in ROUTE_INDICES[case]:
-            app.http_router.add({"GET"}, f"/route{i}/{{a:int}}/{{b}}", route)
-    elif case in ("websocket", "echo"):
-        app.ws_router.add("/ws", websocket if case == "websocket" else echo)
-    else:
-        handlers = {"hello": hello, "hello_seed": hello_seed, "json": as_json,
-                    "stream": stream, "upload": upload}
-        app.http_router.add({"POST" if case == "upload" else "GET"}, path_of(case),
-                            handlers[case])
+    for method, path, handler in routes(case, {
+            "hello": hello, "hello_seed": hello_seed, "json": as_json, "route": route,
+            "stream": stream, "upload": upload, "websocket": websocket, "echo": echo,
+    }, "/{a:int}/{b}"):
+        if method == "WS":
+            app.ws_router.add(path, handler)
+        else:
+            app.http_router.add({method}, path, handler)
     return app
 
 
@@ -186,7 +193,7 @@ def build_starlette(case: str) -> ASGIApp:
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
-    from starlette.routing import BaseRoute, Route, WebSocketRoute
+    from starlette.routing import Route, WebSocketRoute
     from starlette.websockets import WebSocket
 
     async def hello(request: Request) -> Response:
@@ -215,15 +222,11 @@ def build_starlette(case: str) -> ASGIApp:
         async for text in websocket.iter_text():
             await websocket.send_text(text)
 
-    routes: list[BaseRoute]
-    if case in ROUTE_INDICES:
-        routes = [Route(f"/route{i}/{{a:int}}/{{b}}", route) for i in ROUTE_INDICES[case]]
-    elif case in ("websocket", "echo"):
-        routes = [WebSocketRoute("/ws", websocket if case == "websocket" else echo)]
-    else:
-        handler = {"hello": hello, "json": as_json, "stream": stream, "upload": upload}[case]
-        routes = [Route(f"/{case}", handler, methods=["POST" if case == "upload" else "GET"])]
-    return Starlette(routes=routes)
+    handlers = {"hello": hello, "json": as_json, "route": route, "stream": stream,
+                "upload": upload, "websocket": websocket, "echo": echo}
+    return Starlette(routes=[
+        WebSocketRoute(path, handler) if method == "WS" else Route(path, handler, methods=[method])
+        for method, path, handler in routes(case, handlers, "/{a:int}/{b}")])
 
 
 # --- Falcon (ASGI) --------------------------------------------------------------------------
@@ -274,14 +277,11 @@ def build_falcon(case: str) -> ASGIApp:
                 return
 
     app = falcon.asgi.App()
-    if case in ROUTE_INDICES:
-        resource = RouteResource()
-        for i in ROUTE_INDICES[case]:
-            app.add_route(f"/route{i}/{{a:int}}/{{b}}", resource)
-    else:
-        resources = {"hello": Hello, "json": Json, "stream": Stream, "upload": Upload,
-                     "websocket": WebSocket, "echo": Echo}
-        app.add_route(path_of(case), resources[case]())
+    resources = {"hello": Hello, "json": Json, "route": RouteResource, "stream": Stream,
+                 "upload": Upload, "websocket": WebSocket, "echo": Echo}
+    instances = {name: resource() for name, resource in resources.items()}
+    for _, path, resource in routes(case, instances, "/{a:int}/{b}"):
+        app.add_route(path, resource)  # one resource, for one route or a thousand
     return cast(ASGIApp, app)  # falcon types scope as dict, not MutableMapping
 
 
@@ -322,15 +322,11 @@ def build_blacksheep(case: str) -> ASGIApp:
         except bs.WebSocketDisconnectError:
             return
 
-    if case in ROUTE_INDICES:
-        for i in ROUTE_INDICES[case]:
-            router.add_get(f"/route{i}/{{int:a}}/{{b}}", route)
-    elif case in ("websocket", "echo"):
-        router.add_ws("/ws", websocket if case == "websocket" else echo)
-    elif case == "upload":
-        router.add_post("/upload", upload)
-    else:
-        router.add_get(f"/{case}", {"hello": hello, "json": as_json, "stream": stream}[case])
+    add = {"GET": router.add_get, "POST": router.add_post, "WS": router.add_ws}
+    for method, path, handler in routes(case, {
+            "hello": hello, "json": as_json, "route": route, "stream": stream, "upload": upload,
+            "websocket": websocket, "echo": echo}, "/{int:a}/{b}"):
+        add[method](path, handler)
     return app
 
 

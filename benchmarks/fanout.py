@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from harness import HOST, Server, finish, parser, table
+from harness import HOST, main, progress, serve, table
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -48,7 +48,7 @@ async def subscribe(url: str, subscriber: Subscriber, ready: asyncio.Event) -> N
         subscriber.close_code = ws.close_code
 
 
-async def measure(base_url: str, subscribers: int, messages: int, rate: float) -> dict[str, Any]:
+async def fan_out(base_url: str, subscribers: int, messages: int, rate: float) -> dict[str, Any]:
     ws_url = base_url.replace("http://", "ws://") + "/ws"
     received = [Subscriber() for _ in range(subscribers)]
     tasks = []
@@ -102,73 +102,51 @@ async def measure(base_url: str, subscribers: int, messages: int, rate: float) -
     }
 
 
-def run_setup(name: str, redis_url: str, args: Any) -> dict[str, Any]:
+def run_setup(name: str, redis_url: str, settings: dict[str, Any]) -> dict[str, Any]:
     use_redis, workers = SETUPS[name]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("REDIS_URL", None)
-    if use_redis:
-        env["REDIS_URL"] = redis_url
-
-    def command(port: int) -> list[str]:
-        return [sys.executable, "-m", "uvicorn", "examples.chat.app:app", "--host", HOST,
-                "--port", str(port), "--workers", str(workers), "--no-access-log",
-                "--log-level", "warning"]
-
-    with Server(command, name, env) as server:
+    env = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
+    env |= {"PYTHONUNBUFFERED": "1"} | ({"REDIS_URL": redis_url} if use_redis else {})
+    command = [sys.executable, "-m", "uvicorn", "examples.chat.app:app", "--host", HOST,
+               "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
+    with serve(lambda port: [*command, "--port", str(port)], name, env) as server:
         time.sleep(0.5 * workers)  # every worker started, not only the first
-        phases = {
-            "paced": asyncio.run(measure(server.url, args.subscribers, args.messages,
-                                         args.rate)),
-            "burst": asyncio.run(measure(server.url, args.subscribers, args.messages, 0)),
-        }
+        phases = {phase: asyncio.run(fan_out(server.url, settings["subscribers"],
+                                             settings["messages"], rate))
+                  for phase, rate in (("paced", settings["rate"]), ("burst", 0))}
+    for phase, m in phases.items():
+        progress(f"{name:18} {phase:6} {m['delivered_msgs_per_s']:>9} deliveries/s  latency "
+                 + " ".join(f"{p} {ms} ms" for p, ms in m["latency_ms"].items())
+                 + f"  lost {m['deliveries_lost']}  cut off {m['subscribers_cut_off']}")
     return {"setup": name, "workers": workers, "redis": use_redis, **phases}
 
 
-def main() -> None:
-    cli = parser(__doc__, "fanout")
-    cli.add_argument("--subscribers", type=int, default=1000)
-    cli.add_argument("--messages", type=int, default=200)
-    cli.add_argument("--rate", type=float, default=5.0,
-                     help="messages per second in the paced phase")
-    cli.add_argument("--setups", default=",".join(SETUPS), help="comma-separated")
-    cli.add_argument("--rounds", type=int, default=2, help="times each setup runs")
-    args = cli.parse_args()
-    if args.quick:
-        args.subscribers, args.messages, args.rounds = 100, 20, 1
-
-    # Each subscriber is a socket, on both sides: raise the open-file limit to match.
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = min(hard, max(soft, 4 * args.subscribers + 256))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-
+def measure(settings: dict[str, Any]) -> dict[str, Any]:
     redis_server = shutil.which("redis-server")
     if redis_server is None:
         sys.exit("fanout.py needs redis-server on the PATH: apt-get install redis-server")
+    # Each subscriber is a socket, on both sides: raise the open-file limit to match.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = min(hard, max(soft, 4 * settings["subscribers"] + 256))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
     results = []
-    with Server(lambda port: [redis_server, "--port", str(port), "--bind", HOST, "--save",
-                              "", "--appendonly", "no", "--loglevel", "warning"],
-                "redis-server") as redis:
+    with serve(lambda port: [redis_server, "--port", str(port), "--bind", HOST, "--save", "",
+                             "--appendonly", "no", "--loglevel", "warning"],
+               "redis-server") as redis:
         # Rounds interleave the setups, so that a busy moment of the machine does not
         # land on one setup alone; every round is kept.
-        for round_number in range(1, args.rounds + 1):
-            for name in args.setups.split(","):
-                result = run_setup(name, f"redis://{HOST}:{redis.port}/0", args)
+        for round_number in range(1, settings["rounds"] + 1):
+            for name in settings["setups"]:
+                result = run_setup(name, f"redis://{HOST}:{redis.port}/0", settings)
                 results.append({"round": round_number, **result})
-                print_result(name, result)
     # The machine is shared: how busy it was is part of the result.
-    load = [round(value, 2) for value in os.getloadavg()]
-    document = finish(args.json, {"benchmark": "fanout", "load_average": load,
-                                  "results": results}, markdown_table)
-    table = args.json.with_suffix(".md")
-    table.write_text("\n".join(markdown_table(document)) + "\n")
-    print(f"wrote {table}")
+    return {"benchmark": "fanout", "load_average": [round(v, 2) for v in os.getloadavg()],
+            "results": results}
 
 
-def markdown_table(document: dict[str, Any]) -> list[str]:
+def markdown(document: dict[str, Any]) -> list[str]:
     """The results as the Markdown table the performance page includes."""
     first = document["results"][0]["paced"]
     return [
-        "<!-- Generated by benchmarks/fanout.py from fanout.json. -->", "",
         f"{first['subscribers']:,} WebSocket subscribers, {first['messages']} messages "
         f"per phase, paced at {first['offered_rate_msgs_per_s']:g} messages/s; "
         f"`{document['command']}` on {document['date'][:10]}, "
@@ -183,14 +161,10 @@ def markdown_table(document: dict[str, Any]) -> list[str]:
     ]
 
 
-def print_result(name: str, result: dict[str, Any]) -> None:
-    for phase in ("paced", "burst"):
-        measured, latency = result[phase], result[phase]["latency_ms"]
-        print(f"{name:18} {phase:6} {measured['delivered_msgs_per_s']:>9} deliveries/s  "
-              f"p50 {latency['p50']} ms  p99 {latency['p99']} ms  max {latency['max']} ms  "
-              f"lost {measured['deliveries_lost']}  cut off {measured['subscribers_cut_off']}",
-              flush=True)
-
-
 if __name__ == "__main__":
-    main()
+    main(__doc__, "fanout", measure, markdown, {}, {
+        "subscribers": (1000, 100, "WebSocket subscribers"),
+        "messages": (200, 20, "messages posted per phase"),
+        "rate": (5.0, None, "messages per second in the paced phase"),
+        "setups": (list(SETUPS), None, "setups to run"),
+        "rounds": (2, 1, "times each setup runs")}, markdown_file=True)

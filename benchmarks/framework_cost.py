@@ -7,7 +7,6 @@ hello_seed); method: docs/project/benchmarks.md.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import gc
 import json
@@ -24,7 +23,7 @@ from typing import Any
 import apps
 import harness
 from apps import ASGIApp, Message, Scope
-from harness import CLIENT_CPU, PEERS, can_pin, finish, interleave, paired_ratio, parser, pinned
+from harness import PEERS, paired_ratio
 
 MARKER = "@@bench "  # prefixes worker protocol lines, so stray prints cannot confuse us
 # A case measured against another case of the same rounds: its floor, and its peers' case.
@@ -32,6 +31,7 @@ BASE_CASE = {"hello_seed": "hello"}
 GROUPS = (("hello", "hello_seed"), ("route1", "routes1000"))
 
 # --- cases ----------------------------------------------------------------------------------
+
 
 Check = Callable[[list[Message]], "str | None"]
 
@@ -45,24 +45,25 @@ class Case:
     must_read_body: bool = False
 
 
-def scope_for(kind: str, method: str, path: str, extra: list[tuple[bytes, bytes]]) -> Scope:
+def scope_for(kind: str, path: str, extra: list[tuple[bytes, bytes]]) -> Scope:
     headers = [(b"host", b"localhost:8000"), (b"user-agent", b"bench"), (b"accept", b"*/*")]
+    ws = kind == "websocket"
     scope: Scope = {
         "type": kind, "http_version": "1.1",
-        "asgi": {"version": "3.0", "spec_version": "2.4" if kind == "websocket" else "2.3"},
-        "scheme": "ws" if kind == "websocket" else "http", "path": path,
-        "raw_path": path.encode(), "query_string": b"", "root_path": "",
-        "headers": headers + extra, "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
+        "asgi": {"version": "3.0", "spec_version": "2.4" if ws else "2.3"},
+        "scheme": "ws" if ws else "http", "path": path, "raw_path": path.encode(),
+        "query_string": b"", "root_path": "", "headers": headers + extra,
+        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
     }
-    if kind == "websocket":
+    if ws:
         scope["subprotocols"] = []
     else:
-        scope["method"] = method
+        scope["method"] = "POST" if path == "/upload" else "GET"
     return scope
 
 
 def http_check(content_type: bytes, expected: Callable[[bytes], bool]) -> Check:
+    """One 200 response of ``content_type``, its body complete and ``expected``."""
     def check(sent: list[Message]) -> str | None:
         starts = [m for m in sent if m["type"] == "http.response.start"]
         if len(starts) != 1 or starts[0]["status"] != 200:
@@ -86,38 +87,31 @@ def ws_check(sent: list[Message]) -> str | None:
     return None if echoed == [apps.WS_TEXT] else f"expected one echo, got {echoed!r}"
 
 
-def is_json_message(body: bytes) -> bool:
-    try:
-        return bool(json.loads(body) == apps.MESSAGE)
-    except ValueError:
-        return False
-
-
 def build_case(name: str) -> Case:
-    get: tuple[Message, ...] = ({"type": "http.request", "body": b"", "more_body": False},)
-    done: Message = {"type": "http.disconnect"}
+    path, done = apps.path_of(name), {"type": "http.disconnect"}
     if name == "websocket":
-        ws_in = ({"type": "websocket.connect"}, {"type": "websocket.receive", "text": apps.WS_TEXT})
-        return Case(scope_for("websocket", "", apps.path_of(name), [
+        return Case(scope_for("websocket", path, [
             (b"upgrade", b"websocket"), (b"connection", b"Upgrade"),
             (b"sec-websocket-version", b"13"), (b"sec-websocket-key", b"dGhlIHNhbXBsZSBub25jZQ=="),
-        ]), ws_in, {"type": "websocket.disconnect", "code": 1000}, ws_check)
+        ]), ({"type": "websocket.connect"}, {"type": "websocket.receive", "text": apps.WS_TEXT}),
+            {"type": "websocket.disconnect", "code": 1000}, ws_check)
     if name == "upload":
-        upload = tuple({"type": "http.request", "body": apps.UPLOAD_CHUNK,
-                        "more_body": i < apps.UPLOAD_CHUNKS - 1} for i in range(apps.UPLOAD_CHUNKS))
         size = str(len(apps.UPLOAD_CHUNK) * apps.UPLOAD_CHUNKS).encode()
-        extra = [(b"content-type", b"application/octet-stream"), (b"content-length", size)]
-        return Case(scope_for("http", "POST", "/upload", extra), upload, done,
-                    http_check(b"text/plain", lambda b: b == size), must_read_body=True)
-    checks = {
-        "hello": http_check(b"text/plain", lambda b: b == apps.HELLO.encode()),
-        "json": http_check(b"application/json", is_json_message),
-        "route": http_check(b"text/plain", lambda b: b == apps.ROUTE_BODY),
-        "stream": http_check(b"application/octet-stream",
-                             lambda b: b == apps.STREAM_CHUNK * apps.STREAM_CHUNKS),
-    }
-    check = checks[name.removesuffix("_seed").removesuffix("s1000").removesuffix("1")]
-    return Case(scope_for("http", "GET", apps.path_of(name), []), get, done, check)
+        return Case(scope_for("http", path, [(b"content-type", b"application/octet-stream"),
+                                             (b"content-length", size)]),
+                    tuple({"type": "http.request", "body": apps.UPLOAD_CHUNK,
+                           "more_body": i < apps.UPLOAD_CHUNKS - 1}
+                          for i in range(apps.UPLOAD_CHUNKS)),
+                    done, http_check(b"text/plain", size.__eq__), must_read_body=True)
+    content_type, body = {
+        "hello": (b"text/plain", apps.HELLO.encode()), "route": (b"text/plain", apps.ROUTE_BODY),
+        "json": (b"application/json", json.dumps(apps.MESSAGE).encode()),
+        "stream": (b"application/octet-stream", apps.STREAM_CHUNK * apps.STREAM_CHUNKS),
+    }[name.removesuffix("_seed").removesuffix("s1000").removesuffix("1")]
+    expected = (lambda b: json.loads(b) == apps.MESSAGE) if b"json" in content_type else body.__eq__
+    return Case(scope_for("http", path, []), ({"type": "http.request", "body": b"",
+                                               "more_body": False},), done,
+                http_check(content_type, expected))
 
 
 # --- the worker: one (framework, case), timing batches on request ---------------------------
@@ -219,14 +213,15 @@ async def work(framework: str, case_name: str, target_s: float) -> None:
 
 
 class Worker:
-    """The parent's handle on a worker subprocess."""
+    """The parent's handle on a worker subprocess (this script as ``worker FRAMEWORK CASE
+    TARGET_S``), sized and warmed up once started."""
 
     def __init__(self, framework: str, case: str, target_s: float) -> None:
         self.framework, self.case = framework, case
-        command = [sys.executable, str(Path(__file__).resolve()), "--worker", framework,
-                   "--case", case, "--target", str(target_s)]
-        self.proc = subprocess.Popen(pinned(CLIENT_CPU, command), stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
+        command = [sys.executable, str(Path(__file__).resolve()), "worker", framework, case,
+                   str(target_s)]
+        self.proc = subprocess.Popen(harness.pinned(harness.CLIENT_CPU, command),
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         hello = self._read()
         if "error" in hello:
             self.close()
@@ -259,21 +254,20 @@ class Worker:
 Results = dict[str, dict[str, dict[str, Any]]]  # case -> framework -> result
 
 
-def measure_group(group: list[str], frameworks: list[str], args: argparse.Namespace,
-                  results: Results) -> None:
+def measure_group(group: list[str], settings: dict[str, Any], results: Results) -> None:
     workers: list[Worker] = []
     try:
         for case in group:
-            for framework in frameworks:  # one by one, so that start-ups do not overlap
+            for framework in settings["frameworks"]:  # one by one: start-ups do not overlap
                 if not apps.supports(framework, case):
                     continue
                 try:
-                    workers.append(Worker(framework, case, args.target))
+                    workers.append(Worker(framework, case, settings["target_s"]))
                 except RuntimeError as exc:
-                    print(f"  {framework}/{case}: FAILED: {exc}", file=sys.stderr)
+                    harness.progress(f"  {framework}/{case}: FAILED: {exc}")
                     results.setdefault(case, {})[framework] = {"error": str(exc)}
-        samples = interleave(args.rounds, workers, Worker.run,
-                             lambda w: f"{w.framework}/{w.case}")
+        samples = harness.interleave(settings["rounds"], workers, Worker.run,
+                                     lambda w: f"{w.framework}/{w.case}")
     finally:
         for worker in workers:
             worker.close()
@@ -302,6 +296,23 @@ def add_ratios(results: Results) -> None:
                 result["ratio_to_peers"] = {
                     peer: paired_ratio(mine, base[peer]["samples_us"])
                     for peer in PEERS if "samples_us" in base.get(peer, {})}
+
+
+def measure(settings: dict[str, Any]) -> dict[str, Any]:
+    settings["frameworks"] = ["bare", *(f for f in settings["frameworks"] if f != "bare")]
+    cases = settings["cases"]
+    unknown = sorted({*settings["frameworks"]} - {*apps.BUILDERS}) + sorted(
+        {*cases} - {*apps.CASE_NAMES})
+    if unknown:
+        sys.exit(f"unknown framework or case: {', '.join(unknown)}")
+    results: Results = {}
+    for case in cases:
+        if case not in results:
+            group = next(([c for c in g if c in cases] for g in GROUPS if case in g), [case])
+            harness.progress(f"case {' + '.join(group)}:")
+            measure_group(group, settings, results)
+    add_ratios(results)
+    return {"results": results}
 
 
 def markdown(doc: dict[str, Any]) -> list[str]:
@@ -334,41 +345,14 @@ def markdown(doc: dict[str, Any]) -> list[str]:
     ]
 
 
-def main(argv: list[str] | None = None) -> int:
-    cli = parser(__doc__, "framework_cost")
-    cli.add_argument("--rounds", type=int, default=9, help="timed rounds (default 9)")
-    cli.add_argument("--target", type=float, default=0.3,
-                     help="seconds per timed batch (default 0.3)")
-    cli.add_argument("--frameworks", default=",".join(apps.BUILDERS),
-                     help="comma-separated, default all; 'bare' is always included")
-    cli.add_argument("--cases", default=",".join(apps.CASE_NAMES), help="comma-separated")
-    cli.add_argument("--worker", help=argparse.SUPPRESS)
-    cli.add_argument("--case", help=argparse.SUPPRESS)
-    args = cli.parse_args(argv)
-    if args.worker:
-        asyncio.run(work(args.worker, args.case, args.target))
-        return 0
-    if args.quick:
-        args.rounds, args.target = 3, 0.1
-    frameworks = ["bare", *(f for f in args.frameworks.split(",") if f and f != "bare")]
-    cases = [c for c in args.cases.split(",") if c]
-    unknown = sorted({*frameworks} - {*apps.BUILDERS}) + sorted({*cases} - {*apps.CASE_NAMES})
-    if unknown:
-        print(f"unknown framework or case: {', '.join(unknown)}", file=sys.stderr)
-        return 2
-    results: Results = {}
-    for case in cases:
-        if case in results:
-            continue
-        group = next(([c for c in g if c in cases] for g in GROUPS if case in g), [case])
-        print(f"case {' + '.join(group)}:", file=sys.stderr)
-        measure_group(group, frameworks, args, results)
-    add_ratios(results)
-    settings = {"rounds": args.rounds, "target_s": args.target, "frameworks": frameworks,
-                "cases": cases, "loop": "asyncio (default event loop)", "pinned": can_pin()}
-    finish(args.json, {"settings": settings, "results": results}, markdown)
-    return 1 if any("error" in r for c in results.values() for r in c.values()) else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    if sys.argv[1:2] == ["worker"]:
+        asyncio.run(work(sys.argv[2], sys.argv[3], float(sys.argv[4])))
+        sys.exit()
+    document = harness.main(
+        __doc__, "framework_cost", measure, markdown,
+        {"loop": "asyncio (default event loop)", "pinned": harness.can_pin()},
+        {"rounds": (9, 3, "timed rounds"), "target_s": (0.3, 0.1, "seconds per timed batch"),
+         "frameworks": (list(apps.BUILDERS), None, "frameworks; 'bare' is always included"),
+         "cases": (list(apps.CASE_NAMES), None, "cases")})
+    sys.exit(any("error" in r for c in document["results"].values() for r in c.values()))

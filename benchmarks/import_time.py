@@ -13,7 +13,7 @@ import sys
 import time
 from typing import Any
 
-from harness import CLIENT_CPU, ROOT, can_pin, finish, interleave, parser, pinned, table
+from harness import CLIENT_CPU, ROOT, can_pin, interleave, main, pinned, table
 
 MODULES = {"asyncio": "import asyncio", "bareasgi": "import bareasgi",
            "starlette": "import starlette.applications"}
@@ -60,31 +60,23 @@ def markdown(doc: dict[str, Any]) -> list[str]:
     ]
 
 
-def main(argv: list[str] | None = None) -> int:
-    cli = parser(__doc__, "import_time")
-    cli.add_argument("--runs", type=int, default=40,
-                     help="fresh interpreters per statement (default 40)")
-    args = cli.parse_args(argv)
-    if args.quick:
-        args.runs = 10
+def measure(settings: dict[str, Any]) -> dict[str, Any]:
     statements = {"pass": "pass", **MODULES}
     for statement in statements.values():  # warm the file cache, write the byte-code caches
         wall_ms(statement)
-    names = list(statements)
-    wall = dict(zip(names, interleave(args.runs, names, lambda n: wall_ms(statements[n])),
+    names, runs = list(statements), settings["runs"]
+    wall = dict(zip(names, interleave(runs, names, lambda n: wall_ms(statements[n])),
                     strict=True))
-    cumulative = dict(zip(MODULES, interleave(args.runs, list(MODULES), importtime_ms),
-                          strict=True))
+    cumulative = dict(zip(MODULES, interleave(runs, list(MODULES), importtime_ms), strict=True))
     startup = statistics.median(wall["pass"])
     modules = {name: {"statement": statement, "wall_ms": statistics.median(wall[name]),
                       "wall_minus_startup_ms": statistics.median(wall[name]) - startup,
                       "importtime_ms": statistics.median(cumulative[name])}
                for name, statement in MODULES.items()}
-    finish(args.json, {"settings": {"runs": args.runs, "pinned": can_pin()},
-                       "startup_ms": startup, "modules": modules,
-                       "samples": {"wall_ms": wall, "importtime_ms": cumulative}}, markdown)
-    return 0
+    return {"startup_ms": startup, "modules": modules,
+            "samples": {"wall_ms": wall, "importtime_ms": cumulative}}
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main(__doc__, "import_time", measure, markdown, {"pinned": can_pin()},
+         {"runs": (40, 10, "fresh interpreters per statement")})

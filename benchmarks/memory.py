@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import os
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -81,56 +82,41 @@ async def bare_big(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-# --- the client -----------------------------------------------------------------------------
+# --- the client and the measurement ---------------------------------------------------------
 
 
-def download(port: int, size: int) -> None:
-    """GET /stream/SIZE and read the body into one reused buffer, discarding it."""
+def transfer(port: int, direction: str, size: int) -> None:
+    """GET /stream/SIZE, or POST SIZE bytes in 64 KiB chunks to /upload, reading the answer
+    into one reused buffer; checks the size streamed, or the size and digest answered."""
     conn = http.client.HTTPConnection(harness.HOST, port, timeout=TIMEOUT_S)
+    digest, received, buffer = hashlib.sha256(), 0, memoryview(bytearray(256 * 1024))
     try:
-        conn.request("GET", f"/stream/{size}")
+        if direction == "stream":
+            conn.request("GET", f"/stream/{size}")
+        else:
+            chunk = bytes(range(256)) * (CHUNK_SIZE // 256)
+            conn.putrequest("POST", "/upload")
+            conn.putheader("content-type", "application/octet-stream")
+            conn.putheader("content-length", str(size))
+            conn.endheaders()
+            for start in range(0, size, CHUNK_SIZE):
+                conn.send(chunk[: size - start])
+                digest.update(chunk[: size - start])
         response = conn.getresponse()
-        buffer = memoryview(bytearray(256 * 1024))
-        received = 0
         while n := response.readinto(buffer):
             received += n
     finally:
         conn.close()
-    if response.status != 200 or received != size:
-        raise RuntimeError(f"GET /stream: {response.status}, {received} bytes, not {size}")
-
-
-def upload(port: int, size: int) -> None:
-    """POST SIZE bytes in 64 KiB chunks to /upload and check the size and digest answered."""
-    chunk = bytes(range(256)) * (CHUNK_SIZE // 256)
-    digest = hashlib.sha256()
-    conn = http.client.HTTPConnection(harness.HOST, port, timeout=TIMEOUT_S)
-    try:
-        conn.putrequest("POST", "/upload")
-        conn.putheader("content-type", "application/octet-stream")
-        conn.putheader("content-length", str(size))
-        conn.endheaders()
-        for start in range(0, size, CHUNK_SIZE):
-            piece = chunk[: size - start]
-            conn.send(piece)
-            digest.update(piece)
-        response = conn.getresponse()
-        answer = response.read().decode()
-    finally:
-        conn.close()
-    expected = f"{size} {digest.hexdigest()}"
-    if response.status != 200 or answer != expected:
-        raise RuntimeError(f"POST /upload: {response.status} {answer!r}, expected {expected!r}")
-
-
-# --- measurement ----------------------------------------------------------------------------
+    expected = str(size) if direction == "stream" else f"{size} {digest.hexdigest()}"
+    got = str(received) if direction == "stream" else buffer[:received].tobytes().decode()
+    if response.status != 200 or got != expected:
+        raise RuntimeError(f"{direction}: {response.status} {got!r}, expected {expected!r}")
 
 
 def measure_one(app: str, direction: str, size: int) -> dict[str, Any]:
     """Start a fresh server, warm it up, and measure the peak RSS growth of one transfer."""
-    transfer = download if direction == "stream" else upload
-    with harness.Server(harness.uvicorn(f"memory:{app}_big"), app) as server:
-        transfer(server.port, WARMUP_SIZE)
+    with harness.serve(harness.uvicorn(f"memory:{app}_big"), app) as server:
+        transfer(server.port, direction, WARMUP_SIZE)
         try:
             Path(f"/proc/{server.pid}/clear_refs").write_text("5")  # peak := current RSS
             reset = True
@@ -138,7 +124,7 @@ def measure_one(app: str, direction: str, size: int) -> dict[str, Any]:
             reset = False
         baseline_kib = harness.status_kib(server.pid, "VmRSS" if reset else "VmHWM")
         start = time.perf_counter()
-        transfer(server.port, size)
+        transfer(server.port, direction, size)
         seconds = time.perf_counter() - start
         peak_kib = harness.status_kib(server.pid, "VmHWM")
     return {
@@ -148,6 +134,26 @@ def measure_one(app: str, direction: str, size: int) -> dict[str, Any]:
         "seconds": seconds, "mib_per_s": size / MIB / seconds,
         "baseline": "VmRSS after clear_refs" if reset else "VmHWM before (clear_refs refused)",
     }
+
+
+def measure(settings: dict[str, Any]) -> dict[str, Any]:
+    if not Path("/proc/self/status").exists():
+        sys.exit("memory.py needs Linux's /proc")
+    results = []
+    for direction in ("stream", "upload"):
+        for app in ("bare", "bareasgi"):
+            results.append(measure_one(app, direction, settings["size_mib"] * MIB))
+            harness.progress(f"  {app:>8} {direction}: +{results[-1]['growth_mib']:.1f} MiB "
+                             f"peak RSS ({results[-1]['mib_per_s']:.0f} MiB/s)")
+    return {"results": results}
+
+
+def pin_client() -> bool:
+    """Pin this process, the client, to the client's core; False when that is not possible."""
+    if not harness.can_pin() or not hasattr(os, "sched_setaffinity"):
+        return False
+    os.sched_setaffinity(0, {harness.CLIENT_CPU})
+    return True
 
 
 def markdown(doc: dict[str, Any]) -> list[str]:
@@ -164,29 +170,9 @@ def markdown(doc: dict[str, Any]) -> list[str]:
     ]
 
 
-def main(argv: list[str] | None = None) -> int:
-    cli = harness.parser(__doc__, "memory")
-    cli.add_argument("--size-mib", type=int, default=1024,
-                     help="MiB transferred each way (default 1024)")
-    args = cli.parse_args(argv)
-    if args.quick:
-        args.size_mib = 256
-    if not Path("/proc/self/status").exists():
-        print("memory.py needs Linux's /proc", file=sys.stderr)
-        return 2
-    pinned = harness.pin_this_process(harness.CLIENT_CPU)
-    results = []
-    for direction in ("stream", "upload"):
-        for app in ("bare", "bareasgi"):
-            results.append(measure_one(app, direction, args.size_mib * MIB))
-            harness.progress(f"  {app:>8} {direction}: +{results[-1]['growth_mib']:.1f} MiB "
-                             f"peak RSS ({results[-1]['mib_per_s']:.0f} MiB/s)")
-    settings = {"size_mib": args.size_mib, "chunk_kib": CHUNK_SIZE // 1024,
-                "warmup_mib": WARMUP_SIZE // MIB, "target_mib": TARGET_MIB, "pinned": pinned,
-                "server": "uvicorn --http httptools --loop uvloop"}
-    harness.finish(args.json, {"settings": settings, "results": results}, markdown)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    harness.main(__doc__, "memory", measure, markdown, {
+        "chunk_kib": CHUNK_SIZE // 1024, "warmup_mib": WARMUP_SIZE // MIB,
+        "target_mib": TARGET_MIB, "pinned": pin_client(),
+        "server": "uvicorn --http httptools --loop uvloop"},
+        {"size_mib": (1024, 256, "MiB transferred each way")})

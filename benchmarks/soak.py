@@ -21,12 +21,10 @@ import time
 import zlib
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import WebSocketException
 
@@ -38,12 +36,7 @@ if str(ROOT / "benchmarks") not in sys.path:  # imported by tests/test_soak.py
 
 from harness import environment, status_kib  # noqa: E402
 
-from tests.realserver import (  # noqa: E402
-    free_port,
-    server_errors,
-    start_process,
-    traceback_endings,
-)
+from tests import realserver  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "soak.json"
 APP = "benchmarks.soak_app:app"
@@ -67,48 +60,33 @@ class Unexpected(Exception):
     """The server answered something the soak app never answers to that request."""
 
 
-@dataclass
-class Tally:
-    """What the clients saw."""
-
-    outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)
-    unchosen_5xx: int = 0
-    unexpected: list[str] = field(default_factory=list)
-    completed: int = 0
-
-    def count(self, kind: str, outcome: str) -> None:
-        self.outcomes[(kind, outcome)] += 1
-        self.completed += 1
-
-    def problem(self, kind: str, detail: str) -> None:
-        self.count(kind, "unexpected")
-        if len(self.unexpected) < 50:
-            self.unexpected.append(f"{kind}: {detail}")
-
-
 class Client:
     """Sends the requests of one kind each (the method named after the kind), checking
-    every answer."""
+    every answer, and counts what it saw."""
 
-    def __init__(self, http: httpx.AsyncClient, ws_url: str, tally: Tally) -> None:
-        self.http, self.ws_url, self.tally = http, ws_url, tally
+    def __init__(self, http: httpx.AsyncClient, ws_url: str) -> None:
+        self.http, self.ws_url = http, ws_url
+        self.outcomes: Counter[tuple[str, str]] = Counter()
+        self.unchosen_5xx, self.completed, self.unexpected = 0, 0, list[str]()
 
     async def run(self, kind: str, abort: bool) -> None:
         job: Callable[[bool], Awaitable[str]] = getattr(self, kind)
         try:
             outcome = await asyncio.wait_for(job(abort), REQUEST_TIMEOUT)
-        except Unexpected as error:
-            self.tally.problem(kind, str(error))
-        except (httpx.HTTPError, WebSocketException, OSError, asyncio.TimeoutError) as error:
-            self.tally.problem(kind, f"{type(error).__name__}: {error}")
-        else:
-            self.tally.count(kind, outcome)
+        except (Unexpected, httpx.HTTPError, WebSocketException, OSError,
+                asyncio.TimeoutError) as error:
+            outcome = "unexpected"
+            if len(self.unexpected) < 50:
+                detail = "" if isinstance(error, Unexpected) else f"{type(error).__name__}: "
+                self.unexpected.append(f"{kind}: {detail}{error}")
+        self.outcomes[(kind, outcome)] += 1
+        self.completed += 1
 
     def _expect(self, response: httpx.Response, status: int) -> str:
         """The status as the outcome, if it is the one the soak app answers; else Unexpected."""
         if response.status_code != status:
             if response.status_code >= 500:  # only /unavailable's 503 is the app's choice
-                self.tally.unchosen_5xx += 1
+                self.unchosen_5xx += 1
             raise Unexpected(f"{response.status_code} {response.text[:100]!r}")
         return str(status)
 
@@ -182,7 +160,10 @@ class Client:
             message = await ws.recv()
             if len(message) != 65536:
                 raise Unexpected(f"flood message of {len(message)} bytes")
-            _reset(ws)
+            # Close with a TCP reset (SO_LINGER 0), as a client whose connection broke.
+            sock = ws.transport.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            ws.transport.abort()
         return "reset"
 
     async def not_found(self, abort: bool) -> str:
@@ -193,28 +174,17 @@ class Client:
         return self._expect(await self.http.get("/unavailable"), 503)
 
 
-def _reset(ws: ClientConnection) -> None:
-    """Close with a TCP reset (SO_LINGER 0), as a client whose connection broke."""
-    sock = ws.transport.get_extra_info("socket")
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    ws.transport.abort()
 
-
-async def admin_tasks(http: httpx.AsyncClient) -> dict[str, Any]:
-    response = await http.get("/admin/tasks")
-    response.raise_for_status()
-    answer: dict[str, Any] = response.json()
-    return answer
-
-
-async def settled_tasks(http: httpx.AsyncClient, baseline: int) -> dict[str, Any]:
-    """The task count once it is back to ``baseline``, or after ``SETTLE_TIMEOUT`` seconds."""
+async def tasks(http: httpx.AsyncClient, baseline: int | None = None) -> dict[str, Any]:
+    """The soak app's task census; given a ``baseline``, once the count is back to it (or
+    after ``SETTLE_TIMEOUT`` seconds: connections closed by clients take a moment)."""
     deadline = time.monotonic() + SETTLE_TIMEOUT
     while True:
-        answer = await admin_tasks(http)
-        if answer["tasks"] <= baseline or time.monotonic() > deadline:
+        response = await http.get("/admin/tasks")
+        answer: dict[str, Any] = response.raise_for_status().json()
+        if baseline is None or answer["tasks"] <= baseline or time.monotonic() > deadline:
             return answer
-        await asyncio.sleep(0.1)  # polling: connections closed by clients take a moment
+        await asyncio.sleep(0.1)
 
 
 async def drive(base_url: str, ws_url: str, pid: int, requests: int, concurrency: int,
@@ -225,46 +195,40 @@ async def drive(base_url: str, ws_url: str, pid: int, requests: int, concurrency
     kinds = rng.choices(list(WEIGHTS), weights=list(WEIGHTS.values()), k=requests)
     aborts = [kind in ABORTABLE and rng.random() < abort_rate for kind in kinds]
     random.seed(seed)
-    tally = Tally()
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     started = time.monotonic()
-    deadline = started + max_seconds
     async with httpx.AsyncClient(base_url=base_url, limits=limits,
                                  timeout=REQUEST_TIMEOUT) as http:
-        client = Client(http, ws_url, tally)
-        baseline = await admin_tasks(http)
-        rss_start = status_kib(pid, "VmRSS")
-        issued = 0
+        client = Client(http, ws_url)
+        baseline, rss_start, issued = await tasks(http), status_kib(pid, "VmRSS"), 0
 
         async def worker(stop_at: int) -> None:
             nonlocal issued
-            while issued < stop_at and time.monotonic() < deadline:
+            while issued < stop_at and time.monotonic() < started + max_seconds:
                 index = issued
                 issued += 1
                 await client.run(kinds[index], aborts[index])
 
-        measurements = {}
+        phases = {}
         for name, stop_at in (("checkpoint", checkpoint), ("end", requests)):
             await asyncio.gather(*(worker(stop_at) for _ in range(concurrency)))
-            measurements[name] = {"requests": tally.completed, "rss_kib": status_kib(pid, "VmRSS"),
-                                  "seconds": round(time.monotonic() - started, 1)}
+            phases[name] = {"requests": client.completed, "rss_kib": status_kib(pid, "VmRSS"),
+                            "seconds": round(time.monotonic() - started, 1)}
         elapsed = time.monotonic() - started
-        final = await settled_tasks(http, baseline["tasks"])
-
-    rss = {name: measurements[name]["rss_kib"] for name in ("checkpoint", "end")}
+        final = await tasks(http, baseline["tasks"])
+    rss = {name: phases[name]["rss_kib"] for name in ("checkpoint", "end")}
     return {
-        "completed": tally.completed, "timed_out": tally.completed < requests,
+        "completed": client.completed, "timed_out": client.completed < requests,
         "elapsed_s": round(elapsed, 1),
-        "requests_per_s": round(tally.completed / elapsed) if elapsed else None,
-        "aborted_on_purpose": sum(aborts[: tally.completed]),
-        "outcomes": {
-            kind: {outcome: n for (k, outcome), n in sorted(tally.outcomes.items()) if k == kind}
-            for kind in WEIGHTS},
-        "unchosen_5xx": tally.unchosen_5xx, "unexpected": tally.unexpected,
-        "unexpected_count": sum(n for (_, o), n in tally.outcomes.items() if o == "unexpected"),
+        "requests_per_s": round(client.completed / elapsed) if elapsed else None,
+        "aborted_on_purpose": sum(aborts[: client.completed]),
+        "outcomes": {kind: {outcome: n for (k, outcome), n in sorted(client.outcomes.items())
+                            if k == kind} for kind in WEIGHTS},
+        "unchosen_5xx": client.unchosen_5xx, "unexpected": client.unexpected,
+        "unexpected_count": sum(n for (_, o), n in client.outcomes.items() if o == "unexpected"),
         "rss_kib": {"start": rss_start, **rss, "peak": status_kib(pid, "VmHWM")},
         "rss_ratio_end_to_checkpoint": round(rss["end"] / rss["checkpoint"], 3),
-        "phases": measurements,
+        "phases": phases,
         "tasks": {"baseline": baseline["tasks"], "end": final["tasks"],
                   "left": final["tasks"] - baseline["tasks"], "running_at_end": final["running"],
                   "running_at_baseline": baseline["running"]},
@@ -276,25 +240,26 @@ def run(requests: int = 100_000, concurrency: int = 64, *, checkpoint: int = 10_
         output: Path | None = RESULTS) -> dict[str, Any]:
     """Serve the soak app, send the load, stop the server; return (and write) the results."""
     checkpoint = max(1, min(checkpoint, requests))
-    port = free_port()
+    port = realserver.free_port()
     command = [sys.executable, "-m", "uvicorn", APP, "--host", "127.0.0.1", "--port", str(port),
                "--no-access-log", "--log-level", "warning"]
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
-        with start_process(command, name="uvicorn", port=port, tmp_dir=Path(tmp),
-                           probe_path="/plain") as server:
+        with realserver.start_process(command, name="uvicorn", port=port, tmp_dir=Path(tmp),
+                                      probe_path="/plain") as server:
             results = asyncio.run(drive(server.base_url, server.ws_url, server.process.pid,
                                         requests, concurrency, checkpoint, abort_rate, seed,
                                         max_seconds))
-        # Stopped: the log now includes the shutdown too.
-        log = server.stderr()
+        log = server.stderr()  # read once stopped: the log includes the shutdown too
     results = {
         **environment(),
         "command": f"python benchmarks/soak.py --requests {requests} --concurrency {concurrency}",
         "server": f"python -m uvicorn {APP} --no-access-log --log-level warning",
         "requests": requests, "concurrency": concurrency, "checkpoint": checkpoint,
         "abort_rate": abort_rate, "seed": seed, **results,
-        "server_exit_code": server.process.returncode, "server_errors": server_errors(log),
-        "server_tracebacks": traceback_endings(log), "server_stderr_lines": len(log.splitlines()),
+        "server_exit_code": server.process.returncode,
+        "server_errors": realserver.server_errors(log),
+        "server_tracebacks": realserver.traceback_endings(log),
+        "server_stderr_lines": len(log.splitlines()),
     }
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -302,59 +267,39 @@ def run(requests: int = 100_000, concurrency: int = 64, *, checkpoint: int = 10_
     return results
 
 
-def summary(results: dict[str, Any]) -> str:
-    """The results as a plain-text table."""
-    rss, tasks = results["rss_kib"], results["tasks"]
-    rows = [
-        ("requests sent / planned", f"{results['completed']} / {results['requests']}"),
-        ("concurrency", str(results["concurrency"])),
-        ("elapsed", f"{results['elapsed_s']} s ({results['requests_per_s']} requests/s)"),
-        ("aborted by the client on purpose", str(results["aborted_on_purpose"])),
-    ]
-    for kind, outcomes in results["outcomes"].items():
-        shown = ", ".join(f"{outcome}: {count}" for outcome, count in outcomes.items())
-        rows.append((f"  {kind}", shown or "-"))
-    rows += [
-        ("5xx the app did not choose", str(results["unchosen_5xx"])),
-        ("unexpected answers or errors", str(results["unexpected_count"])),
-        ("RSS at start", f"{rss['start'] / 1024:.1f} MiB"),
-        (f"RSS after {results['phases']['checkpoint']['requests']}",
-         f"{rss['checkpoint'] / 1024:.1f} MiB"),
-        (f"RSS after {results['phases']['end']['requests']}", f"{rss['end'] / 1024:.1f} MiB"),
-        ("RSS end / checkpoint", f"{results['rss_ratio_end_to_checkpoint']:.3f}"),
-        ("RSS peak", f"{rss['peak'] / 1024:.1f} MiB"),
-        ("tasks: baseline, end, left", f"{tasks['baseline']}, {tasks['end']}, {tasks['left']}"),
-        ("server errors in stderr", str(len(results["server_errors"]))),
-        ("tracebacks in stderr", str(len(results["server_tracebacks"]))),
-        ("server exit code", str(results["server_exit_code"])),
-    ]
-    width = max(len(name) for name, _ in rows)
-    return "\n".join([f"{name:<{width}}  {value}" for name, value in rows]
-                     + [f"unexpected: {problem}" for problem in results["unexpected"][:10]]
-                     + [f"stderr: {line}" for line in
-                        results["server_errors"][:10] + results["server_tracebacks"][:10]])
+def summary(r: dict[str, Any]) -> str:
+    """The results in a few lines of text."""
+    rss, tasks, phases = r["rss_kib"], r["tasks"], r["phases"]
+    return "\n".join([
+        f"{r['completed']} of {r['requests']} requests, {r['concurrency']} clients, "
+        f"{r['elapsed_s']} s ({r['requests_per_s']} requests/s), "
+        f"{r['aborted_on_purpose']} aborted by the client on purpose",
+        *(f"  {kind}: " + (", ".join(f"{o}: {n}" for o, n in outcomes.items()) or "-")
+          for kind, outcomes in r["outcomes"].items()),
+        f"5xx the app did not choose: {r['unchosen_5xx']}; unexpected answers or errors: "
+        f"{r['unexpected_count']}",
+        f"RSS: {rss['start'] / 1024:.1f} MiB at start, {rss['checkpoint'] / 1024:.1f} after "
+        f"{phases['checkpoint']['requests']}, {rss['end'] / 1024:.1f} after "
+        f"{phases['end']['requests']} (end / checkpoint {r['rss_ratio_end_to_checkpoint']:.3f}), "
+        f"peak {rss['peak'] / 1024:.1f}",
+        f"tasks: baseline {tasks['baseline']}, end {tasks['end']}, left {tasks['left']}",
+        f"server: exit code {r['server_exit_code']}, {len(r['server_errors'])} errors and "
+        f"{len(r['server_tracebacks'])} tracebacks in stderr",
+        *(f"unexpected: {problem}" for problem in r["unexpected"][:10]),
+        *(f"stderr: {line}" for line in r["server_errors"][:10] + r["server_tracebacks"][:10]),
+    ])
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=100_000, help="requests to send")
-    parser.add_argument("--concurrency", type=int, default=64, help="concurrent clients")
-    parser.add_argument("--checkpoint", type=int, default=10_000,
-                        help="measure memory after this many requests too")
-    parser.add_argument("--abort-rate", type=float, default=0.05,
-                        help="share of streams, uploads and WebSockets abandoned part-way")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--max-seconds", type=float, default=1800.0,
-                        help="stop sending after this long, whatever is left")
-    parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON")
-    args = parser.parse_args(argv)
-    if args.requests < 1 or args.concurrency < 1 or not 0 <= args.abort_rate <= 1:
-        parser.error("--requests and --concurrency must be positive, --abort-rate in [0, 1]")
-    results = run(args.requests, args.concurrency, checkpoint=args.checkpoint,
-                  abort_rate=args.abort_rate, seed=args.seed, max_seconds=args.max_seconds,
-                  output=args.output)
-    print(summary(results))
-    print(f"\nwritten to {args.output}")
+def main() -> int:
+    cli = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    cli.add_argument("--requests", type=int, default=100_000, help="requests to send")
+    cli.add_argument("--concurrency", type=int, default=64, help="concurrent clients")
+    cli.add_argument("--json", type=Path, default=RESULTS, help="where to write the results")
+    args = cli.parse_args()
+    if args.requests < 1 or args.concurrency < 1:
+        cli.error("--requests and --concurrency must be positive")
+    results = run(args.requests, args.concurrency, output=args.json)
+    print(f"{summary(results)}\n\nwritten to {args.json}")
     healthy = (results["unchosen_5xx"] == 0 and results["unexpected_count"] == 0
                and results["tasks"]["left"] <= 0 and not results["server_errors"]
                and not results["server_tracebacks"])

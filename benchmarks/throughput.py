@@ -7,7 +7,6 @@ core: back to back against bare (with server CPU per request), then side by side
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import os
 import re
@@ -24,12 +23,6 @@ from apps import HELLO
 
 BACK_TO_BACK = ("bare", "bareasgi")
 SEED = "bareasgi_hello_seed"
-
-
-def wrk(server: harness.Server, args: argparse.Namespace, seconds: float) -> list[str]:
-    return harness.pinned(harness.CLIENT_CPU, ["wrk", "-t1", f"-c{args.connections}",
-                                               f"-d{seconds:g}s", "--timeout", "10s",
-                                               server.url + "/hello"])
 
 
 def parse_wrk(output: str) -> tuple[float, int, float]:
@@ -49,12 +42,20 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure(args: argparse.Namespace) -> dict[str, Any]:
+def measure(settings: dict[str, Any]) -> dict[str, Any]:
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: apt-get install -y wrk")
     apps = {name: f"apps:{name}_hello" for name in BACK_TO_BACK}
-    apps |= {SEED: f"apps:{SEED}"} | {peer: f"apps:{peer}_hello" for peer in args.side_peers}
+    apps |= {SEED: f"apps:{SEED}"} | {peer: f"apps:{peer}_hello" for peer in settings["side_peers"]}
     with ExitStack() as stack:
-        servers = {name: stack.enter_context(harness.Server(harness.uvicorn(app), name))
+        servers = {name: stack.enter_context(harness.serve(harness.uvicorn(app), name))
                    for name, app in apps.items()}
+
+        def wrk(name: str, seconds: float) -> list[str]:
+            return harness.pinned(harness.CLIENT_CPU, [
+                "wrk", "-t1", f"-c{settings['connections']}", f"-d{seconds:g}s",
+                "--timeout", "10s", servers[name].url + "/hello"])
+
         for name, server in servers.items():
             conn = http.client.HTTPConnection(harness.HOST, server.port, timeout=10)
             conn.request("GET", "/hello")
@@ -62,30 +63,26 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             if response.status != 200 or response.read() != HELLO.encode():
                 raise RuntimeError(f"{name} answered {response.status}")
             conn.close()
-            subprocess.run(wrk(server, args, args.warmup), check=True, capture_output=True)
+            subprocess.run(wrk(name, settings["warmup_s"]), check=True, capture_output=True)
             harness.progress(f"  {name}: answers correctly, warmed up")
         cpu_us: dict[str, list[float]] = {name: [] for name in BACK_TO_BACK}
         latency: dict[str, list[float]] = {name: [] for name in BACK_TO_BACK}
 
         def alone(name: str) -> float:
-            server = servers[name]
-            before = cpu_seconds(server.pid)
-            done = subprocess.run(wrk(server, args, args.duration), capture_output=True,
-                                  text=True, check=True, timeout=args.duration + 60)
+            before, seconds = cpu_seconds(servers[name].pid), settings["duration_s"]
+            done = subprocess.run(wrk(name, seconds), capture_output=True, text=True,
+                                  check=True, timeout=seconds + 60)
             rps, count, latency_ms = parse_wrk(done.stdout)
-            cpu_us[name].append((cpu_seconds(server.pid) - before) * 1e6 / count)
+            cpu_us[name].append((cpu_seconds(servers[name].pid) - before) * 1e6 / count)
             latency[name].append(latency_ms)
             return rps
 
-        def together(names: list[str]) -> dict[str, float]:
-            commands = {name: wrk(servers[name], args, args.side_duration) for name in names}
-            outputs = harness.load_side_by_side(commands, args.side_duration + 60)
-            return {name: parse_wrk(output)[0] for name, output in outputs.items()}
-
-        rps = dict(zip(BACK_TO_BACK, harness.interleave(args.rounds, BACK_TO_BACK, alone),
-                       strict=True))
-        side = harness.side_by_side(args.side_rounds, [n for n in servers if n != "bare"],
-                                    together)
+        rps = dict(zip(BACK_TO_BACK, harness.interleave(settings["rounds"], BACK_TO_BACK,
+                                                        alone), strict=True))
+        side = harness.side_by_side(
+            settings["side_rounds"], [n for n in servers if n != "bare"],
+            lambda name: wrk(name, settings["side_duration_s"]),
+            lambda name, output: parse_wrk(output)[0], settings["side_duration_s"] + 60)
     return {
         "apps": {name: {"median_requests_per_s": statistics.median(rps[name]),
                         "samples_requests_per_s": rps[name],
@@ -136,28 +133,10 @@ def markdown(doc: dict[str, Any]) -> list[str]:
     return lines
 
 
-def main(argv: list[str] | None = None) -> int:
-    cli = harness.parser(__doc__, "throughput")
-    cli.add_argument("--rounds", type=int, default=40, help="back-to-back rounds (default 40)")
-    cli.add_argument("--duration", type=int, default=1,
-                     help="whole seconds per back-to-back wrk run (default 1)")
-    harness.side_arguments(cli, rounds=12)
-    cli.add_argument("--warmup", type=float, default=2.0,
-                     help="seconds of warm-up per app (default 2)")
-    cli.add_argument("--connections", type=int, default=64, help="wrk -c (default 64)")
-    args = cli.parse_args(argv)
-    if args.quick:
-        args.rounds, args.side_rounds, args.warmup = 2, 2, 1
-    if shutil.which("wrk") is None:
-        print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
-        return 2
-    settings = {"rounds": args.rounds, "duration_s": args.duration, "warmup_s": args.warmup,
-                "side_rounds": args.side_rounds, "side_duration_s": args.side_duration,
-                "side_peers": args.side_peers, "connections": args.connections,
-                "pinned": harness.can_pin(), "server": "uvicorn --http httptools --loop uvloop"}
-    harness.finish(args.json, {"settings": settings, **measure(args)}, markdown)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    harness.main(__doc__, "throughput", measure, markdown,
+                 {"pinned": harness.can_pin(), "server": "uvicorn --http httptools --loop uvloop"},
+                 {"rounds": (40, 2, "back-to-back rounds"),
+                  "duration_s": (1, None, "whole seconds per back-to-back wrk run"),
+                  "warmup_s": (2.0, 1.0, "seconds of warm-up per app"),
+                  **harness.side_options(12), "connections": (64, None, "wrk -c")})

@@ -1,13 +1,12 @@
 """WebSocket messages per second through uvicorn: bareasgi's echo against the bare app's.
 
 Each ``apps:FRAMEWORK_echo`` served by its own pinned uvicorn, side by side with bare's,
-each loaded by a raw client (this script with ``--client PORT``) that checks every echo;
+each loaded by a raw client (this script as ``client PORT ...``) that checks every echo;
 method: docs/project/benchmarks.md.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
 import os
@@ -70,32 +69,27 @@ async def echo_rate(port: int, seconds: float, connections: int, window: int) ->
     return sum(counts) / (time.perf_counter() - start)
 
 
-def client_command(server: harness.Server, args: argparse.Namespace) -> list[str]:
-    return harness.pinned(harness.CLIENT_CPU, [
-        sys.executable, __file__, "--client", str(server.port), "--side-duration",
-        str(args.side_duration), "--connections", str(args.connections), "--window",
-        str(args.window)])
-
-
-def measure(args: argparse.Namespace) -> dict[str, Any]:
-    names = ["bare", "bareasgi", *args.side_peers]
+def measure(settings: dict[str, Any]) -> dict[str, Any]:
+    names = ["bare", "bareasgi", *settings["side_peers"]]
     rates: dict[str, list[float]] = {name: [] for name in names}
     with ExitStack() as stack:
-        servers = {name: stack.enter_context(harness.Server(harness.uvicorn(
+        servers = {name: stack.enter_context(harness.serve(harness.uvicorn(
             f"apps:{name}_echo", "--ws", "websockets-sansio"), name)) for name in names}
         for name, server in servers.items():  # checks every echo, and warms up
-            asyncio.run(echo_rate(server.port, 1, args.connections, args.window))
+            asyncio.run(echo_rate(server.port, 1, settings["connections"], settings["window"]))
             harness.progress(f"  {name}: echoes correctly, warmed up")
 
-        def together(pair: list[str]) -> dict[str, float]:
-            commands = {name: client_command(servers[name], args) for name in pair}
-            outputs = harness.load_side_by_side(commands, args.side_duration + 60)
-            rate = {name: float(output) for name, output in outputs.items()}
-            for name in pair:
-                rates[name].append(rate[name])
-            return rate
+        def client(name: str) -> list[str]:
+            return harness.pinned(harness.CLIENT_CPU, [
+                sys.executable, __file__, "client", str(servers[name].port),
+                *(str(settings[key]) for key in ("side_duration_s", "connections", "window"))])
 
-        side = harness.side_by_side(args.side_rounds, names[1:], together)
+        def rate(name: str, output: str) -> float:
+            rates[name].append(float(output))
+            return rates[name][-1]
+
+        side = harness.side_by_side(settings["side_rounds"], names[1:], client, rate,
+                                    settings["side_duration_s"] + 60)
     return {"median_messages_per_s": {name: statistics.median(r) for name, r in rates.items()},
             "side_by_side": side}
 
@@ -119,27 +113,13 @@ def markdown(doc: dict[str, Any]) -> list[str]:
     ]
 
 
-def main(argv: list[str] | None = None) -> int:
-    cli = harness.parser(__doc__, "websocket_echo")
-    harness.side_arguments(cli, rounds=8)
-    cli.add_argument("--connections", type=int, default=16, help="per client (default 16)")
-    cli.add_argument("--window", type=int, default=8,
-                     help="messages in flight per connection (default 8)")
-    cli.add_argument("--client", type=int, metavar="PORT", help=argparse.SUPPRESS)
-    args = cli.parse_args(argv)
-    if args.client:
-        print(asyncio.run(echo_rate(args.client, args.side_duration, args.connections,
-                                    args.window)))
-        return 0
-    if args.quick:
-        args.side_rounds = 2
-    settings = {"side_rounds": args.side_rounds, "side_duration_s": args.side_duration,
-                "connections": args.connections, "window": args.window,
-                "pinned": harness.can_pin(),
-                "server": "uvicorn --http httptools --loop uvloop --ws websockets-sansio"}
-    harness.finish(args.json, {"settings": settings, **measure(args)}, markdown)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    if sys.argv[1:2] == ["client"]:  # one load generator of side_by_side: PORT S CONNS WINDOW
+        port, seconds, connections, window = map(int, sys.argv[2:6])
+        print(asyncio.run(echo_rate(port, seconds, connections, window)))
+    else:
+        harness.main(__doc__, "websocket_echo", measure, markdown, {
+            "pinned": harness.can_pin(),
+            "server": "uvicorn --http httptools --loop uvloop --ws websockets-sansio"},
+            {**harness.side_options(8), "connections": (16, None, "connections per client"),
+             "window": (8, None, "messages in flight per connection")})
