@@ -82,28 +82,25 @@ class Client:
         self.outcomes[(kind, outcome)] += 1
         self.completed += 1
 
-    def _expect(self, response: httpx.Response, status: int) -> str:
-        """The status as the outcome, if it is the one the soak app answers; else Unexpected."""
+    def _expect(self, response: httpx.Response, status: int, body: object = None) -> str:
+        """The status as the outcome, if it and the ``body`` (bytes, or what the JSON says)
+        are what the soak app answers; else Unexpected."""
         if response.status_code != status:
             if response.status_code >= 500:  # only /unavailable's 503 is the app's choice
                 self.unchosen_5xx += 1
             raise Unexpected(f"{response.status_code} {response.text[:100]!r}")
+        if body is not None and body != (response.content if isinstance(body, bytes)
+                                         else response.json()):
+            raise Unexpected(f"body {response.text[:80]!r}")
         return str(status)
 
     async def plain(self, abort: bool) -> str:
-        response = await self.http.get("/plain")
-        outcome = self._expect(response, 200)
-        if response.content != b"ok":
-            raise Unexpected(f"body {response.content[:40]!r}")
-        return outcome
+        return self._expect(await self.http.get("/plain"), 200, b"ok")
 
     async def json(self, abort: bool) -> str:
         items = [random.randrange(1000) for _ in range(random.randrange(1, 50))]
         response = await self.http.post("/json", json={"items": items})
-        outcome = self._expect(response, 200)
-        if response.json() != {"count": len(items), "sum": sum(items)}:
-            raise Unexpected(f"body {response.text[:80]!r}")
-        return outcome
+        return self._expect(response, 200, {"count": len(items), "sum": sum(items)})
 
     async def stream(self, abort: bool) -> str:
         params = {"chunks": STREAM_CHUNKS, "size": STREAM_SIZE, "delay": STREAM_DELAY}
@@ -132,13 +129,8 @@ class Client:
             response = await self.http.post("/upload", content=body())
         except AbortUpload:
             return "aborted"
-        outcome = self._expect(response, 200)
-        crc = 0
-        for _ in range(UPLOAD_CHUNKS):
-            crc = zlib.crc32(chunk, crc)
-        if response.json() != {"length": UPLOAD_CHUNKS * UPLOAD_SIZE, "crc32": crc}:
-            raise Unexpected(f"body {response.text[:80]!r}")
-        return outcome
+        crc = zlib.crc32(chunk * UPLOAD_CHUNKS)
+        return self._expect(response, 200, {"length": len(chunk) * UPLOAD_CHUNKS, "crc32": crc})
 
     async def websocket(self, abort: bool) -> str:
         async with ws_connect(f"{self.ws_url}/ws", open_timeout=REQUEST_TIMEOUT, close_timeout=5,

@@ -1,24 +1,10 @@
-"""The application ``soak.py`` serves under uvicorn, with one route per kind of load.
+"""The application ``soak.py`` serves under uvicorn, one route per kind of load.
 
-Serve it from the root of the repository with
-``python -m uvicorn benchmarks.soak_app:app``. ``tests/test_faults.py`` serves it too, for
-its shutdown tests.
-
-Routes:
-
-* ``GET /plain``: a short text body.
-* ``POST /json``: reads a JSON body (content type checked, at most 64 KiB) and answers
-  with the number of items in it and their sum.
-* ``GET /stream?chunks=N&size=S&delay=D``: ``N`` chunks of ``S`` bytes, sleeping ``D``
-  seconds before each one after the first.
-* ``POST /upload``: reads the body chunk by chunk (at most 4 MiB) and answers with its
-  length and CRC-32.
-* ``GET /unavailable``: a deliberate ``503``, the only 5xx the application chooses.
-* ``GET /admin/tasks``: how many asyncio tasks exist in the server's process, this
-  request's own task included, and what they run.
-* WebSocket ``/ws``: echoes every message until the client goes away.
-* WebSocket ``/ws/flood``: sends 64 KiB messages and never reads, until the client goes
-  away: the handler a client that resets its connection must not freeze the server with.
+``python -m uvicorn benchmarks.soak_app:app`` from the repository's root; tests/test_faults.py
+serves it too, for its shutdown tests. ``/unavailable``'s 503 is the only 5xx it chooses;
+``/admin/tasks`` counts the asyncio tasks of the server's process, its own included;
+``/stream`` sleeps ``delay`` s before each chunk but the first; WebSocket ``/ws/flood`` sends
+64 KiB messages and never reads: a client that resets must not freeze the server with it.
 """
 
 from __future__ import annotations
