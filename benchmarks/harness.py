@@ -61,8 +61,8 @@ def main(doc: str, name: str, measure: Callable[[dict[str, Any]], Doc], markdown
     cli.add_argument("--quick", action="store_true",
                      help="a short run to check that everything works (noisy figures)")
     for key, (default, _, text) in options.items():
-        listed = isinstance(default, list)
-        cli.add_argument("--" + key.removesuffix("_s").replace("_", "-"), dest=key,
+        listed, flag = isinstance(default, list), key.removesuffix("_s").replace("_", "-")
+        cli.add_argument("--" + flag, dest=key, metavar=flag.upper().replace("-", "_"),
                          default=default, type=names if listed else type(default),
                          help=f"{text} (default {','.join(default) if listed else default})")
     args = cli.parse_args()

@@ -166,7 +166,6 @@ class Client:
         return self._expect(await self.http.get("/unavailable"), 503)
 
 
-
 async def tasks(http: httpx.AsyncClient, baseline: int | None = None) -> dict[str, Any]:
     """The soak app's task census; given a ``baseline``, once the count is back to it (or
     after ``SETTLE_TIMEOUT`` seconds: connections closed by clients take a moment)."""
