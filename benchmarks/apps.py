@@ -64,9 +64,6 @@ def split_route(path: str, table: dict[str, Any]) -> tuple[Any, int, str] | None
     return table[parts[1]], int(parts[2]), parts[3]
 
 
-# --- bare ASGI: the floor -------------------------------------------------------------------
-
-
 async def _bare_respond(send: Send, body: bytes, content_type: str = TEXT,
                         status: int = 200) -> None:
     headers = [(b"content-type", content_type.encode()), (b"content-length", b"%d" % len(body))]
@@ -138,9 +135,6 @@ def build_bare(case: str) -> ASGIApp:
     return app
 
 
-# --- bareasgi -------------------------------------------------------------------------------
-
-
 def build_bareasgi(case: str) -> ASGIApp:
     from bareasgi import Application, bytes_reader, json_response, text_response, text_writer
 
@@ -186,9 +180,6 @@ def build_bareasgi(case: str) -> ASGIApp:
     return app
 
 
-# --- Starlette ------------------------------------------------------------------------------
-
-
 def build_starlette(case: str) -> ASGIApp:
     from starlette.applications import Starlette
     from starlette.requests import Request
@@ -227,9 +218,6 @@ def build_starlette(case: str) -> ASGIApp:
     return Starlette(routes=[
         WebSocketRoute(path, handler) if method == "WS" else Route(path, handler, methods=[method])
         for method, path, handler in routes(case, handlers, "/{a:int}/{b}")])
-
-
-# --- Falcon (ASGI) --------------------------------------------------------------------------
 
 
 def build_falcon(case: str) -> ASGIApp:
@@ -285,9 +273,6 @@ def build_falcon(case: str) -> ASGIApp:
     return cast(ASGIApp, app)  # falcon types scope as dict, not MutableMapping
 
 
-# --- BlackSheep -----------------------------------------------------------------------------
-
-
 def build_blacksheep(case: str) -> ASGIApp:
     import blacksheep as bs
 
@@ -328,9 +313,6 @@ def build_blacksheep(case: str) -> ASGIApp:
             "websocket": websocket, "echo": echo}, "/{int:a}/{b}"):
         add[method](path, handler)
     return app
-
-
-# --- Asgineer -------------------------------------------------------------------------------
 
 
 def build_asgineer(case: str) -> ASGIApp:
@@ -375,13 +357,8 @@ def build_asgineer(case: str) -> ASGIApp:
 
 
 BUILDERS: dict[str, Callable[[str], ASGIApp]] = {
-    "bare": build_bare,
-    "bareasgi": build_bareasgi,
-    "starlette": build_starlette,
-    "falcon": build_falcon,
-    "blacksheep": build_blacksheep,
-    "asgineer": build_asgineer,
-}
+    "bare": build_bare, "bareasgi": build_bareasgi, "starlette": build_starlette,
+    "falcon": build_falcon, "blacksheep": build_blacksheep, "asgineer": build_asgineer}
 
 
 def supports(framework: str, case: str) -> bool:

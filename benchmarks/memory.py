@@ -28,8 +28,6 @@ TARGET_MIB = 32.0
 TIMEOUT_S = 300.0
 OCTETS = b"application/octet-stream"
 
-# --- the apps -------------------------------------------------------------------------------
-
 
 async def fresh_chunks(size: int) -> AsyncIterator[bytes]:
     """``size`` zero bytes in 64 KiB chunks, each chunk a new object."""
@@ -80,9 +78,6 @@ async def bare_big(scope: Scope, receive: Receive, send: Send) -> None:
     headers = [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})
-
-
-# --- the client and the measurement ---------------------------------------------------------
 
 
 def transfer(port: int, direction: str, size: int) -> None:
