@@ -97,9 +97,7 @@ class WebSocket:
         self._watcher: asyncio.Task[Message] | None = None  # the pending receive, if any
         self._inbox: deque[Message] | None = None  # what the watcher received meanwhile
         self.close_code: int | None = None
-        """The close code the client sent, once it has disconnected."""
         self.close_reason: str | None = None
-        """The close reason the client sent, once it has disconnected."""
 
     async def accept(self, subprotocol: str | None = None, headers: Headers | None = None) -> None:
         """Accept the connection, optionally choosing a subprotocol and adding headers.
@@ -268,8 +266,7 @@ async def serve_websocket(
 
     ``found`` is None when no route matched: the connection is refused.
     """
-    message = await receive()
-    if message["type"] != "websocket.connect":
+    if (await receive())["type"] != "websocket.connect":
         return
     if found is None:
         await send({"type": "websocket.close", "code": 1000, "reason": ""})
