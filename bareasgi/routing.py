@@ -219,7 +219,7 @@ class _Node(Generic[Handler]):
             allowed.extend(self.handlers)
             return None
         segment = segments[index]
-        child = self.literals.get(segment)
+        child = self.literals.get(segment) if self.literals else None
         if child is not None:
             found = child.match(segments, index + 1, method, allowed)
             if found is not None:
@@ -256,6 +256,7 @@ class _Router(Generic[Handler]):
         self._tree: _Node[Handler] = _Node()
         # Kept only to list the routes (for tools and tests); resolving never reads it.
         self._routes: list[tuple[frozenset[str], str, Handler]] = []
+        self._head_from_get: set[int] = set()  # ids of the tables whose HEAD is their GET
 
     def _add(self, methods: Iterable[str], template: PathTemplate, handler: Handler) -> None:
         if template.is_static:
@@ -263,10 +264,17 @@ class _Router(Generic[Handler]):
         else:
             table = self._tree.table(template)
         for method in methods:
-            if method in table:
+            if method in table and not (method == "HEAD" and id(table) in self._head_from_get):
                 raise ValueError(f"route {method} {template.text}: already registered")
         for method in methods:
             table[method] = handler
+        if "HEAD" in methods:
+            self._head_from_get.discard(id(table))
+        elif "GET" in methods and "HEAD" not in table:
+            # A GET route answers HEAD too, as GET would (the framework sends no body),
+            # until the template gets a HEAD route of its own: one walk finds either.
+            table["HEAD"] = handler
+            self._head_from_get.add(id(table))
         self._routes.append((frozenset(methods), template.text, handler))
 
     def _match(
@@ -285,8 +293,8 @@ class _Router(Generic[Handler]):
 class HttpRouter(_Router[HttpRequestCallback]):
     """Routes HTTP requests by method and path template.
 
-    A HEAD request with no HEAD route of its own goes to the GET route (the
-    framework sends no body for HEAD). A path some route matches, but not with
+    A GET route answers HEAD too (the framework sends no body for HEAD), unless
+    the same template has a HEAD route of its own. A path some route matches, but not with
     this method, resolves to a 405 handler with an ``allow`` header; any other
     path resolves to the not-found handler.
 
@@ -358,9 +366,6 @@ class HttpRouter(_Router[HttpRequestCallback]):
             return table[method], {}  # most requests: one dictionary lookup, no walk
         allowed = list(table) if table else []
         found = self._tree.match(path.split("/"), 1, method, allowed)
-        if found is None and method == "HEAD" and "GET" in allowed:
-            # A HEAD route anywhere wins; only then is the GET route that matched looked up.
-            found = self._match("GET", path, allowed)
         if found is not None:
             return found
         if not allowed:
@@ -370,8 +375,7 @@ class HttpRouter(_Router[HttpRequestCallback]):
     def _method_not_allowed(self, methods: frozenset[str]) -> HttpRequestCallback:
         handler = self._not_allowed.get(methods)
         if handler is None:
-            allowed = methods | {"HEAD"} if "GET" in methods else methods
-            allow = ", ".join(sorted(allowed)).encode("ascii")
+            allow = ", ".join(sorted(methods)).encode("ascii")
             handler = fixed_response(*text_response(405, [(b"allow", allow)], "Method Not Allowed"))
             self._not_allowed[methods] = handler
         return handler

@@ -399,6 +399,27 @@ def test_catch_alls_at_one_place_must_share_a_name():
     )
 
 
+def test_head_goes_where_get_goes_even_past_a_head_route_less_specific():
+    # RFC 9110, 9.3.2: a HEAD answers as a GET would, so the route GET takes answers it.
+    router = HttpRouter()
+    router.add({"GET"}, "/items/{id:int}", handler_a)
+    router.add({"HEAD"}, "/items/{name}", handler_b)
+    assert resolve(router, "HEAD", "/items/42") == (handler_a, {"id": 42})
+    assert resolve(router, "HEAD", "/items/pen") == (handler_b, {"name": "pen"})
+
+
+@pytest.mark.parametrize("order", [("GET", "HEAD"), ("HEAD", "GET")])
+def test_a_head_route_of_its_own_wins_whichever_is_registered_first(order):
+    router = HttpRouter()
+    handlers = {"GET": handler_a, "HEAD": handler_b}
+    for method in order:
+        router.add({method}, "/items/{id:int}", handlers[method])
+    assert resolve(router, "HEAD", "/items/1")[0] is handler_b
+    assert resolve(router, "GET", "/items/1")[0] is handler_a
+    with pytest.raises(ValueError, match=re.escape("HEAD /items/{id:int}: already registered")):
+        router.add({"HEAD"}, "/items/{id:int}", handler_a)
+
+
 @pytest.mark.parametrize(
     ("routes", "path"),
     [
