@@ -277,18 +277,6 @@ class _Router(Generic[Handler]):
             self._head_from_get.add(id(table))
         self._routes.append((frozenset(methods), template.text, handler))
 
-    def _match(
-        self, method: str, path: str, allowed: list[str]
-    ) -> tuple[Handler, RouteMatches] | None:
-        """The route for ``method`` at ``path`` (see `_Node.match`): static paths first."""
-        table = self._static.get(path)
-        if table is not None:
-            handler = table.get(method)
-            if handler is not None:
-                return handler, {}
-            allowed.extend(table)
-        return self._tree.match(path.split("/"), 1, method, allowed)
-
 
 class HttpRouter(_Router[HttpRequestCallback]):
     """Routes HTTP requests by method and path template.
@@ -431,5 +419,8 @@ class WebSocketRouter(_Router[WebSocketRequestCallback]):
             The handler and the converted path variables, or None when no
             route matches.
         """
-        return self._match("WEBSOCKET", path, [])
+        table = self._static.get(path)  # its tables hold one method, WEBSOCKET
+        if table is not None:
+            return table["WEBSOCKET"], {}
+        return self._tree.match(path.split("/"), 1, "WEBSOCKET", [])
 
