@@ -128,8 +128,7 @@ class Application:
         startup handlers and before its shutdown handlers.
 
         Args:
-            prefix: The path prefix, such as ``"/api"``: it starts with ``/``
-                and does not end with one.
+            prefix: The path prefix, such as ``"/api"``.
             app: Any ASGI 3 application, another ``Application`` included.
 
         Raises:
@@ -146,22 +145,13 @@ class Application:
     def on_http_request(self, methods: Iterable[str], path: str) -> Callable[[H], H]:
         """Decorate an HTTP handler to register it for ``methods`` at ``path``.
 
-        The same as ``app.http_router.add(methods, path, handler)``; the
-        decorated function is returned unchanged.
+        The same as ``app.http_router.add(methods, path, handler)``, run when the
+        handler is decorated (its errors are raised then); the decorated function
+        is returned unchanged.
 
         Args:
-            methods: The methods the route answers, upper-case strings such
-                as ``{"GET", "POST"}``.
+            methods: The methods the route answers, such as ``{"GET", "POST"}``.
             path: The path template, such as ``"/items/{id:int}"``.
-
-        Returns:
-            The decorator.
-
-        Raises:
-            TypeError: When decorating: ``methods`` is not a collection of
-                strings, or the handler is not an async function.
-            ValueError: When decorating: a method is not upper case, the path
-                is malformed, or the route is already registered.
 
         Example:
             ```python
@@ -180,19 +170,12 @@ class Application:
     def on_ws_request(self, path: str) -> Callable[[H], H]:
         """Decorate a WebSocket handler to register it at ``path``.
 
-        The same as ``app.ws_router.add(path, handler)``; the decorated
-        function is returned unchanged.
+        The same as ``app.ws_router.add(path, handler)``, run when the handler is
+        decorated (its errors are raised then); the decorated function is
+        returned unchanged.
 
         Args:
             path: The path template, such as ``"/ws/{room}"``.
-
-        Returns:
-            The decorator.
-
-        Raises:
-            TypeError: When decorating: the handler is not an async function.
-            ValueError: When decorating: the path is malformed or already
-                registered.
         """
 
         def register(handler: H) -> H:
@@ -202,31 +185,25 @@ class Application:
         return register
 
     def on_startup(self, handler: H) -> H:
-        """Register a startup handler; used bare, as ``@app.on_startup``.
+        """Register a startup handler and return it unchanged; used bare, as ``@app.on_startup``.
 
         Startup handlers run in the order they were added, before the server
         accepts requests. One that raises makes the server's startup fail.
 
         Args:
             handler: ``async def handler(scope, info, message)``.
-
-        Returns:
-            ``handler``, unchanged.
         """
         self._startup_handlers.append(handler)
         return handler
 
     def on_shutdown(self, handler: H) -> H:
-        """Register a shutdown handler; used bare, as ``@app.on_shutdown``.
+        """Register a shutdown handler and return it unchanged; used bare, as ``@app.on_shutdown``.
 
         Shutdown handlers run in the order they were added, after the server
         has stopped taking requests.
 
         Args:
             handler: ``async def handler(scope, info, message)``.
-
-        Returns:
-            ``handler``, unchanged.
         """
         self._shutdown_handlers.append(handler)
         return handler
@@ -276,10 +253,6 @@ def _not_found_handler(response: HttpRequestCallback | HttpResponse) -> HttpRequ
     # The framework's check of every response, made once here: a response it would refuse
     # would be a 500 for every unknown path.
     try:
-        full = check_response(response, "not_found_response")
+        return fixed_response(*check_response(response, "not_found_response"))
     except (TypeError, ValueError) as problem:
         raise type(problem)(f"not_found_response: {problem}") from None
-    try:
-        return fixed_response(*full)
-    except TypeError as error:
-        raise TypeError(f"not_found_response: {error}") from None
