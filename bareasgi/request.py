@@ -30,10 +30,8 @@ class RequestBody:
     raises ``ClientDisconnect``. The framework makes it; a test may make one over
     any ``receive``.
 
-    ASGI allows one pending ``receive()`` at a time. While a response streams,
-    ``receive`` is handed over to the task watching for a disconnect
-    (`watch_until_disconnect`): readers take the chunks it keeps. A watcher that
-    starts while a reader awaits ``receive`` waits for that call to return.
+    ASGI allows one pending ``receive()`` at a time: while a response streams, the
+    task of `watch_until_disconnect` receives, and readers take the chunks it keeps.
 
     Args:
         receive: The ASGI ``receive`` callable the body is read from.
@@ -76,17 +74,10 @@ class RequestBody:
             body.take(message)
 
     async def read(self, max_size: int | None = DEFAULT_MAX_SIZE) -> bytes:
-        """Read the whole body (what ``bytes_reader`` does), receiving directly when it can.
+        """Read the whole body, receiving directly when it can; `bytes_reader` calls this.
 
         Args:
-            max_size: The largest body in bytes that is read; None for no limit.
-
-        Returns:
-            The body, empty if the request has none.
-
-        Raises:
-            HTTPError: 413 once more than ``max_size`` bytes have arrived.
-            ClientDisconnect: the client went away before the body was complete.
+            max_size: As for `bytes_reader`, which says what is returned and raised.
         """
         if self._body is not None or self._handed_over:
             return await read_chunks(self, max_size)
@@ -216,9 +207,8 @@ async def bytes_reader(content: Content, max_size: int | None = DEFAULT_MAX_SIZE
 
     Args:
         content: The handler's ``content`` argument.
-        max_size: A body longer than this many bytes stops the reading and
-            raises ``HTTPError(413)`` without buffering the rest; 1 MiB
-            (``DEFAULT_MAX_SIZE``) unless given, None for no limit.
+        max_size: The largest body in bytes that is read, 1 MiB (``DEFAULT_MAX_SIZE``)
+            unless given, None for no limit; the rest of a longer one is not buffered.
 
     Returns:
         The body, empty if the request has none.
@@ -326,7 +316,7 @@ async def json_reader(
             f"The request body is not valid JSON: {error.msg} at line {error.lineno} "
             f"column {error.colno}.",
         ) from error
-    except (ValueError, UnicodeDecodeError) as error:
+    except ValueError as error:  # UnicodeDecodeError included
         raise HTTPError(400, "The request body is not valid JSON.") from error
     except RecursionError as error:
         # Nesting deeper than the interpreter's recursion limit: a few kilobytes of
