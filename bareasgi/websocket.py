@@ -243,10 +243,7 @@ class WebSocket:
         self.state = _DISCONNECTED
         return ClientDisconnect("the client has gone")
 
-    def __aiter__(self) -> AsyncIterator[str | bytes]:
-        return self._messages()
-
-    async def _messages(self) -> AsyncIterator[str | bytes]:
+    async def __aiter__(self) -> AsyncIterator[str | bytes]:
         while (message := await self.receive()) is not None:
             yield message
 
