@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from .types import ASGIApp, Info, LifespanRequestHandler, Message, Receive, Scope, Send
@@ -28,32 +28,38 @@ async def serve_lifespan(
     application's startup handlers and stop before its shutdown handlers. A
     handler that raises, or a mounted application that reports a failure, makes
     the phase fail: the server is told, with a message naming the first error.
-    Startup stops there; shutdown still runs every other handler. A server that sends
-    startup a second time gets its answer, but the handlers run only once.
+    Startup stops there, so that nothing serves half started; shutdown still runs
+    every other handler, so that one failure leaves no other resource open. A server
+    that sends startup a second time gets its answer, but the handlers run only once.
     """
     children = [_MountedLifespan(app, scope) for app in mounted]
     started = False
     while True:
         message = await receive()
         phase = message["type"].removeprefix("lifespan.")
-        if phase not in ("startup", "shutdown"):
-            continue
         if phase == "startup":
             if started:
                 logger.warning("The server sent lifespan.startup again; startup runs only once")
                 await send({"type": "lifespan.startup.complete"})
                 continue
             started = True
-            steps = [
-                *_handler_steps(startup_handlers, scope, info, message),
-                *_child_steps(children, phase),
-            ]
+            handlers, mounts = startup_handlers, children
+        elif phase == "shutdown":
+            handlers, mounts = shutdown_handlers, children[::-1]
         else:
-            steps = [
-                *_child_steps(reversed(children), phase),
-                *_handler_steps(shutdown_handlers, scope, info, message),
-            ]
-        error = await _run(steps, stop_at_first_error=phase == "startup")
+            continue
+        own = [functools.partial(handler, scope, info, message) for handler in handlers]
+        theirs = [functools.partial(child.run, phase) for child in mounts]
+        steps = own + theirs if phase == "startup" else theirs + own
+        error: Exception | None = None
+        for step in steps:
+            try:
+                await step()
+            except Exception as failed:
+                logger.exception("A lifespan handler failed")
+                error = error or failed
+                if phase == "startup":
+                    break
         if error is not None:
             failure = f"{phase} failed: {type(error).__name__}: {error}"
             await send({"type": f"lifespan.{phase}.failed", "message": failure})
@@ -61,37 +67,6 @@ async def serve_lifespan(
         await send({"type": f"lifespan.{phase}.complete"})
         if phase == "shutdown":
             return
-
-
-Step = Callable[[], Awaitable[None]]
-
-
-def _handler_steps(
-    handlers: list[LifespanRequestHandler], scope: Scope, info: Info, message: Message
-) -> list[Step]:
-    return [functools.partial(handler, scope, info, message) for handler in handlers]
-
-
-def _child_steps(children: Iterable[_MountedLifespan], phase: str) -> list[Step]:
-    return [functools.partial(child.run, phase) for child in children]
-
-
-async def _run(steps: list[Step], stop_at_first_error: bool) -> Exception | None:
-    """Run the steps in order; return the first error, each one logged.
-
-    Startup stops at the first error: nothing should serve half started. Shutdown
-    runs every step, so one failure does not leave the other resources open.
-    """
-    first: Exception | None = None
-    for step in steps:
-        try:
-            await step()
-        except Exception as error:
-            logger.exception("A lifespan handler failed")
-            first = first or error
-            if stop_at_first_error:
-                break
-    return first
 
 
 class MountedAppFailed(RuntimeError):
