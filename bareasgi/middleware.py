@@ -12,7 +12,7 @@ headers (CORS, timing) adds them to error responses as well.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from .errors import ClientDisconnect
 from .http import error_response, full_response
@@ -22,36 +22,31 @@ from .types import (
     HttpFullResponse,
     HttpMiddlewareCallback,
     HttpRequestCallback,
+    HttpResponse,
     Info,
     RouteMatches,
     Scope,
 )
 
 
-def _complete(handler: HttpRequestCallback) -> HttpChainedCallback:
+def _link(
+    callback: Callable[..., Awaitable[HttpResponse]], inner: HttpChainedCallback | None
+) -> HttpChainedCallback:
+    """The handler (``inner`` None) or a middleware given ``inner``, returning the full tuple."""
+
     async def call(
         scope: Scope, info: Info, matches: RouteMatches, content: Content
     ) -> HttpFullResponse:
         try:
-            return full_response(await handler(scope, info, matches, content), handler)
+            if inner is None:
+                response = await callback(scope, info, matches, content)
+            else:
+                response = await callback(scope, info, matches, content, inner)
+            return full_response(response, callback)
         except ClientDisconnect:
             raise
         except Exception as error:
-            return error_response(error, handler, scope)
-
-    return call
-
-
-def _link(middleware: HttpMiddlewareCallback, inner: HttpChainedCallback) -> HttpChainedCallback:
-    async def call(
-        scope: Scope, info: Info, matches: RouteMatches, content: Content
-    ) -> HttpFullResponse:
-        try:
-            return full_response(await middleware(scope, info, matches, content, inner), middleware)
-        except ClientDisconnect:
-            raise
-        except Exception as error:
-            return error_response(error, middleware, scope)
+            return error_response(error, callback, scope)
 
     return call
 
@@ -60,7 +55,7 @@ def chain(
     middlewares: Sequence[HttpMiddlewareCallback], handler: HttpRequestCallback
 ) -> HttpChainedCallback:
     """Wrap ``handler`` so the first middleware runs outermost and the handler innermost."""
-    call = _complete(handler)
+    call = _link(handler, None)
     for middleware in reversed(middlewares):
         call = _link(middleware, call)
     # Log lines name the handler, not this wrapper.
@@ -79,9 +74,8 @@ def mw(*middlewares: HttpMiddlewareCallback, handler: HttpRequestCallback) -> Ht
         handler: The route's HTTP handler, innermost; keyword-only.
 
     Returns:
-        An HTTP handler to register on a route. It always returns the full
-        ``(status, headers, writer, pushes)`` tuple: an ``HTTPError`` raised
-        inside becomes its response, and any other exception the logged 500.
+        An HTTP handler to register on a route. Like the ``handler`` middleware
+        receives, it always returns the full tuple, errors included.
 
     Example:
         ```python
