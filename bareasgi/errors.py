@@ -11,6 +11,8 @@ from .types import Headers, HttpFullResponse
 class HTTPError(Exception):
     """Raised anywhere in a handler or middleware to answer with this response instead.
 
+    The arguments are kept as the attributes of the same names.
+
     Args:
         status: The HTTP status code.
         body: The response body. A ``str`` is sent as UTF-8 ``text/plain`` unless
@@ -21,11 +23,6 @@ class HTTPError(Exception):
         headers: Extra response headers, as ``(bytes, bytes)`` pairs. The
             ``content-length`` is always the body's own, as `text_response` and
             `bytes_response` make it.
-
-    Attributes:
-        status: The HTTP status code.
-        body: The body as given.
-        headers: The headers as given.
 
     Raises:
         ValueError: ``status`` is not an int from 200 to 599 (a final response's status).
