@@ -1,8 +1,4 @@
-"""Type aliases for annotating applications, handlers and middleware.
-
-They describe the shapes the framework passes and accepts; nothing here has
-behaviour of its own.
-"""
+"""Type aliases for annotating applications, handlers and middleware."""
 
 from __future__ import annotations
 
