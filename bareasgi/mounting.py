@@ -17,8 +17,7 @@ def route_path(scope: Scope) -> str:
     """The path to route on: ``scope['path']`` less the ``root_path`` it starts with.
 
     ASGI servers give the whole path, with any ``root_path`` the application is
-    served under at its start; older ones leave it out. Either way the result is
-    the path within this application.
+    served under at its start; older ones leave it out.
 
     Args:
         scope: An HTTP or WebSocket scope.
@@ -64,10 +63,9 @@ async def forward_to_mount(
 ) -> bool:
     """Pass a request to the application mounted at the longest prefix of ``path``.
 
-    The application calls this for you. The mounted application gets the scope
-    with the prefix added to its ``root_path``; a request for the prefix itself,
-    without its trailing slash, is redirected (308) to the prefix with one, so
-    relative URLs in the mounted application's pages work.
+    The application calls this for you, as `Application.mount` describes: the
+    prefix is added to the scope's ``root_path``; a request for the prefix itself
+    is redirected (308) to it with a trailing slash.
 
     Args:
         mounts: ``(prefix, app)`` pairs, longest prefix first.
