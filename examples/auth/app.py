@@ -59,7 +59,9 @@ LOGIN_PAGE = """<!DOCTYPE html>
 <p id="message" role="alert">{message}</p>
 <form method="post" action="login">
   <input type="hidden" name="csrf" value="{csrf}">
-  <label>Name <input name="name" autocomplete="username" required></label>
+  <label>Name
+    <input name="name" value="{name}" required autocomplete="username">
+  </label>
   <label>Password
     <input name="password" type="password" required
            autocomplete="current-password">
@@ -273,13 +275,20 @@ async def token_required(
 
 
 def login_form(
-    scope: Scope, status: int, message: str = "", wait: int = 0
+    scope: Scope, status: int, name: str = "", message: str = "", wait: int = 0
 ) -> HttpResponse:
-    """The login page, with a message; `wait` adds a Retry-After."""
+    """The login page, with a message; `wait` adds a Retry-After.
+
+    The name typed comes back in its field, so that only the password is
+    typed again. The password itself never comes back.
+    """
     csrf, headers = csrf_token(scope)
     if wait:
         headers.append((b"retry-after", str(wait).encode()))
-    page = LOGIN_PAGE.format(style=STYLE, message=message, csrf=csrf)
+    # The name is whatever the client sent: escaped, it stays text.
+    page = LOGIN_PAGE.format(
+        style=STYLE, message=message, csrf=csrf, name=html.escape(name)
+    )
     return text_response(status, headers, page)
 
 
@@ -299,9 +308,9 @@ async def login(
     # Refused before any hashing, known name or not: a flood costs little.
     wait = THROTTLE.wait(name)
     if wait:
-        return login_form(scope, 429, too_many(wait), wait)
+        return login_form(scope, 429, name, too_many(wait), wait)
     if not await verify(name, password):
-        return login_form(scope, 403, "Wrong name or password.")
+        return login_form(scope, 403, name, "Wrong name or password.")
     session = set_cookie(
         "session",
         make_ticket("session", name),

@@ -31,6 +31,9 @@ def check(served: Served) -> None:
     response = client.post("/login", data=form)
     assert response.status_code == 403
     assert "Wrong name or password." in response.text
+    # The name comes back in its field, the password does not.
+    assert 'name="name" value="ada"' in response.text
+    assert "guess" not in response.text
     assert "session" not in client.cookies
 
     form["password"] = PASSWORD
@@ -68,6 +71,7 @@ def check(served: Served) -> None:
     response = client.post("/login", data=guess)
     assert response.status_code == 429
     assert "Try again in 5 minutes." in response.text
+    assert 'name="name" value="grace"' in response.text
 
 
 EXAMPLE = Example(check, probe_path="/login")

@@ -3,6 +3,8 @@
 import asyncio
 import re
 import time
+from html.parser import HTMLParser
+from urllib.parse import quote
 
 import pytest
 
@@ -426,3 +428,76 @@ def test_the_table_drops_names_whose_time_is_over_first():
     for n in range(10_000):
         throttle.count(f"name{n}")
     assert len(throttle.failures) == 3
+
+
+# After a failed login the form comes back with the name typed, never the
+# password: the user retypes only the password.
+
+
+class Form(HTMLParser):
+    """The attributes of each ``<input>`` of a page, by name, and every tag."""
+
+    def __init__(self, page):
+        super().__init__()
+        self.inputs = {}
+        self.tags = []
+        self.feed(page)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        if tag == "input":
+            attributes = dict(attrs)
+            self.inputs[attributes["name"]] = attributes
+
+
+async def test_the_empty_login_form_has_an_empty_name():
+    response = await Browser().request("GET", "/login")
+    inputs = Form(response.text).inputs
+    assert inputs["name"]["value"] == ""
+    assert "value" not in inputs["password"]
+
+
+@pytest.mark.parametrize("name", ["ada", "grace", "Zoë O'Hara"])
+async def test_a_wrong_password_gives_the_name_back_not_the_password(name):
+    response = await Browser().log_in(quote(name), "s3cret-guess")
+    assert response.status == 403
+    inputs = Form(response.text).inputs
+    assert inputs["name"]["value"] == name
+    assert "value" not in inputs["password"]
+    assert "s3cret-guess" not in response.text
+
+
+async def test_a_locked_name_gives_the_name_back_not_the_password():
+    browser = Browser()
+    await fail_until_locked(browser)
+    response = await browser.log_in()
+    assert response.status == 429
+    inputs = Form(response.text).inputs
+    assert inputs["name"]["value"] == "ada"
+    assert "value" not in inputs["password"]
+    assert "analytical" not in response.text
+
+
+HOSTILE = '"><script>alert(1)</script><input name="x'
+
+
+async def test_a_hostile_name_comes_back_as_text_not_markup():
+    browser = Browser()
+    response = await browser.log_in(quote(HOSTILE), "guess")
+    assert response.status == 403
+    assert (
+        'value="&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;'
+        '&lt;input name=&quot;x"'
+    ) in response.text
+    form = Form(response.text)
+    assert form.inputs["name"]["value"] == HOSTILE
+    assert "script" not in form.tags
+    assert set(form.inputs) == {"csrf", "name", "password"}
+    # The lock answers with the same escaped name.
+    for _ in range(auth.THROTTLE.limit - 1):
+        assert (await browser.log_in(quote(HOSTILE), "guess")).status == 403
+    response = await browser.log_in(quote(HOSTILE), "guess")
+    assert response.status == 429
+    assert Form(response.text).inputs["name"]["value"] == HOSTILE
+    assert "<script>" not in response.text
