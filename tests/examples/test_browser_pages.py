@@ -78,9 +78,11 @@ def test_auth_pages_log_in_and_out(server: Server, browser: Browser) -> None:
         expect(page.locator("#message")).to_have_text("Wrong name or password.")
         # The inline style is applied: the file needs no stylesheet.
         expect(page.locator("h1")).to_have_css("color", "rgb(0, 121, 107)")
+        # The name typed is back in its field; the password is not.
+        expect(page.get_by_label("Name")).to_have_value("ada")
+        expect(page.get_by_label("Password")).to_have_value("")
         _screenshot(page, "auth-login")
 
-        page.get_by_label("Name").fill("ada")
         page.get_by_label("Password").fill("analytical engine")
         page.get_by_role("button", name="Log in").click()
         expect(page).to_have_url(base)
