@@ -994,6 +994,18 @@ async def test_a_urllib_http_error_with_no_final_status_is_a_logged_500(code, ca
     assert "Unhandled exception" in caplog.text
 
 
+@pytest.mark.parametrize("body", ["text", bytearray(b"ab"), None])
+def test_bytes_response_refuses_a_body_that_is_not_bytes(body):
+    with pytest.raises(TypeError, match="a response body is bytes, not"):
+        bytes_response(200, None, body)
+
+
+@pytest.mark.parametrize("size", [0, 13, 1023, 1024, 70_000])
+def test_the_content_length_is_the_body_size_either_side_of_the_made_once_table(size):
+    headers = text_response(200, None, "x" * size)[1]
+    assert headers[-1] == (b"content-length", str(size).encode())
+
+
 def test_bytes_response_fills_in_the_content_type_and_length():
     status, headers, writer, pushes = bytes_response(200, None, b"\x89PNG")
     assert (status, list(writer), pushes) == (200, [b"\x89PNG"], None)
