@@ -282,9 +282,9 @@ class HttpRouter(_Router[HttpRequestCallback]):
     """Routes HTTP requests by method and path template.
 
     A GET route answers HEAD too (the framework sends no body for HEAD), unless
-    the same template has a HEAD route of its own. A path some route matches, but not with
-    this method, resolves to a 405 handler with an ``allow`` header; any other
-    path resolves to the not-found handler.
+    the same template has a HEAD route of its own. A path some route matches,
+    but not with this method, resolves to a 405 handler with an ``allow``
+    header; any other path resolves to the not-found handler.
 
     Args:
         not_found: The handler for paths no route matches; by default a 404 with
