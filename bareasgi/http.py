@@ -147,14 +147,9 @@ def check_response(response: Any, handler: object) -> HttpFullResponse:
         headers = list(headers)
         response = status, headers, writer, pushes
     if headers:
-        try:
-            known = _GOOD_HEADERS.issuperset(headers)
-        except TypeError:  # a pair that is not hashable: a list, say
-            known = False
-        if not known:
-            problem = header_problem(headers)
-            if problem is not None:
-                raise ValueError(problem)
+        problem = header_problem(headers)
+        if problem is not None:
+            raise ValueError(problem)
     if pushes is not None:
         pushes = list(pushes) if isinstance(pushes, Iterable) else pushes
         problem = _push_problem(pushes)
