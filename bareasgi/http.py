@@ -321,7 +321,8 @@ class _Exchange(RequestBody):
     __slots__ = ("_watcher", "stage")
 
     def __init__(self, receive: Receive) -> None:
-        # RequestBody's fields too: calling its __init__ cost 8 % of an in-process hello.
+        # RequestBody's fields too: calling its __init__ cost an in-process hello 1.4k
+        # instructions, about 5 % (callgrind).
         self._receive = receive
         self._body = None
         self._handed_over = False
