@@ -24,6 +24,7 @@ its ``finally`` blocks run at once.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,8 @@ __all__ = [
     "format_event",
     "last_event_id",
 ]
+
+logger = logging.getLogger("bareasgi")
 
 KEEP_ALIVE = b": keep-alive\n\n"
 """The comment ``event_writer`` sends when no event came for a while."""
@@ -222,8 +225,13 @@ async def _event_chunks(
             # The iterator cannot be closed while a task is still inside it.
             pending.cancel()
             await asyncio.wait((pending,))
-            if not pending.cancelled():
-                pending.exception()  # retrieved, so asyncio does not log it as lost
+            # Retrieved here, so asyncio does not report it later as never retrieved; logged
+            # once, as close_writer logs a failing close.
+            error = None if pending.cancelled() else pending.exception()
+            if error is not None:
+                logger.error(
+                    "The event source %r failed while closing", iterator, exc_info=error
+                )
         await close_writer(iterator)
 
 

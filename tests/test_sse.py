@@ -318,3 +318,38 @@ async def test_a_head_request_closes_the_source_of_an_event_stream():
     response = await TestClient(app).head("/events")
     assert response.status == 200
     assert source.closed
+
+
+class FailsWhenCancelled:
+    """An event source whose clean-up, run when its wait is cancelled, raises."""
+
+    def __init__(self):
+        self.waiting = asyncio.Event()
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        self.waiting.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            raise RuntimeError("unsubscribe failed") from None
+        raise StopAsyncIteration
+
+
+async def test_a_source_failing_while_the_writer_closes_is_logged_once(caplog):
+    source = FailsWhenCancelled()
+    writer = event_writer(source, keep_alive=30.0)
+    task = asyncio.ensure_future(anext(writer))
+    await source.waiting.wait()  # the helper task is now inside the source
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    records = [r for r in caplog.records if r.name == "bareasgi"]
+    assert len(records) == 1
+    assert records[0].levelname == "ERROR"
+    assert "event source" in records[0].getMessage()
+    assert "failed while closing" in records[0].getMessage()
+    assert records[0].exc_info is not None
+    assert str(records[0].exc_info[1]) == "unsubscribe failed"
