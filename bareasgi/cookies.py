@@ -265,10 +265,13 @@ def _attribute(what: str, value: str, bad: re.Pattern[str]) -> bytes:
     try:
         return value.encode("ascii")
     except UnicodeEncodeError:
-        raise ValueError(
-            f"cookie {what} {value!r} is not ASCII: give an internationalised domain in its "
-            "ASCII (punycode) form"
-        ) from None
+        advice = (
+            "give an internationalised domain in its ASCII (punycode) form"
+            if what == "domain"
+            # Browsers match the path against the request's URL, which is percent-encoded.
+            else "percent-encode it, as the URL does, with urllib.parse.quote()"
+        )
+        raise ValueError(f"cookie {what} {value!r} is not ASCII: {advice}") from None
 
 
 def _seconds(max_age: int | timedelta) -> int:
@@ -285,7 +288,11 @@ def _http_date(expires: datetime | int | float) -> str:
     """``expires`` as an HTTP date, such as ``Wed, 21 Oct 2015 07:28:00 GMT``."""
     if isinstance(expires, datetime):
         moment = expires.replace(tzinfo=timezone.utc) if expires.tzinfo is None else expires
-        return format_datetime(moment.astimezone(timezone.utc), usegmt=True)
+        try:
+            utc = moment.astimezone(timezone.utc)
+        except OverflowError:  # in UTC it falls before year 1 or after 9999
+            raise ValueError(f"expires={expires!r} is not a date in UTC") from None
+        return format_datetime(utc, usegmt=True)
     if isinstance(expires, bool) or not isinstance(expires, (int, float)):
         raise ValueError(f"expires must be a datetime or a number of seconds, not {expires!r}")
     try:

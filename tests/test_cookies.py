@@ -304,3 +304,23 @@ def test_a_naive_expiry_is_utc_whatever_the_local_time_zone(monkeypatch):
         monkeypatch.undo()
         time.tzset()
     assert b"Expires=Wed, 02 Jan 2030 03:04:05 GMT" in header[1]
+
+
+def test_a_non_ascii_path_is_refused_with_advice_about_paths_not_domains():
+    with pytest.raises(ValueError, match="cookie path '/café' is not ASCII") as caught:
+        set_cookie("a", "b", path="/café")
+    assert "domain" not in str(caught.value)
+    assert "percent-encode" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5))),
+        datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5))),
+    ],
+)
+def test_an_expiry_that_is_no_date_in_utc_is_a_value_error(moment):
+    # Converted to UTC, these fall outside the years a datetime can hold.
+    with pytest.raises(ValueError, match="is not a date"):
+        set_cookie("a", "b", expires=moment)
