@@ -192,11 +192,28 @@ def event_writer(
 
     Returns:
         A writer to return with `event_stream_headers`.
+
+    Raises:
+        ValueError: ``keep_alive`` is not None nor a number of seconds, 0 or more.
     """
+    _check_keep_alive(keep_alive)
     iterator = aiter(events)
     # Closed before its first event (a HEAD request), the generator runs no finally:
     # the wrapper closes ``events`` then.
     return _ClosingStream(_event_chunks(iterator, keep_alive), iterator)
+
+
+def _check_keep_alive(keep_alive: object) -> None:
+    # Checked when the writer is made: a negative wait times out at once, so the writer
+    # would send keep-alive comments in a busy loop; NaN and strings fail only later.
+    if keep_alive is None:
+        return
+    if isinstance(keep_alive, bool) or not isinstance(keep_alive, (int, float)) or not (
+        keep_alive >= 0
+    ):
+        raise ValueError(
+            f"keep_alive must be a number of seconds, 0 or more, or None, not {keep_alive!r}"
+        )
 
 
 async def _event_chunks(
@@ -277,6 +294,9 @@ def event_response(
 
     Returns:
         The full response tuple, to return from a handler as it is.
+
+    Raises:
+        ValueError: ``keep_alive`` is not None nor a number of seconds, 0 or more.
 
     Example:
         ```python

@@ -353,3 +353,25 @@ async def test_a_source_failing_while_the_writer_closes_is_logged_once(caplog):
     assert "failed while closing" in records[0].getMessage()
     assert records[0].exc_info is not None
     assert str(records[0].exc_info[1]) == "unsubscribe failed"
+
+
+@pytest.mark.parametrize("keep_alive", [-1, -0.5, float("nan"), "15", True])
+def test_a_keep_alive_that_is_not_seconds_of_0_or_more_is_refused_when_the_writer_is_made(
+    keep_alive,
+):
+    # A negative one made the writer send keep-alive comments in a busy loop, without end.
+    async def events():
+        yield "never read"
+
+    for make in (event_writer, event_response):
+        source = events()
+        with pytest.raises(ValueError, match="keep_alive must be a number of seconds, 0 or more"):
+            make(source, keep_alive=keep_alive)
+
+
+@pytest.mark.parametrize("keep_alive", [None, 0, 0.0, 1, 2.5, float("inf")])
+def test_a_keep_alive_of_none_or_seconds_of_0_or_more_is_accepted(keep_alive):
+    async def events():
+        yield "x"
+
+    assert event_response(events(), keep_alive=keep_alive)[0] == 200
