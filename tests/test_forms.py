@@ -700,3 +700,29 @@ async def test_a_spool_size_below_1_keeps_no_more_than_1_byte_in_memory(monkeypa
     response = await post(make_app(spool_size=0), body)
     assert [item["in_memory"] for _, item in response.json()] == [True, False]
     assert [spool._rolled for spool in spools] == [False, True]
+
+
+@pytest.mark.parametrize("content_type", [URLENCODED, MULTIPART])
+@pytest.mark.parametrize(
+    ("length", "status"),
+    [(b"9" * 5000, 413), (b"0" * 4999 + b"5", 200), (b"9" * 19, 413), (b"0" * 30, 200)],
+)
+async def test_a_content_length_of_thousands_of_digits_is_judged_not_a_500(
+    content_type, length, status
+):
+    # int() refuses strings of more than 4300 digits, with a ValueError.
+    async def handler(scope, info, matches, content):
+        await read_form(scope, content, max_size=100)
+        return 200
+
+    app = Application()
+    app.http_router.add({"POST"}, "/", handler)
+    headers = [
+        (b"content-type", content_type["content-type"].encode()),
+        (b"content-length", length),
+    ]
+    body = b"" if content_type is URLENCODED else multipart()
+    response = await TestClient(app).request("POST", "/", headers=headers, body=chunks(body, 10))
+    assert response.status == status
+    if status == 413:
+        assert response.text == "The request body is larger than 100 bytes."
