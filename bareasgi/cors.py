@@ -66,6 +66,8 @@ SAFELISTED_HEADERS = frozenset({"accept", "accept-language", "content-language",
 # What a browser sends as Origin: scheme://host[:port] with no path, or "null".
 _ORIGIN = re.compile(r"(?:[a-z][a-z0-9+.\-]*://[^\s,/?#*]+|null)\Z", re.IGNORECASE)
 
+# Browsers leave these out of the Origin they send.
+_DEFAULT_PORTS = {"http": "80", "https": "443", "ws": "80", "wss": "443"}
 _ALLOW_ORIGIN = b"access-control-allow-origin"
 _CREDENTIALS = (b"access-control-allow-credentials", b"true")
 _CORS_RESPONSE_HEADERS = frozenset(
@@ -107,9 +109,10 @@ class CORSMiddleware:
             any site can send from a sandboxed frame; an origin that is not
             ``scheme://host[:port]`` or ``*``
             (a pattern such as ``https://*.example.com`` belongs in
-            ``allow_origin_regex``); a regular expression that does not compile; a
-            method or header name that is not an HTTP token; ``expose_headers="*"``
-            with credentials; a negative ``max_age``.
+            ``allow_origin_regex``), or one browsers never send (with its scheme's
+            default port, or a host that is not ASCII); a regular expression that
+            does not compile; a method or header name that is not an HTTP token;
+            ``expose_headers="*"`` with credentials; a negative ``max_age``.
         TypeError: ``max_age`` is not an int, or ``allow_origin_regex`` is a bytes pattern.
     """
 
@@ -289,7 +292,7 @@ def _check_origin(origin: str) -> str:
             "redirected requests, which any website can produce: it cannot be allowed"
         )
     if _ORIGIN.match(lowered):
-        return lowered
+        return _check_host(origin, lowered)
     if "*" in origin:
         raise ValueError(
             f"allow_origins: {origin!r} is not an origin; '*' is only allowed alone, "
@@ -306,6 +309,28 @@ def _check_origin(origin: str) -> str:
         f"allow_origins: {origin!r} is not an origin: write scheme://host[:port], "
         "such as 'https://example.com', or '*'"
     )
+
+
+def _check_host(origin: str, lowered: str) -> str:
+    """``lowered``, unless browsers never send it: they serialise an origin without its
+    scheme's default port, and with an internationalised host in its ASCII form."""
+    scheme, _, host = lowered.partition("://")
+    name, colon, port = host.rpartition(":")
+    if not colon or not port.isdigit():
+        name, colon, port = host, "", ""
+    if colon and _DEFAULT_PORTS.get(scheme) == port:
+        raise ValueError(
+            f"allow_origins: {origin!r} names its scheme's default port, which browsers "
+            f"leave out of Origin: write {f'{scheme}://{name}'!r}"
+        )
+    if not name.isascii():
+        # No suggestion made here: Python's idna codec follows IDNA 2003, which maps some
+        # names (with a "ß", say) differently from browsers.
+        raise ValueError(
+            f"allow_origins: {origin!r} is not ASCII: browsers send an internationalised "
+            "host name in its ASCII (punycode) form, as 'xn--...' labels; write that"
+        )
+    return lowered
 
 
 def _check_token(name: str, argument: str) -> str:

@@ -612,3 +612,30 @@ async def test_a_refused_value_of_80_characters_is_shown_whole_and_a_longer_one_
         response = await client.options("/items", headers=preflight(SITE, "M" * length))
         expected = f"CORS preflight refused: the method {shown.upper()!r} is not allowed.\n"
         assert response.text == expected
+
+
+@pytest.mark.parametrize(
+    ("origin", "sent"),
+    [
+        ("https://example.com:443", "'https://example.com'"),
+        ("http://example.com:80", "'http://example.com'"),
+        ("HTTPS://Example.com:443", "'https://example.com'"),
+    ],
+)
+def test_an_origin_with_its_default_port_is_refused_naming_what_browsers_send(origin, sent):
+    # Browsers leave the default port out of Origin: this origin would never match.
+    with pytest.raises(ValueError, match=f"default port.*{re.escape(sent)}"):
+        CORSMiddleware(allow_origins=[origin])
+
+
+@pytest.mark.parametrize("origin", ["https://bücher.example", "https://ß.de:8443"])
+def test_an_origin_with_a_non_ascii_host_is_refused_asking_for_its_punycode(origin):
+    # Browsers send the ASCII form of an internationalised host name: this would never match.
+    with pytest.raises(ValueError, match=r"is not ASCII: .*punycode"):
+        CORSMiddleware(allow_origins=[origin])
+
+
+@pytest.mark.parametrize("origin", ["https://example.com:8443", "http://localhost:443"])
+async def test_an_origin_with_another_port_is_allowed_and_matched(origin):
+    cors = CORSMiddleware(allow_origins=[origin])
+    assert cors.allows_origin(origin)
