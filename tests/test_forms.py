@@ -1,11 +1,16 @@
 """The forms extra: URL-encoded and multipart forms, their limits and their errors."""
 
+import asyncio
 import hashlib
+import logging
 import subprocess
 import sys
 import tempfile
+from urllib.parse import parse_qsl
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bareasgi import Application, HTTPError, json_response
 from bareasgi.forms import (
@@ -726,3 +731,110 @@ async def test_a_content_length_of_thousands_of_digits_is_judged_not_a_500(
     assert response.status == status
     if status == 413:
         assert response.text == "The request body is larger than 100 bytes."
+
+
+# Random bodies ---------------------------------------------------------------------------------
+
+FORM_SETTINGS = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    report_multiple_bugs=False,
+)
+URLENCODED_BYTES = st.lists(
+    st.sampled_from(
+        [b"a", b"=", b"&", b"%", b"%C3%A9", b"%FF", b"+", b";", b"\xff", b"\xc3", b"0"]
+    ),
+    max_size=30,
+).map(b"".join)
+CHARSETS = [None, "utf-8", "latin-1", "ascii", "utf-16", "bogus", "base64", "utf-8\0", "\xff"]
+
+
+def bareasgi_records():
+    """A list collecting what the bareasgi logger logs, and a function to stop collecting."""
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger("bareasgi")
+    logger.addHandler(handler)
+    return records, lambda: logger.removeHandler(handler)
+
+
+def expected_urlencoded(body, charset):
+    """What read_urlencoded should answer: (200, pairs), or the 4xx status."""
+    encoding = charset or "utf-8"
+    try:
+        b"a".decode(encoding, errors="ignore")
+    except (LookupError, ValueError):
+        return 415, None
+    try:
+        text = body.decode(encoding)
+        return 200, parse_qsl(text, keep_blank_values=True, encoding=encoding, errors="strict")
+    except UnicodeError:
+        return 400, None
+
+
+@given(body=URLENCODED_BYTES, charset=st.sampled_from(CHARSETS), size=st.integers(1, 9))
+@FORM_SETTINGS
+def test_any_urlencoded_body_is_parsed_as_parse_qsl_would_or_refused_with_a_4xx(
+    body, charset, size
+):
+    content_type = URLENCODED["content-type"] + (f"; charset={charset}" if charset else "")
+    headers = [(b"content-type", content_type.encode("latin-1"))]
+    records, stop = bareasgi_records()
+    try:
+        response = asyncio.run(post(make_app(), chunks(body, size), headers))
+    finally:
+        stop()
+    status, pairs = expected_urlencoded(body, charset)
+    assert response.status == status, response.text
+    assert records == []
+    if status == 200:
+        assert [tuple(pair) for pair in response.json()] == pairs
+    else:
+        assert response.headers["content-type"] == "text/plain; charset=utf-8"
+        assert "Traceback" not in response.text and response.text.endswith(".")
+
+
+@st.composite
+def damaged_multipart(draw):
+    """A good multipart body, then cut, with bytes inserted, or with a part repeated."""
+    body = bytearray(
+        multipart(
+            ("a", "one"),
+            ("a", "two"),
+            ("f", "x.txt", b"file data", "text/plain"),
+        )
+    )
+    for _ in range(draw(st.integers(0, 3))):
+        kind = draw(st.sampled_from(["cut", "insert", "repeat"]))
+        where = draw(st.integers(0, len(body)))
+        if kind == "cut":
+            del body[where:]
+        elif kind == "insert":
+            inserted = [b"\r\n", b"--", b'"', b";", b"\xff", b"\0", b"--" + BOUNDARY.encode()]
+            body[where:where] = draw(st.sampled_from(inserted))
+        else:
+            body[where:where] = multipart(("a", "x"))[: draw(st.integers(0, 80))]
+    return bytes(body)
+
+
+@given(body=damaged_multipart(), size=st.sampled_from([1, 7, 64, 4096]))
+@FORM_SETTINGS
+def test_any_damaged_multipart_body_is_read_or_refused_with_a_4xx_never_a_500(body, size):
+    app = make_app(max_fields=3, max_files=1)
+    records, stop = bareasgi_records()
+    try:
+        response = asyncio.run(post(app, chunks(body, size)))
+    finally:
+        stop()
+    assert records == []
+    assert response.status in (200, 400, 413), response.text
+    if response.status == 200:
+        values = [value for _, value in response.json()]
+        assert sum(isinstance(value, str) for value in values) <= 3  # the limits held
+        assert sum(isinstance(value, dict) for value in values) <= 1
+    else:
+        assert response.headers["content-type"] == "text/plain; charset=utf-8"
+        assert response.text.endswith(".") and "Traceback" not in response.text
+        assert "form" not in app.info  # nothing handed over, so nothing left open
