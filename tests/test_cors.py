@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 import sys
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bareasgi import Application, HTTPError, bytes_reader, mw, text_response
 from bareasgi.cors import CORSMiddleware
@@ -639,3 +642,61 @@ def test_an_origin_with_a_non_ascii_host_is_refused_asking_for_its_punycode(orig
 async def test_an_origin_with_another_port_is_allowed_and_matched(origin):
     cors = CORSMiddleware(allow_origins=[origin])
     assert cors.allows_origin(origin)
+
+
+# Random preflights -------------------------------------------------------------------------------
+
+CORS_SETTINGS = settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    report_multiple_bugs=False,
+)
+ODD_BYTES = st.lists(
+    st.sampled_from(
+        [SITE.encode(), b"HTTPS://SITE.EXAMPLE", b"null", b"*", b",", b" ", b"https://", b"/",
+         b"x", b"GET", b"put", b"PUT", b"x-a", b"X-A", b"authorization", b"\xff", b"\t", b":",
+         b";", b'"', b"\x7f"]
+    ),
+    max_size=6,
+).map(b"".join)
+CONFIGURATIONS = [
+    {"allow_origins": [SITE], "allow_methods": ["PUT"], "allow_headers": ["x-a"]},
+    {"allow_origins": [SITE], "allow_credentials": True, "allow_methods": "*"},
+    {"allow_origins": "*", "allow_headers": "*"},
+    {"allow_origin_regex": r"https://[a-z.]+", "allow_headers": "*", "allow_credentials": True},
+]
+
+
+@given(
+    origin=ODD_BYTES,
+    method=ODD_BYTES,
+    requested=st.none() | ODD_BYTES,
+    configuration=st.sampled_from(CONFIGURATIONS),
+)
+@CORS_SETTINGS
+def test_any_preflight_is_a_204_or_a_400_that_says_why_and_echoes_only_an_allowed_origin(
+    origin: bytes, method: bytes, requested: bytes | None, configuration: dict[str, Any]
+) -> None:
+    cors = CORSMiddleware(**configuration)
+    headers = [(b"origin", origin), (b"access-control-request-method", method)]
+    if requested is not None:
+        headers.append((b"access-control-request-headers", requested))
+    calls: list[str] = []
+    response = asyncio.run(
+        TestClient(app_with(cors, calls)).request("OPTIONS", "/items", headers=headers)
+    )
+    assert calls == []  # a preflight never reaches the handler
+    assert response.status in (204, 400)
+    if response.status == 400:
+        assert response.text.startswith("CORS preflight refused: the ")
+        assert response.text.endswith(".\n")
+    echoed = response.headers.get_all("access-control-allow-origin")
+    if configuration.get("allow_origins") == "*":
+        assert echoed == ["*"]  # the same for every origin: nothing is echoed
+    elif cors.allows_origin(origin):
+        assert echoed == [origin.decode("latin-1")]
+    else:
+        assert echoed == []
+        assert response.status == 400
+    assert response.headers.get("vary") != ""
