@@ -13,6 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from email.utils import formatdate
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bareasgi import Application, BodyWriter
 from bareasgi.static import FileWriter, file_response, static_files
@@ -1031,3 +1033,74 @@ async def test_a_file_that_ends_early_is_named_with_the_bytes_missing(tmp_path):
     writer = FileWriter(io.BytesIO(b"abc"), 10, chunk_size=4)  # a file without a name
     with pytest.raises(OSError, match=r"^the file ended 7 bytes early"):
         await anext(writer)
+
+
+# Random paths ------------------------------------------------------------------------------------
+
+STATIC_SETTINGS = settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    report_multiple_bugs=False,
+)
+SEGMENTS = [
+    "index.html", "notes.txt", "sub", "bare", "grüße.txt", "with space.txt", "..", ".", "",
+    "%2e%2e", "%2E.", ".%2e", "%252e%252e", "..%2f", "%5c", "\\", "..\\secret.txt", "%00",
+    "a%00.txt", "link-out", "dir-out", "link-in", "secret.txt", "outside", "x" * 300, "~",
+    "NOTES.TXT", "notes.txt.", "notes.txt;x", "%ff",
+]
+RANGES = [None, "bytes=0-0", "bytes=-1", "bytes=5-", "bytes=99999-", "bytes=3-1",
+          "bytes=0-1,2-3", "bytes=-0", "bytes=" + "9" * 5000 + "-", "items=0-1", "bytes=x-y"]
+
+
+@pytest.fixture(scope="module")
+def hostile_root(tmp_path_factory):
+    """A directory to serve, with links out of it and in it, and what they point at."""
+    base = tmp_path_factory.mktemp("hostile")
+    root = base / "public"
+    (root / "sub").mkdir(parents=True)
+    (root / "bare").mkdir()
+    (root / "index.html").write_bytes(b"home")
+    (root / "notes.txt").write_bytes(b"0123456789")
+    (root / "grüße.txt").write_bytes(b"hello")
+    (root / "with space.txt").write_bytes(b"spaced")
+    (root / "sub" / "index.html").write_bytes(b"sub home")
+    (root / ("x" * 300)[:255]).write_bytes(b"long")
+    (base / "secret.txt").write_bytes(b"SECRET")
+    (base / "outside").mkdir()
+    (base / "outside" / "index.html").write_bytes(b"OUTSIDE")
+    (root / "link-out").symlink_to(base / "secret.txt")
+    (root / "dir-out").symlink_to(base / "outside")
+    (root / "link-in").symlink_to(root / "notes.txt")
+    return root
+
+
+@given(
+    segments=st.lists(st.sampled_from(SEGMENTS), min_size=1, max_size=4),
+    byte_range=st.sampled_from(RANGES),
+)
+@STATIC_SETTINGS
+def test_any_path_is_a_file_inside_the_root_a_redirect_or_a_404_never_anything_else(
+    hostile_root, segments, byte_range
+):
+    app = app_for(hostile_root)
+    headers = {} if byte_range is None else {"range": byte_range}
+    path = "/static/" + "/".join(segments)
+
+    async def both():
+        client = TestClient(app)
+        return await client.get(path, headers=headers), await client.head(path, headers=headers)
+
+    full, head = asyncio.run(both())
+    inside = {p.read_bytes() for p in hostile_root.rglob("*") if p.is_file()}
+    assert full.status in (200, 206, 308, 404, 416), full.text
+    assert head.status == (200 if full.status in (206, 416) else full.status)
+    assert b"SECRET" not in full.body and b"OUTSIDE" not in full.body
+    if full.status == 200:
+        assert full.body in inside
+    elif full.status == 206:
+        assert any(full.body in data for data in inside)
+    elif full.status == 308:
+        assert full.headers["location"].endswith("/")
+    elif full.status == 404:
+        assert full.text == "Not Found"
