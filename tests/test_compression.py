@@ -7,9 +7,12 @@ import os
 import zlib
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bareasgi import Application, BodyWriter, bytes_writer, text_writer
 from bareasgi.compression import EXCLUDED_TYPES, compression_middleware
+from bareasgi.headers import parse_accept
 from bareasgi.static import FileWriter
 from bareasgi.testing import TestClient
 from tests.scripted import one_receive_at_a_time
@@ -703,3 +706,46 @@ async def test_head_and_304_of_a_static_file_carry_the_headers_of_its_get(
     assert cached.headers["etag"] == etag
     assert cached.headers.get_all("vary") == full.headers.get_all("vary")
     assert cached.body == b""
+
+
+# Random Accept-Encoding --------------------------------------------------------------------------
+
+ACCEPT_PIECES = [
+    b"gzip", b"GZIP", b"deflate", b"x-gzip", b"br", b"identity", b"*", b",", b", ", b";",
+    b"q=0", b"q=1", b"q=0.5", b"Q=0.001", b"q=", b"q=nan", b"q=-1", b"q=1e999", b"q=abc",
+    b'q="0"', b" ", b"\xff", b"=",
+]
+
+
+@given(
+    accept=st.lists(st.sampled_from(ACCEPT_PIECES), max_size=12).map(b"".join),
+    repeat=st.integers(1, 400),
+)
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    report_multiple_bugs=False,
+)
+def test_any_accept_encoding_gets_the_body_in_a_coding_it_did_not_refuse(accept, repeat):
+    # Repeated, a value grows past the length of those remembered between requests.
+    value = b", ".join([accept] * repeat) if repeat > 1 else accept
+    app = text_app()
+    response = asyncio.run(
+        TestClient(app).request("GET", "/", headers=[(b"accept-encoding", value)])
+    )
+    assert response.status == 200
+    coding = response.headers.get("content-encoding")
+    assert coding in (None, "gzip", "deflate")
+    if coding is None:
+        assert response.body == TEXT.encode()
+    else:
+        bits = 16 + zlib.MAX_WBITS if coding == "gzip" else zlib.MAX_WBITS
+        assert zlib.decompress(response.body, bits) == TEXT.encode()
+        refused = {name for name, q in parse_accept(value) if q == 0}
+        named = {name for name, _ in parse_accept(value)}
+        aliases = {"gzip": {"gzip", "x-gzip"}, "deflate": {"deflate"}}[coding]
+        accepted = {name for name, q in parse_accept(value) if q > 0}
+        # The coding chosen was accepted by name, or by * without being refused by name.
+        assert aliases & accepted or ("*" in accepted and not aliases & named & refused)
+    assert "accept-encoding" in response.headers.get("vary", "").lower()
