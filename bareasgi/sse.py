@@ -317,7 +317,8 @@ def last_event_id(scope: Scope) -> str | None:
     """The ``Last-Event-ID`` a reconnecting browser sends, or None on a first connection.
 
     It is the ``id`` of the last event the browser received, as the client sent it:
-    check it before trusting it (``value.isdecimal()`` before ``int(value)``, say).
+    check it before trusting it (``value.isdecimal() and len(value) < 10`` before
+    ``int(value)``, say: ``int`` raises ``ValueError`` for more than 4300 digits).
 
     Args:
         scope: The request's scope.

@@ -5,6 +5,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bareasgi import Application
 from bareasgi.sse import (
@@ -375,3 +377,43 @@ def test_a_keep_alive_of_none_or_seconds_of_0_or_more_is_accepted(keep_alive):
         yield "x"
 
     assert event_response(events(), keep_alive=keep_alive)[0] == 200
+
+
+@given(
+    values=st.lists(
+        st.binary(max_size=40) | st.sampled_from([b"1" * 5000, b"-1", b"\xff\xfe", b"1e9"]),
+        min_size=1,
+        max_size=2,
+    )
+)
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    report_multiple_bugs=False,
+)
+def test_any_last_event_id_is_handed_over_as_text_and_the_stream_still_answers(values):
+    source = Source(["a"])
+    app = make_app(source)
+    headers = [(b"last-event-id", value) for value in values]
+    response = asyncio.run(TestClient(app).get("/events", headers=headers))
+    assert response.status == 200
+    assert response.body == b"data: a\n\n"
+    # Sent twice, the values are joined as one list, as for any repeated header.
+    assert app.info["last_id"] == b", ".join(values).decode("utf-8", errors="replace")
+    assert source.closed
+
+
+def test_the_documented_check_of_last_event_id_keeps_garbage_from_int():
+    # The module's example: only a short decimal number is trusted. isdecimal() alone is
+    # not enough: int() raises ValueError for more than 4300 digits.
+    def start(last):
+        return int(last) + 1 if last and last.isdecimal() and len(last) < 10 else 1
+
+    assert start("41") == 42
+    assert start("٣") == 4  # a decimal digit, if not an ASCII one: int() reads it
+    for garbage in (None, "", "-1", "1e9", "1" * 5000, "\ufffd1", " 1", "1 "):
+        assert start(garbage) == 1
+    with pytest.raises(ValueError, match="4300"):
+        int("1" * 5000)
+    assert "len(value)" in last_event_id.__doc__
