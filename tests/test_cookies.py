@@ -9,6 +9,8 @@ from email.utils import parsedate_to_datetime
 from http.cookies import SimpleCookie
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bareasgi import Application, text_response
 from bareasgi.cookies import expire_cookie, parse_cookie_header, request_cookies, set_cookie
@@ -324,3 +326,49 @@ def test_an_expiry_that_is_no_date_in_utc_is_a_value_error(moment):
     # Converted to UTC, these fall outside the years a datetime can hold.
     with pytest.raises(ValueError, match="is not a date"):
         set_cookie("a", "b", expires=moment)
+
+
+# Random input ------------------------------------------------------------------------------------
+
+COOKIE_SETTINGS = settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    report_multiple_bugs=False,
+)
+COOKIE_PIECES = st.sampled_from(
+    [b"a", b"b", b"=", b";", b"; ", b" ", b'"', b",", b"\xff", b"\xc3\xa9", b"\t", b"\0",
+     b"\\", b"x" * 5000]
+)
+
+
+@given(header=st.lists(COOKIE_PIECES, max_size=12).map(b"".join))
+@COOKIE_SETTINGS
+def test_any_cookie_header_is_read_without_error_and_keeps_every_byte(header):
+    cookies = parse_cookie_header(header)
+    for name, value in cookies.items():
+        assert name and name == name.strip()
+        # Latin-1 maps each byte to one character, so nothing is lost or replaced.
+        assert name.encode("latin-1") in header and value.encode("latin-1") in header
+
+
+@given(
+    name=st.text(max_size=8) | st.binary(max_size=8),
+    value=st.text(max_size=12) | st.binary(max_size=12),
+)
+@COOKIE_SETTINGS
+def test_any_name_and_value_is_refused_or_set_so_that_it_reads_back_the_same(name, value):
+    try:
+        header = set_cookie(name, value)
+    except ValueError as error:
+        assert "cookie" in str(error)
+        return
+    raw_name = name.encode() if isinstance(name, str) else name
+    raw_value = value.encode() if isinstance(value, str) else value
+    if len(raw_value) >= 2 and raw_value[:1] == raw_value[-1:] == b'"':
+        raw_value = raw_value[1:-1]
+    pair = header[1].split(b"; ")[0]
+    assert parse_cookie_header(pair) == {raw_name.decode(): raw_value.decode("latin-1")}
+    # What a browser stores is what a later request sends back.
+    scope = {"headers": [(b"cookie", pair + b"; other=1")]}
+    assert request_cookies(scope)[raw_name.decode()] == raw_value.decode("latin-1")
