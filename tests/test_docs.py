@@ -271,3 +271,28 @@ def test_no_command_installs_the_other_bareasgi_from_the_index(page):
         if INDEX_INSTALL.search(line)
     ]
     assert not wrong, "install from a checkout or a wheel instead: " + "; ".join(wrong)
+
+
+IMAGE_LINK = re.compile(r"\]\(([^)\s]+\.(?:png|svg|jpg|gif|webp))\)")
+
+
+def test_every_image_in_docs_is_shown_by_a_page_and_every_shown_image_exists():
+    # make screenshots refreshes docs/images/examples/NAME.png from the browser tests: a
+    # page showing a copy kept elsewhere would show a picture nothing refreshes, and the
+    # refreshed one would ship unseen.
+    shown: set[Path] = set()
+    missing = []
+    for page in PAGES:
+        for link in IMAGE_LINK.findall(page.read_text(encoding="utf-8")):
+            image = (page.parent / link).resolve()
+            shown.add(image)
+            if not image.is_file():
+                missing.append(f"{page.relative_to(DOCS).as_posix()}: {link}")
+    images = {
+        path.resolve()
+        for path in (DOCS / "images").rglob("*")
+        if path.suffix in {".png", ".svg", ".jpg", ".gif", ".webp"}
+    }
+    unshown = sorted(path.relative_to(DOCS).as_posix() for path in images - shown)
+    assert not missing, f"pages show images that do not exist: {missing}"
+    assert not unshown, f"images no page shows: {unshown}"
