@@ -344,6 +344,10 @@ async def _compress_stream(
         async for chunk in iterator:
             if not chunk:
                 continue
+            if not isinstance(chunk, (bytes, bytearray, memoryview)):
+                # What the framework says of a writer without this middleware; zlib's
+                # own message ("a bytes-like object is required") does not say whose.
+                raise TypeError(f"the writer yielded {type(chunk).__name__}, expected bytes")
             if len(chunk) >= _THREAD_SIZE:
                 yield await asyncio.to_thread(_compress_chunk, compressor, chunk)
             else:

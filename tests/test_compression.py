@@ -749,3 +749,33 @@ def test_any_accept_encoding_gets_the_body_in_a_coding_it_did_not_refuse(accept,
         # The coding chosen was accepted by name, or by * without being refused by name.
         assert aliases & accepted or ("*" in accepted and not aliases & named & refused)
     assert "accept-encoding" in response.headers.get("vary", "").lower()
+
+
+@pytest.mark.parametrize("chunk", ["text", 42, ["a list"]])
+async def test_a_streamed_chunk_that_is_not_bytes_is_reported_as_such(caplog, chunk):
+    # Without the middleware the framework says what the writer yielded; so does this.
+    async def writer():
+        yield b"x" * 1000
+        yield chunk
+        yield b"never sent"
+
+    app = make_app(lambda: (200, PLAIN, writer()))
+    with caplog.at_level(logging.ERROR, logger="bareasgi"):
+        response = await get(app, "gzip")
+    assert response.status == 200
+    assert zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(response.body) == b"x" * 1000
+    [record] = [r for r in caplog.records if r.name == "bareasgi"]
+    assert record.exc_info is not None
+    error = record.exc_info[1]
+    assert isinstance(error, TypeError)
+    assert f"yielded {type(chunk).__name__}, expected bytes" in str(error)
+
+
+async def test_streamed_bytearray_and_memoryview_chunks_are_compressed_as_bytes_are():
+    async def writer():
+        yield bytearray(b"a" * 600)
+        yield memoryview(b"b" * 600)
+
+    response = await get(make_app(lambda: (200, PLAIN, writer())), "gzip")
+    assert response.headers["content-encoding"] == "gzip"
+    assert zlib.decompress(response.body, 16 + zlib.MAX_WBITS) == b"a" * 600 + b"b" * 600
