@@ -80,6 +80,7 @@ class ServerSentEvent:
         retry: The reconnection delay in milliseconds.
 
     Raises:
+        TypeError: As `format_event` raises for the same fields.
         ValueError: As `format_event` raises for the same fields.
     """
 
@@ -89,6 +90,7 @@ class ServerSentEvent:
     retry: int | None = None
 
     def __post_init__(self) -> None:
+        _check_data(self.data)
         _check(self.event, self.id, self.retry)
 
     def encode(self) -> bytes:
@@ -117,9 +119,11 @@ def format_event(
         retry: How many milliseconds the browser waits before reconnecting.
 
     Raises:
+        TypeError: ``data`` is neither a ``str`` nor None.
         ValueError: ``event`` or ``id`` contains CR or LF (or ``id`` NUL), which would
             end the field early; ``retry`` is not a whole number of 0 or more.
     """
+    _check_data(data)
     _check(event, id, retry)
     return _format(data, event, id, retry)
 
@@ -131,6 +135,11 @@ def format_comment(text: str = "") -> bytes:
         text: The comment; empty for a bare ``:`` line.
     """
     return "".join(f": {line}\n" for line in _lines(text)).encode() + b"\n"
+
+
+def _check_data(data: object) -> None:
+    if data is not None and not isinstance(data, str):
+        raise TypeError(f"data must be a str or None, not {type(data).__name__}")
 
 
 def _check(event: str | None, id: str | int | None, retry: int | None) -> None:
@@ -167,6 +176,10 @@ def _format(data: str | None, event: str | None, id: str | int | None, retry: in
 def _encode(item: ServerSentEvent | str) -> bytes:
     if isinstance(item, ServerSentEvent):
         return item.encode()
+    if not isinstance(item, str):
+        raise TypeError(
+            f"the event source yielded {type(item).__name__}, expected ServerSentEvent or str"
+        )
     return _format(item, None, None, None)
 
 

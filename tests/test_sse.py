@@ -417,3 +417,26 @@ def test_the_documented_check_of_last_event_id_keeps_garbage_from_int():
     with pytest.raises(ValueError, match="4300"):
         int("1" * 5000)
     assert "len(value)" in last_event_id.__doc__
+
+
+@pytest.mark.parametrize("data", [42, b"bytes", ["a", "list"]])
+def test_data_that_is_not_text_is_refused_when_the_event_is_made(data):
+    # The class checks its fields when made; data was left to fail in the stream.
+    with pytest.raises(TypeError, match=f"data must be a str or None, not {type(data).__name__}"):
+        ServerSentEvent(data)
+    with pytest.raises(TypeError, match="data must be a str or None"):
+        format_event(data)
+
+
+@pytest.mark.parametrize("keep_alive", [None, 1.0])
+async def test_a_source_yielding_something_else_than_events_or_text_says_what_it_yielded(
+    keep_alive,
+):
+    async def events():
+        yield "fine"
+        yield {"not": "an event"}
+
+    writer = event_writer(events(), keep_alive=keep_alive)
+    assert await anext(writer) == b"data: fine\n\n"
+    with pytest.raises(TypeError, match="the event source yielded dict, expected"):
+        await anext(writer)
