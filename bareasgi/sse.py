@@ -119,7 +119,8 @@ def format_event(
         retry: How many milliseconds the browser waits before reconnecting.
 
     Raises:
-        TypeError: ``data`` is neither a ``str`` nor None.
+        TypeError: ``data`` or ``event`` is neither a ``str`` nor None, or ``id`` is
+            neither a ``str``, an ``int`` nor None.
         ValueError: ``event`` or ``id`` contains CR or LF (or ``id`` NUL), which would
             end the field early; ``retry`` is not a whole number of 0 or more.
     """
@@ -143,6 +144,11 @@ def _check_data(data: object) -> None:
 
 
 def _check(event: str | None, id: str | int | None, retry: int | None) -> None:
+    # Anything else would be sent as its str(): b"1" as "b'1'", True as "True".
+    if event is not None and not isinstance(event, str):
+        raise TypeError(f"event must be a str or None, not {type(event).__name__}")
+    if id is not None and (isinstance(id, bool) or not isinstance(id, (str, int))):
+        raise TypeError(f"id must be a str or an int, not {type(id).__name__}")
     if event is not None and ("\r" in event or "\n" in event):
         raise ValueError(f"an event type cannot contain CR or LF: {event!r:.80}")
     if isinstance(id, str) and ("\r" in id or "\n" in id or "\0" in id):

@@ -440,3 +440,21 @@ async def test_a_source_yielding_something_else_than_events_or_text_says_what_it
     assert await anext(writer) == b"data: fine\n\n"
     with pytest.raises(TypeError, match="the event source yielded dict, expected"):
         await anext(writer)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"id": b"1"}, "id must be a str or an int, not bytes"),
+        ({"id": 1.5}, "id must be a str or an int, not float"),
+        ({"id": True}, "id must be a str or an int, not bool"),
+        ({"event": b"x"}, "event must be a str or None, not bytes"),
+        ({"event": 5}, "event must be a str or None, not int"),
+    ],
+)
+def test_an_id_or_event_type_of_another_type_is_refused_not_sent_as_its_repr(fields, message):
+    # id=b"1" was sent as "id: b'1'", which the browser would send back as it is.
+    with pytest.raises(TypeError, match=message):
+        format_event("x", **fields)
+    with pytest.raises(TypeError, match=message):
+        ServerSentEvent("x", **fields)
