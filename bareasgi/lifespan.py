@@ -12,6 +12,9 @@ from .types import ASGIApp, Info, LifespanRequestHandler, Message, Receive, Scop
 
 logger = logging.getLogger("bareasgi")
 
+RETURN_GRACE = 5.0
+"""Seconds a mounted application has to return after answering ``lifespan.shutdown``."""
+
 
 async def serve_lifespan(
     scope: Scope,
@@ -31,6 +34,8 @@ async def serve_lifespan(
     Startup stops there, so that nothing serves half started; shutdown still runs
     every other handler, so that one failure leaves no other resource open. A server
     that sends startup a second time gets its answer, but the handlers run only once.
+    A mounted application still running ``RETURN_GRACE`` seconds after answering
+    shutdown is cancelled, with a warning, so that it cannot hold the server's shutdown.
     """
     children = [_MountedLifespan(app, scope) for app in mounted]
     started = False
@@ -105,4 +110,17 @@ class _MountedLifespan:
         if reply["type"] == f"lifespan.{phase}.failed":
             raise MountedAppFailed(f"{self._app!r}: {reply.get('message', '')}")
         if phase == "shutdown":
+            # It may clean up after answering, but one that loops waiting for another
+            # message would hold the parent's shutdown, and the server's, for ever.
+            done, _ = await asyncio.wait((self._task,), timeout=RETURN_GRACE)
+            if not done:
+                logger.warning(
+                    "The mounted app %r had not returned %s s after its lifespan shutdown; "
+                    "it was cancelled",
+                    self._app,
+                    RETURN_GRACE,
+                )
+                self._task.cancel()
+                await asyncio.wait((self._task,))
+                return
             await self._task

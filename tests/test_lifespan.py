@@ -419,3 +419,41 @@ async def test_a_mounted_app_without_lifespan_has_its_error_logged_at_debug_leve
         "A mounted app ended its lifespan",
     )
     assert record.exc_info is not None and str(record.exc_info[1]) == "no lifespan here"
+
+
+async def test_a_mounted_app_that_never_returns_after_shutdown_is_cancelled_not_waited_for(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A loop that answers every lifespan message and never returns is a common way to
+    # write one; waiting for it to return held the parent's shutdown, and the server's.
+    monkeypatch.setattr("bareasgi.lifespan.RETURN_GRACE", 0.05)
+    log: list[str] = []
+
+    async def child(scope: Any, receive: Any, send: Any) -> None:
+        try:
+            while True:
+                message = await receive()
+                await send({"type": message["type"] + ".complete"})
+        except asyncio.CancelledError:
+            log.append("child cancelled")
+            raise
+
+    parent = Application(shutdown_handlers=[recording(log, "parent shutdown")])
+    parent.mount("/child", child)
+    with caplog.at_level(logging.WARNING, logger="bareasgi"):
+        sent = await run_lifespan(parent, "startup", "shutdown")
+    assert [message["type"] for message in sent] == [
+        "lifespan.startup.complete",
+        "lifespan.shutdown.complete",
+    ]
+    assert log == ["child cancelled", "parent shutdown"]
+    [record] = caplog.records
+    assert record.levelno == logging.WARNING
+    assert "had not returned 0.05 s after" in record.getMessage()
+    assert repr(child) in record.getMessage()
+
+
+def test_a_mounted_app_has_seconds_to_return_after_its_shutdown() -> None:
+    from bareasgi import lifespan
+
+    assert lifespan.RETURN_GRACE == 5.0
