@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import logging
 import os
+import re
 from collections.abc import AsyncIterator
 from urllib.parse import parse_qs
 
@@ -28,9 +29,12 @@ TICK_INTERVAL = 0.5  # seconds between ticks
 async def ticks(
     scope: Scope, info: Info, matches: RouteMatches, content: Content
 ) -> HttpResponse:
-    text = parse_qs(scope["query_string"].decode()).get("count", ["10"])[0]
-    if not text.isdigit():
-        message = "count must be a whole number, as in /ticks?count=5"
+    query = parse_qs(scope["query_string"].decode("latin-1"))
+    text = query.get("count", ["10"])[0]
+    # Not str.isdigit(): it lets "²" through, which int() refuses, as it
+    # refuses a number of over 4,300 digits.
+    if not re.fullmatch(r"[0-9]{1,6}", text):
+        message = "count must be 0 to 999999, as in /ticks?count=5"
         raise HTTPError(400, message)
     count = int(text)
 
