@@ -205,7 +205,8 @@ def static_files(
             pair of bytes, its name not an HTTP token or its value holds CR, LF or
             NUL, or it is one each file response sets itself (``content-type``, ...).
     """
-    root = os.path.realpath(directory)
+    # fsdecode: a bytes path would meet the str segments of the URL in os.path.join.
+    root = os.path.realpath(os.fsdecode(directory))
     if not os.path.isdir(root):
         problem = "is not a directory" if os.path.exists(root) else "does not exist"
         raise ValueError(f"static_files: {os.fspath(directory)!r} {problem}")
@@ -293,7 +294,7 @@ async def file_response(
     """
     _check_chunk_size(chunk_size)
     extra = _checked_headers(headers)
-    full = os.path.abspath(path)
+    full = os.path.abspath(os.fsdecode(path))
     kind = content_type.encode("latin-1") if content_type else _content_type(full)
     pathsend = _PATHSEND in (scope.get("extensions") or ())
     loop = asyncio.get_running_loop()

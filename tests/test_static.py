@@ -1104,3 +1104,14 @@ def test_any_path_is_a_file_inside_the_root_a_redirect_or_a_404_never_anything_e
         assert full.headers["location"].endswith("/")
     elif full.status == 404:
         assert full.text == "Not Found"
+
+
+async def test_a_directory_or_file_given_as_bytes_is_served_as_its_str_would_be(public):
+    # os.path takes bytes paths too: static_files(b"public") was accepted, then every
+    # request was a 500 ("Can't mix strings and bytes in path components").
+    app = app_for(os.fsencode(public))
+    response = await TestClient(app).get("/static/notes.txt")
+    assert (response.status, response.body) == (200, TEXT)
+    response = await TestClient(file_app(os.fsencode(public / "notes.txt"))).get("/download")
+    assert (response.status, response.body) == (200, TEXT)
+    assert response.headers["content-type"] == PLAIN
