@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import cast
 
 from .headers import add_vary, request_header
 from .http import is_token
@@ -127,7 +128,7 @@ class CORSMiddleware:
         expose_headers: str | Iterable[str] = (),
         max_age: int | None = 600,
     ) -> None:
-        origins = _as_list(allow_origins)
+        origins = _as_list(allow_origins, "allow_origins")
         self._any_origin = "*" in origins
         if self._any_origin and allow_credentials:
             raise ValueError(
@@ -142,18 +143,25 @@ class CORSMiddleware:
         self._literal_any = self._any_origin and not self._credentials
 
         methods = [
-            _check_token(method, "allow_methods").upper() for method in _as_list(allow_methods)
+            _check_token(method, "allow_methods").upper()
+            for method in _as_list(allow_methods, "allow_methods")
         ]
         self._any_method = "*" in methods
         self._methods = frozenset(methods)
         self._methods_value = ", ".join(dict.fromkeys(methods)).encode("latin-1")
 
-        headers = [_check_token(name, "allow_headers").lower() for name in _as_list(allow_headers)]
+        headers = [
+            _check_token(name, "allow_headers").lower()
+            for name in _as_list(allow_headers, "allow_headers")
+        ]
         self._any_header = "*" in headers
         self._headers = SAFELISTED_HEADERS | set(headers)
         self._headers_value = ", ".join(sorted(self._headers)).encode("latin-1")
 
-        exposed = [_check_token(name, "expose_headers") for name in _as_list(expose_headers)]
+        exposed = [
+            _check_token(name, "expose_headers")
+            for name in _as_list(expose_headers, "expose_headers")
+        ]
         if "*" in exposed and self._credentials:
             raise ValueError(
                 "expose_headers='*' exposes nothing when allow_credentials is set (browsers "
@@ -279,9 +287,18 @@ class CORSMiddleware:
         return 204, headers, None, None
 
 
-def _as_list(value: str | Iterable[str]) -> list[str]:
+def _as_list(value: str | Iterable[str], argument: str) -> list[str]:
     # A lone string is one item: iterating "https://a.com" would give its letters.
-    return [value] if isinstance(value, str) else list(value)
+    if isinstance(value, (str, bytes, bytearray)) or not isinstance(value, Iterable):
+        items: list[object] = [value]
+    else:
+        items = list(value)  # once: it may be an iterator
+    for item in items:
+        if not isinstance(item, str):
+            raise TypeError(
+                f"{argument} must be a str or an iterable of str, not {type(item).__name__}"
+            )
+    return cast("list[str]", items)  # each item checked above
 
 
 def _check_origin(origin: str) -> str:

@@ -700,3 +700,29 @@ def test_any_preflight_is_a_204_or_a_400_that_says_why_and_echoes_only_an_allowe
         assert echoed == []
         assert response.status == 400
     assert response.headers.get("vary") != ""
+
+
+@pytest.mark.parametrize(
+    ("argument", "value", "shown"),
+    [
+        ("allow_origins", b"https://a.example", "bytes"),
+        ("allow_origins", [b"https://a.example"], "bytes"),
+        ("allow_origins", None, "NoneType"),
+        ("allow_methods", [b"GET"], "bytes"),
+        ("allow_headers", b"x-a", "bytes"),
+        ("expose_headers", [1], "int"),
+    ],
+)
+def test_names_given_as_bytes_or_other_types_are_a_type_error_naming_the_argument(
+    argument: str, value: Any, shown: str
+) -> None:
+    # ASGI headers are bytes, so bytes are easy to pass; they failed with AttributeError
+    # or a TypeError about regular expressions, naming no argument.
+    with pytest.raises(TypeError, match=f"{argument} must be a str or an iterable of str.*{shown}"):
+        CORSMiddleware(**{argument: value})
+
+
+def test_names_may_come_from_a_one_shot_iterator() -> None:
+    cors = CORSMiddleware(allow_origins=(origin for origin in [SITE]), allow_methods=iter(["PUT"]))
+    assert cors.allows_origin(SITE)
+    assert cors._methods == {"PUT"}
