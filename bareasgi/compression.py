@@ -133,8 +133,8 @@ def compression_middleware(
         raise ValueError(f"minimum_size must be a whole number of bytes >= 0, not {minimum_size!r}")
     if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 9:
         raise ValueError(f"level must be a whole number from 1 to 9, not {level!r}")
-    offered = tuple(encodings)
-    if isinstance(encodings, str) or not offered:
+    offered = () if isinstance(encodings, str) or encodings is None else tuple(encodings)
+    if not offered:
         raise ValueError(
             f"encodings must be a sequence such as ('gzip', 'deflate'), not {encodings!r}"
         )
@@ -239,11 +239,15 @@ def compression_middleware(
 
 def _split_types(types: Iterable[str]) -> tuple[frozenset[bytes], frozenset[bytes]]:
     """Separate exact media types from ``type/*`` wildcards, as bytes; check each one's shape."""
-    if isinstance(types, str):
+    if isinstance(types, (str, bytes)) or types is None:
         raise ValueError(f"excluded_types must be a collection of media types, not {types!r}")
     exact: set[bytes] = set()
     wildcards: set[bytes] = set()
     for item in types:
+        if not isinstance(item, str):
+            raise ValueError(
+                f"excluded_types: {item!r} is not a media type such as 'image/png' or 'image/*'"
+            )
         kind, slash, subtype = item.strip().lower().partition("/")
         bad_shape = not (kind and slash and subtype) or "/" in subtype or kind == "*"
         if bad_shape or not item.isascii():

@@ -616,6 +616,10 @@ async def test_a_body_writer_passed_straight_through_is_still_a_body_writer():
         ({"excluded_types": ["*/*"]}, "'*/*' is not a media type"),
         ({"excluded_types": ["a/b/c"]}, "'a/b/c' is not a media type"),
         ({"excluded_types": ["image/p\u00f1g"]}, "'image/p\u00f1g' is not a media type"),
+        ({"excluded_types": [b"image/png"]}, "b'image/png' is not a media type"),
+        ({"excluded_types": b"image/png"}, "must be a collection of media types"),
+        ({"excluded_types": None}, "must be a collection of media types"),
+        ({"encodings": None}, "encodings must be a sequence"),
     ],
 )
 def test_bad_configuration_is_a_clear_error(options, message):
