@@ -211,7 +211,10 @@ def static_files(
         problem = "is not a directory" if os.path.exists(root) else "does not exist"
         raise ValueError(f"static_files: {os.fspath(directory)!r} {problem}")
     if index is not None and (
-        not index or index in (".", "..") or any(c in index for c in "/\\\0")
+        not isinstance(index, str)
+        or not index
+        or index in (".", "..")
+        or any(c in index for c in "/\\\0")
     ):
         raise ValueError(f"static_files: the index {index!r} must be a plain file name")
     _check_chunk_size(chunk_size)

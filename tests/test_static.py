@@ -139,7 +139,9 @@ def test_a_file_is_not_a_directory_to_serve(public):
         static_files(public / "notes.txt")
 
 
-@pytest.mark.parametrize("index", ["", ".", "..", "sub/index.html", "a\\b", "a\0b"])
+@pytest.mark.parametrize(
+    "index", ["", ".", "..", "sub/index.html", "a\\b", "a\0b", b"index.html", 5]
+)
 def test_the_index_must_be_a_plain_file_name(public, index):
     with pytest.raises(ValueError, match="plain file name"):
         static_files(public, index=index)
