@@ -262,6 +262,9 @@ async def read_form(
             `read_urlencoded` or `read_multipart` raise.
         ImportError: the body is multipart and python-multipart is not
             installed.
+        ValueError: ``encoding`` is no text encoding, or a limit is not a whole
+            number of 0 or more (None where allowed); raised before any of the body
+            is read, as the caller's mistake, not the client's.
 
     Example:
         ```python
@@ -273,11 +276,12 @@ async def read_form(
                 )
         ```
     """
+    limits = _Limits(max_fields, max_files, max_field_size, max_file_size, spool_size)
+    _check_options(max_size, encoding, limits)
     media_type, parameters = parse_content_type(request_header(scope, b"content-type"))
     if media_type == _URLENCODED:
         return await _read_urlencoded(scope, content, parameters, max_size, max_fields, encoding)
     if media_type == _MULTIPART:
-        limits = _Limits(max_fields, max_files, max_field_size, max_file_size, spool_size)
         return await _read_multipart(scope, content, parameters, max_size, limits, encoding)
     raise _unsupported(media_type, f"{_URLENCODED} or {_MULTIPART}")
 
@@ -310,7 +314,12 @@ async def read_urlencoded(
         HTTPError: 415 if the content type is another one or names an unknown charset;
             413 if the body is larger than ``max_size`` bytes (None for no limit) or has
             more than ``max_fields`` fields; 400 if it does not decode as ``encoding``.
+        ValueError: ``encoding`` is no text encoding, or a limit is not a whole
+            number of 0 or more (None where allowed); raised before any of the body
+            is read, as the caller's mistake, not the client's.
     """
+    _check_options(max_size, encoding)
+    _check_count(max_fields, "max_fields")
     media_type, parameters = parse_content_type(request_header(scope, b"content-type"))
     if media_type != _URLENCODED:
         raise _unsupported(media_type, _URLENCODED)
@@ -356,12 +365,49 @@ async def read_multipart(
             body is malformed (bad framing, a part without a name, a field that does not
             decode, a body that stops before its closing boundary); 413 if a limit is exceeded.
         ImportError: python-multipart is not installed.
+        ValueError: ``encoding`` is no text encoding, or a limit is not a whole
+            number of 0 or more (None where allowed); raised before any of the body
+            is read, as the caller's mistake, not the client's.
     """
+    limits = _Limits(max_fields, max_files, max_field_size, max_file_size, spool_size)
+    _check_options(max_size, encoding, limits)
     media_type, parameters = parse_content_type(request_header(scope, b"content-type"))
     if media_type != _MULTIPART:
         raise _unsupported(media_type, _MULTIPART)
-    limits = _Limits(max_fields, max_files, max_field_size, max_file_size, spool_size)
     return await _read_multipart(scope, content, parameters, max_size, limits, encoding)
+
+
+def _check_options(max_size: int | None, encoding: str, limits: _Limits | None = None) -> None:
+    """Refuse the caller's own bad options, which would otherwise be answered as the
+    client's fault (a 415 for an unknown ``encoding``, a 413 for a negative limit)."""
+    try:
+        b"a".decode(encoding, errors="ignore")  # as _codec checks a charset
+    except (LookupError, ValueError, TypeError):
+        raise ValueError(
+            f"encoding {encoding!r} is not a text encoding Python knows"
+        ) from None
+    if max_size is not None and not _is_count(max_size):
+        raise ValueError(
+            f"max_size must be None or a whole number of bytes, 0 or more, not {max_size!r}"
+        )
+    if limits is None:
+        return
+    for name in ("max_fields", "max_files", "max_field_size", "spool_size"):
+        _check_count(getattr(limits, name), name)
+    if limits.max_file_size is not None and not _is_count(limits.max_file_size):
+        raise ValueError(
+            "max_file_size must be None or a whole number of bytes, 0 or more, "
+            f"not {limits.max_file_size!r}"
+        )
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _check_count(value: object, name: str) -> None:
+    if not _is_count(value):
+        raise ValueError(f"{name} must be a whole number, 0 or more, not {value!r}")
 
 
 def _unsupported(media_type: str, expected: str) -> HTTPError:

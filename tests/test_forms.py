@@ -838,3 +838,44 @@ def test_any_damaged_multipart_body_is_read_or_refused_with_a_4xx_never_a_500(bo
         assert response.headers["content-type"] == "text/plain; charset=utf-8"
         assert response.text.endswith(".") and "Traceback" not in response.text
         assert "form" not in app.info  # nothing handed over, so nothing left open
+
+
+BAD_OPTIONS = [
+    ({"encoding": "bogus"}, "encoding 'bogus' is not a text encoding Python knows"),
+    ({"encoding": "base64"}, "encoding 'base64' is not a text encoding"),
+    ({"max_size": -5}, "max_size must be None or a whole number of bytes, 0 or more, not -5"),
+    ({"max_size": 1.5}, "max_size must be None or a whole number"),
+    ({"max_fields": -1}, "max_fields must be a whole number, 0 or more, not -1"),
+    ({"max_fields": "10"}, "max_fields must be a whole number"),
+    ({"max_fields": True}, "max_fields must be a whole number"),
+]
+MULTIPART_OPTIONS = [
+    ({"max_files": -1}, "max_files must be a whole number, 0 or more"),
+    ({"max_field_size": -1}, "max_field_size must be a whole number, 0 or more"),
+    ({"max_file_size": -1}, "max_file_size must be None or a whole number of bytes"),
+    ({"spool_size": None}, "spool_size must be a whole number"),
+]
+
+
+@pytest.mark.parametrize(
+    ("reader", "headers", "options", "message"),
+    [(read_urlencoded, URLENCODED, *case) for case in BAD_OPTIONS]
+    + [(read_form, URLENCODED, *case) for case in BAD_OPTIONS + MULTIPART_OPTIONS]
+    + [(read_multipart, MULTIPART, *case) for case in BAD_OPTIONS + MULTIPART_OPTIONS],
+)
+async def test_bad_options_are_the_callers_value_error_not_the_clients_4xx(
+    reader, headers, options, message
+):
+    # encoding="bogus" was answered 415 "The charset 'bogus' is not supported", and
+    # max_fields=-1 413 "more than -1 fields": the client was blamed for the server.
+    read = False
+
+    async def body():
+        nonlocal read
+        read = True
+        yield b"a=1"
+
+    scope = {"headers": [(b"content-type", headers["content-type"].encode())]}
+    with pytest.raises(ValueError, match=message):
+        await reader(scope, body(), **options)
+    assert not read
