@@ -31,7 +31,8 @@ async def serve_lifespan(
     application's startup handlers and stop before its shutdown handlers. A
     handler that raises, or a mounted application that reports a failure, makes
     the phase fail: the server is told, with a message naming the first error.
-    Startup stops there, so that nothing serves half started; shutdown still runs
+    Startup stops there, so that nothing serves half started, and the mounted
+    applications that had started are shut down, last first; shutdown still runs
     every other handler, so that one failure leaves no other resource open. A server
     that sends startup a second time gets its answer, but the handlers run only once.
     A mounted application still running ``RETURN_GRACE`` seconds after answering
@@ -66,12 +67,27 @@ async def serve_lifespan(
                 if phase == "startup":
                     break
         if error is not None:
+            if phase == "startup":
+                await _stop_started(children)
             failure = f"{phase} failed: {type(error).__name__}: {error}"
             await send({"type": f"lifespan.{phase}.failed", "message": failure})
             return
         await send({"type": f"lifespan.{phase}.complete"})
         if phase == "shutdown":
             return
+
+
+async def _stop_started(children: list[_MountedLifespan]) -> None:
+    """Shut down, last first, the mounted apps that started before startup failed.
+
+    The server sends no shutdown after a failed startup, so they would never hear of it.
+    """
+    for child in reversed(children):
+        if child.started:
+            try:
+                await child.run("shutdown")
+            except Exception:
+                logger.exception("A mounted app failed to shut down after startup failed")
 
 
 class MountedAppFailed(RuntimeError):
@@ -90,6 +106,7 @@ class _MountedLifespan:
         # the scope of every request, and the mounted application's requests are the
         # parent's, forwarded. What it stores at startup is then in their scope.
         self._scope = scope
+        self.started = False  # answered startup with success: owed a shutdown
 
     async def run(self, phase: str) -> None:
         if self._task is None:
@@ -109,6 +126,7 @@ class _MountedLifespan:
             return
         if reply["type"] == f"lifespan.{phase}.failed":
             raise MountedAppFailed(f"{self._app!r}: {reply.get('message', '')}")
+        self.started = phase == "startup"
         if phase == "shutdown":
             # It may clean up after answering, but one that loops waiting for another
             # message would hold the parent's shutdown, and the server's, for ever.

@@ -457,3 +457,41 @@ def test_a_mounted_app_has_seconds_to_return_after_its_shutdown() -> None:
     from bareasgi import lifespan
 
     assert lifespan.RETURN_GRACE == 5.0
+
+
+async def test_mounted_apps_already_started_are_shut_down_when_a_later_one_fails_to_start() -> (
+    None
+):
+    # The server sends no shutdown after a failed startup: an app that was told it had
+    # started would otherwise never hear of it, its resources left open.
+    log: list[str] = []
+
+    def mounted(name: str, fail: bool = False) -> Any:
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            while True:
+                message = await receive()
+                log.append(f"{name} {message['type']}")
+                if fail:
+                    await send({"type": "lifespan.startup.failed", "message": "no database"})
+                    return
+                await send({"type": message["type"] + ".complete"})
+                if message["type"] == "lifespan.shutdown":
+                    return
+
+        return app
+
+    parent = Application()  # prefixes of one length: mounts start in the order given
+    parent.mount("/m1", mounted("first"))
+    parent.mount("/m2", mounted("second"))
+    parent.mount("/m3", mounted("broken", fail=True))
+    parent.mount("/m4", mounted("never"))
+    sent = await run_lifespan(parent, "startup", "shutdown")
+    assert [message["type"] for message in sent] == ["lifespan.startup.failed"]
+    assert "no database" in sent[0]["message"]
+    assert log == [
+        "first lifespan.startup",
+        "second lifespan.startup",
+        "broken lifespan.startup",
+        "second lifespan.shutdown",
+        "first lifespan.shutdown",
+    ]
