@@ -270,10 +270,11 @@ async def read_form(
         ```python
         async def upload(scope, info, matches, content):
             async with await read_form(scope, content) as form:
-                photo = form["photo"]
-                return text_response(
-                    200, None, f"{form['title']}: {photo.size} bytes"
-                )
+                # The client chooses the fields: check before relying on them.
+                photo, title = form.get("photo"), form.get("title", "")
+                if not isinstance(photo, UploadedFile):
+                    raise HTTPError(400, "Send the photo as a file.")
+                return text_response(200, None, f"{title}: {photo.size} bytes")
         ```
     """
     limits = _Limits(max_fields, max_files, max_field_size, max_file_size, spool_size)

@@ -879,3 +879,26 @@ async def test_bad_options_are_the_callers_value_error_not_the_clients_4xx(
     with pytest.raises(ValueError, match=message):
         await reader(scope, body(), **options)
     assert not read
+
+
+async def test_the_read_form_example_answers_a_form_missing_its_file_with_a_400_not_a_500():
+    # The docstring's example is the pattern readers copy: run as it is written.
+    import textwrap
+
+    import bareasgi
+    from bareasgi import forms
+
+    code = textwrap.dedent(read_form.__doc__.split("```python\n")[1].split("```")[0])
+    namespace = {**vars(bareasgi), **vars(forms)}
+    exec(code, namespace)
+    app = Application()
+    app.http_router.add({"POST"}, "/form", namespace["upload"])
+    photo = ("photo", "cat.jpg", b"\xff\xd8 pretend jpeg", "image/jpeg")
+    good = await post(app, multipart(("title", "Cat"), photo))
+    assert (good.status, good.text) == (200, "Cat: 15 bytes")
+    for parts in [(("title", "Cat"),), (("title", "Cat"), ("photo", "not a file")), ()]:
+        response = await post(app, multipart(*parts))
+        assert response.status == 400, response.text
+        assert response.text == "Send the photo as a file."
+    untitled = await post(app, multipart(photo))
+    assert (untitled.status, untitled.text) == (200, ": 15 bytes")
