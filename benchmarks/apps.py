@@ -180,6 +180,68 @@ def build_bareasgi(case: str) -> ASGIApp:
     return app
 
 
+class _BareWebSocket:
+    """The bareASGI API's WebSocket with nothing but its shape: each method one await."""
+
+    __slots__ = ("_receive", "_send")
+
+    def __init__(self, receive: Receive, send: Send) -> None:
+        self._receive, self._send = receive, send
+
+    async def accept(self) -> None:
+        await self._send({"type": "websocket.accept"})
+
+    async def receive(self) -> str | None:
+        message = await self._receive()
+        return cast(str, message["text"]) if message["type"] == "websocket.receive" else None
+
+    async def send(self, text: str) -> None:
+        await self._send({"type": "websocket.send", "text": text})
+
+    async def close(self) -> None:
+        await self._send({"type": "websocket.close", "code": 1000})
+
+
+def build_handlers_only(case: str) -> ASGIApp:
+    """bareasgi's own handlers for ``case`` with no framework around them: what the shape
+    of the bareASGI API costs, below which no implementation of it can go.
+
+    A dict finds the handler, as in the bare app (whose split finds a route's variables);
+    it gets its four arguments (``content`` a ``RequestBody``; a WebSocket whose methods are
+    one await each), and its response is sent as given: no response check, no error
+    handling, no state, no disconnect watching, no HEAD. bareasgi's distance from it is
+    the framework's own cost.
+    """
+    from bareasgi import RequestBody
+
+    application = cast(Any, build_bareasgi(case))
+    path, info = path_of(case), application.info
+    if case == "websocket":
+        sockets = {path: application.ws_router.resolve(path)[0]}
+
+        async def serve_socket(scope: Scope, receive: Receive, send: Send) -> None:
+            await receive()  # websocket.connect
+            await sockets[scope["path"]](scope, info, {}, _BareWebSocket(receive, send))
+
+        return serve_socket
+    handler, _ = application.http_router.resolve("GET", path)
+    table = {f"route{i}": i for i in ROUTE_INDICES.get(case, ())}
+    by_path = {path: handler}
+
+    async def serve(scope: Scope, receive: Receive, send: Send) -> None:
+        if table:
+            route = split_route(scope["path"], table)
+            assert route is not None  # the benchmark asks for the route it registered
+            found, matches = handler, {"a": route[1], "b": route[2]}
+        else:
+            found, matches = by_path[scope["path"]], {}
+        status, headers, writer, *_ = await found(scope, info, matches, RequestBody(receive))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": writer[0], "more_body": False})
+
+    return serve
+
+
 def build_starlette(case: str) -> ASGIApp:
     from starlette.applications import Starlette
     from starlette.requests import Request
@@ -357,12 +419,16 @@ def build_asgineer(case: str) -> ASGIApp:
 
 
 BUILDERS: dict[str, Callable[[str], ASGIApp]] = {
-    "bare": build_bare, "bareasgi": build_bareasgi, "starlette": build_starlette,
+    "bare": build_bare, "bareasgi": build_bareasgi, "handlers": build_handlers_only,
+    "starlette": build_starlette,
     "falcon": build_falcon, "blacksheep": build_blacksheep, "asgineer": build_asgineer}
 
 
 def supports(framework: str, case: str) -> bool:
-    """Whether ``framework`` has an app for ``case``: ``hello_seed`` is bareasgi's alone."""
+    """Whether ``framework`` has an app for ``case``: ``hello_seed`` is bareasgi's alone (and
+    its handlers'); ``handlers`` has no stream, upload or endless echo (their targets are met)."""
+    if framework == "handlers":
+        return case not in ("stream", "upload", "echo")
     return case != "hello_seed" or framework == "bareasgi"
 
 

@@ -191,7 +191,7 @@ async def work(framework: str, case_name: str, target_s: float) -> None:
         n *= 4
     n = max(1, int(n * target_s * 1e9 / elapsed))
     await run_batch(app, case, n)  # full-size warm-up
-    version = metadata.version(framework) if framework != "bare" else "-"
+    version = metadata.version(framework) if framework not in ("bare", "handlers") else "-"
     emit({"n": n, "version": version})
     while sys.stdin.readline().strip() == "run":
         gc.collect()
@@ -324,7 +324,10 @@ def markdown(doc: dict[str, Any]) -> list[str]:
         "hand-written bare ASGI app (the median of the ratios of samples taken in the same "
         "round); lower is better. *hello_seed* is bareasgi's hello written as the original "
         "bareASGI documentation writes it (`text_writer`, no content-length), measured in "
-        "the rounds of hello and compared with the others' hello.", "",
+        "the rounds of hello and compared with the others' hello. *handlers* is bareasgi's "
+        "own handlers with no framework around them (`apps.build_handlers_only`: no router, "
+        "response check, error handling or exchange state): what the shape of the bareASGI "
+        "API costs, below which no implementation of it can go.", "",
         *harness.table(["case", *frameworks],
                [[case, *(cell(case, f) for f in frameworks)] for case in doc["settings"]["cases"]]
                + [["*routes1000 / route1*", *map(routing, frameworks)]]),
