@@ -33,6 +33,7 @@ HOST = "127.0.0.1"
 SERVER_CPU = 0  # servers run here ...
 CLIENT_CPU = 1  # ... and load generators, clients and in-process workers here
 PEERS = ("starlette", "falcon", "blacksheep", "asgineer")
+IN_PROCESS_LIMIT = 1.5  # issue 14's target: in process, every case at most this times bare
 PACKAGES = ("bareasgi", "uvicorn", "httptools", "uvloop", "websockets", "httpx", *PEERS,
             "matplotlib")
 T = TypeVar("T")

@@ -1,11 +1,11 @@
 """Run every benchmark, then write the summary and the chart: what ``make bench`` runs.
 
 Each of ``SECTIONS`` runs in its own interpreter (throughput.py is skipped with a note
-without ``wrk``). Then, from whatever results are there, ``summary.md`` (which
-docs/explanation/performance.md includes: the environment, each benchmark's table or "Not
-run.", the targets and whether each is met, the commands) and the chart of the in-process
-cost. benchmarks/README.md says what ``--quick``, ``--only`` and ``--results`` do. The exit
-code is non-zero if a benchmark failed.
+without ``wrk``, instructions.py without ``valgrind``). Then, from whatever results are
+there, ``summary.md`` (which docs/explanation/performance.md includes: the environment,
+each benchmark's table or "Not run.", the targets and whether each is met, the commands)
+and the chart of the in-process cost. benchmarks/README.md says what ``--quick``,
+``--only`` and ``--results`` do. The exit code is non-zero if a benchmark failed.
 """
 
 from __future__ import annotations
@@ -20,13 +20,26 @@ from pathlib import Path
 
 import framework_cost
 import import_time
+import instructions
 import memory
 import throughput
 import websocket_echo
-from harness import BENCH_DIR, PEERS, RESULTS_DIR, ROOT, Doc, Markdown, names, progress, table
+from harness import (
+    BENCH_DIR,
+    IN_PROCESS_LIMIT,
+    PEERS,
+    RESULTS_DIR,
+    ROOT,
+    Doc,
+    Markdown,
+    names,
+    progress,
+    table,
+)
 
 SECTIONS: dict[str, tuple[str, Markdown]] = {
     "framework_cost": ("Framework cost, in process", framework_cost.markdown),
+    "instructions": ("Instructions per request, in process", instructions.markdown),
     "throughput": ("Requests per second through uvicorn", throughput.markdown),
     "websocket_echo": ("WebSocket messages per second through uvicorn", websocket_echo.markdown),
     "memory": ("Peak memory while streaming", memory.markdown),
@@ -36,7 +49,6 @@ PUBLISHED_CHART = ROOT / "docs/images/performance.png"
 FRAMEWORKS = ("bare", "bareasgi", *PEERS)
 COLORS = {"bare": "#9e9e9e", "bareasgi": "#00897b", "starlette": "#5c6bc0",
           "falcon": "#f4a261", "blacksheep": "#454545", "asgineer": "#c2185b"}
-IN_PROCESS_LIMIT = 1.5  # times the bare app, every case
 SIDE_BY_SIDE_FLOOR = 0.95  # of the bare app's requests/s, both hellos
 ROUTES_LIMIT = 1.15  # routes1000 against route1
 Target = tuple[str, str, bool | None]  # what, measured, met (None: not measured)
@@ -114,6 +126,7 @@ def summary(docs: dict[str, Doc]) -> str:
     lines += ["", "### Commands", "", "```bash",
               "pip install -e . -r benchmarks/requirements.txt",
               "apt-get install -y wrk          # the load generator of throughput.py",
+              "apt-get install -y valgrind     # callgrind counts for instructions.py",
               "python benchmarks/run_all.py    # all of the following, in this order",
               *(doc["command"] for doc in docs.values()), "```"]
     return "\n".join(lines) + "\n"
@@ -189,8 +202,9 @@ def main() -> int:
         cli.error(f"unknown benchmark: {', '.join(unknown)}")
     failed = []
     for name in args.only:
-        if name == "throughput" and shutil.which("wrk") is None:
-            progress("== throughput: skipped, wrk is not installed (apt-get install -y wrk)")
+        tool = {"throughput": "wrk", "instructions": "valgrind"}.get(name)
+        if tool is not None and shutil.which(tool) is None:
+            progress(f"== {name}: skipped, {tool} is not installed (apt-get install -y {tool})")
             continue
         command = [sys.executable, str(BENCH_DIR / f"{name}.py"), *(["--quick"] * args.quick),
                    *(["--json", str(args.results / f"{name}.json")] if args.results else [])]
