@@ -296,3 +296,27 @@ def test_every_image_in_docs_is_shown_by_a_page_and_every_shown_image_exists():
     unshown = sorted(path.relative_to(DOCS).as_posix() for path in images - shown)
     assert not missing, f"pages show images that do not exist: {missing}"
     assert not unshown, f"images no page shows: {unshown}"
+
+
+SHELL_BLOCK = re.compile(r"^( *)```(?:bash|console|sh)\b[^\n]*\n(.*?)^\1```", re.M | re.S)
+# A server or Python started on an example without naming the venv's copy: a reader who
+# has not activated .venv runs the system's, which has no bareasgi (tutorials/index.md).
+BARE_COMMAND = re.compile(
+    r"(?<![\w/.-])(python3?|uvicorn|hypercorn|granian|gunicorn) [^#\n]*examples[./]\w+"
+)
+
+
+@pytest.mark.parametrize(
+    "page",
+    sorted([*(DOCS / "tutorials").glob("*.md"), *(DOCS / "how-to").glob("*.md")]),
+    ids=lambda page: page.relative_to(DOCS).as_posix(),
+)
+def test_commands_that_run_an_example_name_the_venv(page):
+    bare = [
+        line.strip()
+        for _, block in SHELL_BLOCK.findall(page.read_text(encoding="utf-8"))
+        if "bin/activate" not in block  # after activating, the bare names are the venv's
+        for line in block.splitlines()
+        if BARE_COMMAND.search(line)
+    ]
+    assert not bare, f"write .venv/bin/NAME, as the other pages do: {bare}"
