@@ -320,3 +320,25 @@ def test_commands_that_run_an_example_name_the_venv(page):
         if BARE_COMMAND.search(line)
     ]
     assert not bare, f"write .venv/bin/NAME, as the other pages do: {bare}"
+
+
+def _starts_hypercorn(example: str) -> bool:
+    # Inside its __main__ block or a function that block calls: never at the top.
+    source = (ROOT / "examples" / example / "app.py").read_text(encoding="utf-8")
+    return re.search(r"^\s+(from|import) hypercorn\b", source, re.M) is not None
+
+
+HYPERCORN_EXAMPLES = [example for example in EXAMPLES if _starts_hypercorn(example)]
+
+
+def test_the_examples_that_start_hypercorn_are_found():
+    assert HYPERCORN_EXAMPLES == ["http2_push", "hypercorn"]
+
+
+@pytest.mark.parametrize("example", HYPERCORN_EXAMPLES)
+def test_a_page_whose_example_starts_hypercorn_says_how_to_install_it(example):
+    # make run's .venv has uvicorn only: `python app.py` of such an example fails there
+    # with ModuleNotFoundError unless the page says to install hypercorn.
+    embed = f'--8<-- "examples/{example}/app.py"'
+    (page,) = [page for page in PAGES if embed in page.read_text(encoding="utf-8")]
+    assert "pip install hypercorn" in page.read_text(encoding="utf-8"), page.name
