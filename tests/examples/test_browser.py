@@ -1,4 +1,4 @@
-"""The pages of the websocket and server_sent_events examples, in a real headless Chromium.
+"""The pages of the websocket, server_sent_events and http2_push examples, in a real Chromium.
 
 Each example is served by a real uvicorn process (tests/realserver.py); Playwright drives
 Debian's ``chromium`` with a fresh temporary profile. After the interaction, a screenshot of
@@ -41,6 +41,11 @@ def sse_server(tmp_path: Path) -> Iterator[Server]:
     yield from _served("server_sent_events", tmp_path)
 
 
+@pytest.fixture
+def push_server(tmp_path: Path) -> Iterator[Server]:
+    yield from _served("http2_push", tmp_path)
+
+
 def _screenshot(page: Page, name: str) -> None:
     save_screenshot(page.screenshot(), SCREENSHOTS, name)
 
@@ -74,3 +79,13 @@ def test_server_sent_events_page_lists_the_events(sse_server: Server, browser: B
         assert re.fullmatch(r"#1\s*\d\d:\d\d:\d\d", items[0]), items
         assert re.fullmatch(r"#2\s*\d\d:\d\d:\d\d", items[1]), items
         _screenshot(page, "server_sent_events")
+
+
+def test_http2_push_page_says_it_came_over_http_1_1(push_server: Server, browser: Browser) -> None:
+    # Browsers speak HTTP/2 only over TLS, so in cleartext the page always says http/1.1.
+    with open_page(browser) as page:
+        page.goto(f"{push_server.base_url}/")
+        expect(page.locator("#protocol")).to_have_text("http/1.1")
+        # The stylesheet, asked for as usual since nothing was pushed, is applied.
+        expect(page.locator("h1")).to_have_css("color", "rgb(0, 121, 107)")
+        _screenshot(page, "http2_push")
