@@ -65,13 +65,7 @@ class RequestBody:
             if self._handed_over:
                 await body.changed()  # the watcher receives, and keeps the chunks
                 continue
-            body.receiving = True
-            try:
-                message = await self._receive()
-            finally:
-                body.receiving = False
-                body.wake()  # a watcher may be waiting for its turn
-            body.take(message)
+            body.take(await self._receive_turn(body))
 
     async def read(self, max_size: int | None = DEFAULT_MAX_SIZE) -> bytes:
         """Read the whole body, receiving directly when it can; `bytes_reader` calls this.
@@ -84,16 +78,10 @@ class RequestBody:
         # Nothing read yet: loop on receive, the cheapest way. A watcher starting
         # meanwhile waits until this reader has received the whole body.
         body = self._start()
-        receive = self._receive
         chunks = []
         size = 0
         while True:
-            body.receiving = True
-            try:
-                message = await receive()
-            finally:
-                body.receiving = False
-                body.wake()  # a watcher may be waiting for its turn
+            message = await self._receive_turn(body)
             if message["type"] != "http.request":
                 body.take(message)
                 if body.disconnected:
@@ -109,6 +97,15 @@ class RequestBody:
             if not message.get("more_body", False):
                 body.more = False
                 return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    async def _receive_turn(self, body: _BodyState) -> Message:
+        """A reader's ``receive``; a watcher starting meanwhile waits for it to end."""
+        body.receiving = True
+        try:
+            return await self._receive()
+        finally:
+            body.receiving = False
+            body.wake()  # a watcher may be waiting for its turn
 
     def _start(self) -> _BodyState:
         self._body = _BodyState()
