@@ -1,8 +1,8 @@
 """One HTTP exchange: running the handler, checking its response, sending it.
 
-The exchange (`_Exchange`) is also the handler's ``content``, and holds the response's
-one state, its stage. A body in memory (a ``BodyWriter``) is sent at once; any other
-writer streams, stopped if the client goes away (`_Exchange.stream`)."""
+The exchange (`_Exchange`) is also the handler's ``content``. A body in memory (a
+``BodyWriter``) is sent at once; any other writer streams, stopped if the client goes
+away, and the exchange holds that stream's one state, its stage (`_Exchange.stream`)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ from .types import (
 
 logger = logging.getLogger("bareasgi")
 _PADDING = ((), (None, None, None), (None, None), (None,), ())  # to make a tuple of 4
+_NO_BODY = BodyWriter((b"",))  # one empty chunk: the body message that ends the response
 
 
 def handler_name(handler: object) -> str:
@@ -256,10 +257,10 @@ async def serve_http(
     if status == 204 or status == 304 or scope["method"] == "HEAD":
         if writer is not None and type(writer) is not BodyWriter:
             await close_writer(writer)
+        # A HEAD keeps the headers of its GET. A 204 or 304 has no body (RFC 9110, 15.3.5
+        # and 15.4.5), whatever the writer; nor a content-length: uvicorn's httptools
+        # layer would wait for that many body bytes.
         if (status == 204 or status == 304) and headers:
-            # Neither has a body (RFC 9110, 15.3.5 and 15.4.5), whatever the writer; nor a
-            # content-length: uvicorn's httptools layer would wait for that many body bytes.
-            # A HEAD keeps the headers of its GET.
             headers = [pair for pair in headers if pair[0].lower() != b"content-length"]
         chunks = _NO_BODY
     elif type(writer) is BodyWriter:
@@ -281,14 +282,13 @@ async def serve_http(
             logger.exception(
                 "%s returned a writer that is not async iterable", handler_name(handler)
             )
-            status, headers, _, pushes = internal_error()
-            chunks = _INTERNAL_ERROR_BODY
+            status, headers, writer, pushes = internal_error()
+            chunks = cast(BodyWriter, writer)
         else:
             await exchange.stream(scope, send, status, headers, pushes, iterator, handler, watchers)
             return
     try:
         await send({"type": "http.response.start", "status": status, "headers": headers or []})
-        exchange.stage = STARTED
         if pushes:
             await _push(scope, send, pushes)
         if path is not None:
@@ -299,7 +299,6 @@ async def serve_http(
                     if chunk:
                         await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": chunks[-1], "more_body": False})
-        exchange.stage = FINISHED
     except OSError:
         logger.debug("The client went away while %s was responding", handler_name(handler))
 
@@ -311,9 +310,11 @@ async def _push(scope: Scope, send: Send, pushes: PushResponses) -> None:
 
 
 class _Exchange(RequestBody):
-    """One HTTP exchange: the request body the handler reads, and the response's stage.
+    """One HTTP exchange: the request body the handler reads and, if its response
+    streams, that stream's stage.
 
-    The stage goes from ``NOT_STARTED`` (an error still becomes the plain 500) to
+    `stream` sets the stage, read by the disconnect watcher too. It goes from
+    ``NOT_STARTED`` (nothing sent: an error is the server's, and raised to it) to
     ``STARTED`` (the start is sent: an error can only end the body) to ``FINISHED``
     (nothing more is sent: the body has ended, or the client has gone), never back.
     """
@@ -326,7 +327,6 @@ class _Exchange(RequestBody):
         self._receive = receive
         self._body = None
         self._handed_over = False
-        self.stage = NOT_STARTED
 
     async def stream(
         self,
@@ -352,6 +352,7 @@ class _Exchange(RequestBody):
         assert task is not None  # an ASGI application always runs inside a task
         self._handed_over = True  # the watcher alone receives from now on
         self._watcher: asyncio.Task[None] | None = None
+        self.stage = NOT_STARTED
         watchers.add(self, task)
         try:
             try:
@@ -453,9 +454,6 @@ class WatcherStarter:
                     exchange._cancel_on_disconnect(task)
                 )
 
-
-_NO_BODY = BodyWriter((b"",))
-_INTERNAL_ERROR_BODY = cast(BodyWriter, internal_error()[2])
 
 
 def _withdraw_cancellation(task: asyncio.Task[Any]) -> int:
