@@ -113,7 +113,12 @@ class WebSocket:
         """
         if self.state is not _CONNECTING:
             raise RuntimeError(f"accept() on a WebSocket that is already {self.state.value}")
-        message = {"type": "websocket.accept", "subprotocol": subprotocol, "headers": headers or []}
+        # Both keys are optional in ASGI; a message without them costs less to build.
+        message: Message = {"type": "websocket.accept"}
+        if subprotocol is not None:
+            message["subprotocol"] = subprotocol
+        if headers:
+            message["headers"] = headers
         try:
             await self._send(message)
         except OSError as error:

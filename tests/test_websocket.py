@@ -271,7 +271,7 @@ async def test_send_before_accept_raises_runtime_error_and_sends_nothing() -> No
 
     assert len(errors) == 2
     assert raw.sent == [
-        {"type": "websocket.accept", "subprotocol": None, "headers": []},
+        {"type": "websocket.accept"},
         {"type": "websocket.send", "text": "after accept"},
         {"type": "websocket.close", "code": 1000, "reason": ""},
     ]
