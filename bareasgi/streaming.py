@@ -191,8 +191,8 @@ def text_response(status: int, headers: Headers | None, text: str) -> HttpFullRe
     Args:
         status: The HTTP status code.
         headers: Headers to send, or ``None``. Unless they name a
-            ``content-type``, ``text/plain; charset=utf-8`` is added. Do not
-            pass a ``content-length``: it is always added.
+            ``content-type``, ``text/plain; charset=utf-8`` is added. A
+            ``content-length`` among them is replaced by the body's own.
         text: The body.
 
     Returns:
@@ -246,8 +246,8 @@ def json_response(
     Args:
         status: The HTTP status code.
         headers: Headers to send, or ``None``. Unless they name a
-            ``content-type``, ``application/json`` is added. Do not pass a
-            ``content-length``: it is always added.
+            ``content-type``, ``application/json`` is added. A
+            ``content-length`` among them is replaced by the body's own.
         obj: The value to serialise.
         dumps: The function that serialises ``obj`` to a ``str``,
             ``json.dumps`` by default.
