@@ -61,9 +61,9 @@ class BodyWriter(tuple[bytes, ...]):
 
 
 class _ClosingStream:
-    """An async generator wrapping another iterator ``inner``, closing it however it ends.
+    """Iterates ``outer``, an async generator over ``inner``, and closes ``inner`` however it ends.
 
-    The generator's own ``finally`` closes ``inner``, but only once it has started: a
+    ``outer``'s own ``finally`` closes ``inner``, but only once it has started: a
     generator closed before its first iteration (a HEAD request, a client gone before
     the first chunk) runs nothing. Then ``inner`` is closed here.
     """
