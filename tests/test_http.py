@@ -11,7 +11,9 @@ import pytest
 
 from bareasgi import (
     Application,
+    ClientDisconnect,
     HTTPError,
+    RequestBody,
     bytes_reader,
     bytes_response,
     bytes_writer,
@@ -430,6 +432,21 @@ async def test_request_body_arrives_chunk_by_chunk_as_received():
     await app_with(handler, {"POST"})(http_scope("POST"), server.receive, server.send)
     assert seen == [b"one", b"two"]
     assert server.sent[0]["status"] == 204
+
+
+async def test_a_request_body_made_over_any_receive_reads_as_the_frameworks_does():
+    """RequestBody's docstring: a test may make one; empty chunks are skipped."""
+    chunks = [
+        {"type": "http.request", "body": b"one", "more_body": True},
+        {"type": "http.request", "body": b"", "more_body": True},
+        {"type": "http.request", "body": b"two", "more_body": False},
+    ]
+    assert [chunk async for chunk in RequestBody(RawServer(chunks).receive)] == [b"one", b"two"]
+    assert await bytes_reader(RequestBody(RawServer(chunks).receive)) == b"onetwo"
+    gone = RequestBody(RawServer([chunks[0], {"type": "http.disconnect"}]).receive)
+    with pytest.raises(ClientDisconnect):
+        await bytes_reader(gone)
+    assert gone.disconnected
 
 
 async def test_disconnect_during_upload_sends_nothing_and_logs_no_error(caplog):
