@@ -122,8 +122,9 @@ class Application:
 
         Requests whose path is ``prefix`` or starts with ``prefix + "/"`` go to
         ``app`` with ``prefix`` added to the scope's ``root_path`` (the path is
-        left whole, as ASGI servers give it). A request for the prefix itself is
-        redirected to ``prefix + "/"``, so pages using relative URLs work.
+        left whole, as ASGI servers give it). An HTTP request for the prefix itself
+        is redirected to ``prefix + "/"``, so pages using relative URLs work; a
+        WebSocket connection to it, which cannot follow a redirect, goes to ``app``.
         Mounted applications receive lifespan events after this application's
         startup handlers and before its shutdown handlers.
 

@@ -64,8 +64,8 @@ async def forward_to_mount(
     """Pass a request to the application mounted at the longest prefix of ``path``.
 
     The application calls this for you, as `Application.mount` describes: the
-    prefix is added to the scope's ``root_path``; a request for the prefix itself
-    is redirected (308) to it with a trailing slash.
+    prefix is added to the scope's ``root_path``; an HTTP request for the prefix
+    itself is redirected (308) to it with a trailing slash.
 
     Args:
         mounts: ``(prefix, app)`` pairs, longest prefix first.

@@ -69,6 +69,21 @@ async def test_websockets_are_forwarded_to_the_mounted_app():
         assert await ws.receive() == "child root=/child"
 
 
+async def test_a_websocket_to_the_prefix_itself_goes_to_the_mounted_app_unredirected():
+    child = Application()
+
+    @child.on_ws_request("/")
+    async def at_root(scope, info, matches, web_socket):
+        await web_socket.accept()
+        await web_socket.send(f"child root={scope['root_path']} path={scope['path']}")
+        await web_socket.close()
+
+    parent = Application()
+    parent.mount("/child", child)
+    async with TestClient(parent).websocket("/child") as ws:
+        assert await ws.receive() == "child root=/child path=/child"
+
+
 async def test_any_asgi_app_can_be_mounted():
     async def raw(scope, receive, send):
         body = f"raw {scope['path']} {scope['root_path']}".encode()
