@@ -87,9 +87,10 @@ def is_token(text: str | bytes) -> bool:
 _bad_value = re.compile(rb"[\r\n\0]").search
 # Most response headers repeat from response to response (names, content types, short
 # lengths): those that passed are remembered, so that checking one is a single set
-# lookup. In process, this makes hello world about 5 % cheaper than checking each name
-# and value every time (two regular-expression searches a header). Bounded: a header
-# seen for the first time, or a long one, is checked in full.
+# lookup. Checking each name and value every time instead (two regular-expression
+# searches a header) costs an in-process hello 23 % more instructions (callgrind, 37.4k
+# against 30.4k). Bounded: a header seen for the first time, or a long one, is checked
+# in full.
 _GOOD_HEADERS: set[tuple[bytes, bytes]] = set()
 
 
