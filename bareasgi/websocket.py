@@ -107,7 +107,7 @@ class WebSocket:
         """
         if self.state is not _CONNECTING:
             raise RuntimeError(f"accept() on a WebSocket that is already {self.state.value}")
-        # Both keys are optional in ASGI; a message without them costs less to build.
+        # Both keys are optional in ASGI, and a message without them costs less to build.
         message: Message = {"type": "websocket.accept"}
         if subprotocol is not None:
             message["subprotocol"] = subprotocol
@@ -224,8 +224,14 @@ class WebSocket:
         """
         if self.state is _ACCEPTED or self.state is _CONNECTING:
             self.state = _CLOSED
+            # ASGI's defaults (code 1000, no reason) go unsaid, as in accept().
+            message: Message = {"type": "websocket.close"}
+            if code != 1000:
+                message["code"] = code
+            if reason:
+                message["reason"] = reason
             try:
-                await self._send({"type": "websocket.close", "code": code, "reason": reason})
+                await self._send(message)
             except OSError as error:
                 raise self._gone() from error
 
@@ -259,7 +265,7 @@ async def serve_websocket(
     if (await receive())["type"] != "websocket.connect":
         return
     if found is None:
-        await send({"type": "websocket.close", "code": 1000, "reason": ""})
+        await send({"type": "websocket.close"})
         return
     handler, matches = found
     web_socket = WebSocket(receive, send)
