@@ -126,10 +126,9 @@ class WebSocket:
         holds the code it sent.
         """
         while self.state is _ACCEPTED:
-            pending = self._pending
             self._sends = _RECEIVING
             try:
-                message = await (pending.popleft() if pending else self._receive())
+                message = await (self._pending.popleft() if self._pending else self._receive())
             finally:
                 self._sends = 0
             kind = message["type"]
