@@ -7,7 +7,7 @@ import os
 import zlib
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from bareasgi import Application, BodyWriter, bytes_writer, text_writer
@@ -15,6 +15,7 @@ from bareasgi.compression import EXCLUDED_TYPES, compression_middleware
 from bareasgi.headers import parse_accept
 from bareasgi.static import FileWriter
 from bareasgi.testing import TestClient
+from tests.fuzzing import property_settings
 from tests.scripted import one_receive_at_a_time
 
 TEXT = "All work and no play makes Jack a dull boy.\n" * 100  # 4400 bytes
@@ -725,12 +726,7 @@ ACCEPT_PIECES = [
     accept=st.lists(st.sampled_from(ACCEPT_PIECES), max_size=12).map(b"".join),
     repeat=st.integers(1, 400),
 )
-@settings(
-    max_examples=100,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-    report_multiple_bugs=False,
-)
+@property_settings(100)
 def test_any_accept_encoding_gets_the_body_in_a_coding_it_did_not_refuse(accept, repeat):
     # Repeated, a value grows past the length of those remembered between requests.
     value = b", ".join([accept] * repeat) if repeat > 1 else accept

@@ -9,12 +9,13 @@ from email.utils import parsedate_to_datetime
 from http.cookies import SimpleCookie
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from bareasgi import Application, text_response
 from bareasgi.cookies import expire_cookie, parse_cookie_header, request_cookies, set_cookie
 from bareasgi.testing import TestClient
+from tests.fuzzing import property_settings
 
 
 def attributes(header):
@@ -330,12 +331,7 @@ def test_an_expiry_that_is_no_date_in_utc_is_a_value_error(moment):
 
 # Random input ------------------------------------------------------------------------------------
 
-COOKIE_SETTINGS = settings(
-    max_examples=200,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-    report_multiple_bugs=False,
-)
+COOKIE_SETTINGS = property_settings(200)
 COOKIE_PIECES = st.sampled_from(
     [b"a", b"b", b"=", b";", b"; ", b" ", b'"', b",", b"\xff", b"\xc3\xa9", b"\t", b"\0",
      b"\\", b"x" * 5000]

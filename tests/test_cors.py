@@ -9,12 +9,13 @@ import sys
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from bareasgi import Application, HTTPError, bytes_reader, mw, text_response
 from bareasgi.cors import CORSMiddleware
 from bareasgi.testing import TestClient
+from tests.fuzzing import property_settings
 
 SITE = "https://site.example"
 OTHER = "https://other.example"
@@ -646,12 +647,7 @@ async def test_an_origin_with_another_port_is_allowed_and_matched(origin):
 
 # Random preflights -------------------------------------------------------------------------------
 
-CORS_SETTINGS = settings(
-    max_examples=80,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-    report_multiple_bugs=False,
-)
+CORS_SETTINGS = property_settings(80)
 ODD_BYTES = st.lists(
     st.sampled_from(
         [SITE.encode(), b"HTTPS://SITE.EXAMPLE", b"null", b"*", b",", b" ", b"https://", b"/",

@@ -9,7 +9,7 @@ import tempfile
 from urllib.parse import parse_qsl
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from bareasgi import Application, HTTPError, json_response
@@ -22,6 +22,7 @@ from bareasgi.forms import (
     read_urlencoded,
 )
 from bareasgi.testing import DISCONNECT, TestClient
+from tests.fuzzing import property_settings
 
 URLENCODED = {"content-type": "application/x-www-form-urlencoded"}
 BOUNDARY = "----bareasgi-test-boundary"
@@ -735,12 +736,7 @@ async def test_a_content_length_of_thousands_of_digits_is_judged_not_a_500(
 
 # Random bodies ---------------------------------------------------------------------------------
 
-FORM_SETTINGS = settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-    report_multiple_bugs=False,
-)
+FORM_SETTINGS = property_settings(60)
 URLENCODED_BYTES = st.lists(
     st.sampled_from(
         [b"a", b"=", b"&", b"%", b"%C3%A9", b"%FF", b"+", b";", b"\xff", b"\xc3", b"0"]

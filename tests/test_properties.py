@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bareasgi import (
@@ -44,14 +44,10 @@ from bareasgi.compression import compression_middleware
 from bareasgi.http import header_problem
 from bareasgi.static import static_files
 from bareasgi.testing import TestClient
+from tests.fuzzing import property_settings
 from tests.scripted import ScriptedHttpServer, body_messages, http_problems, http_scope, run_app
 
-SETTINGS = settings(
-    max_examples=200,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-    report_multiple_bugs=False,
-)
+SETTINGS = property_settings(200)
 
 # -- (a) the router against a reference matcher -------------------------------------------------
 

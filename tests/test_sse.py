@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from bareasgi import Application
@@ -20,6 +20,7 @@ from bareasgi.sse import (
     last_event_id,
 )
 from bareasgi.testing import TestClient
+from tests.fuzzing import property_settings
 
 # format_event ----------------------------------------------------------------------------------
 
@@ -386,12 +387,7 @@ def test_a_keep_alive_of_none_or_seconds_of_0_or_more_is_accepted(keep_alive):
         max_size=2,
     )
 )
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-    report_multiple_bugs=False,
-)
+@property_settings(60)
 def test_any_last_event_id_is_handed_over_as_text_and_the_stream_still_answers(values):
     source = Source(["a"])
     app = make_app(source)

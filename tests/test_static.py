@@ -13,12 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 from email.utils import formatdate
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from bareasgi import Application, BodyWriter
 from bareasgi.static import FileWriter, file_response, static_files
 from bareasgi.testing import TestClient
+from tests.fuzzing import property_settings
 from tests.scripted import one_at_a_time
 
 BIG = bytes(range(256)) * 14  # 3584 bytes: three and a half chunks of 1024
@@ -1039,12 +1040,7 @@ async def test_a_file_that_ends_early_is_named_with_the_bytes_missing(tmp_path):
 
 # Random paths ------------------------------------------------------------------------------------
 
-STATIC_SETTINGS = settings(
-    max_examples=100,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-    report_multiple_bugs=False,
-)
+STATIC_SETTINGS = property_settings(100)
 SEGMENTS = [
     "index.html", "notes.txt", "sub", "bare", "grüße.txt", "with space.txt", "..", ".", "",
     "%2e%2e", "%2E.", ".%2e", "%252e%252e", "..%2f", "%5c", "\\", "..\\secret.txt", "%00",
