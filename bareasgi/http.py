@@ -178,14 +178,25 @@ def _push_problem(pushes: object) -> str | None:
 def error_response(error: Exception, source: object, scope: Scope) -> HttpFullResponse:
     """The response for an exception raised by ``source`` (a handler or middleware).
 
-    An ``HTTPError`` becomes its own response; anything else is logged with its
-    traceback, naming ``source``, and becomes the plain 500.
+    An ``HTTPError`` becomes its own response, or, if its body or headers cannot be sent,
+    the plain 500, logged; anything else is logged with its traceback, naming ``source``,
+    and becomes the plain 500.
     """
-    if isinstance(error, HTTPError):
-        return error.to_response()
-    original = _original_error_response(error)
-    if original is not None:
-        return original
+    answer = error if isinstance(error, HTTPError) else _original_error(error)
+    if answer is not None:
+        try:
+            return check_response(answer.to_response(), source)
+        except Exception as problem:  # whatever fails, the error cannot be sent
+            # Its body or headers are the raiser's mistake, as in a malformed response;
+            # raised from here it would escape to the server.
+            logger.error(
+                "%s raised %r, which cannot be sent, so 500: %s",
+                handler_name(source),
+                error,
+                problem,
+                exc_info=error,
+            )
+            return internal_error()
     logger.error(
         "Unhandled exception in %s for %s %s",
         handler_name(source),
@@ -196,8 +207,8 @@ def error_response(error: Exception, source: object, scope: Scope) -> HttpFullRe
     return internal_error()
 
 
-def _original_error_response(error: Exception) -> HttpFullResponse | None:
-    """The response for a ``urllib.error.HTTPError`` raised the original bareASGI's way.
+def _original_error(error: Exception) -> HTTPError | None:
+    """The ``HTTPError`` for a ``urllib.error.HTTPError`` raised the original bareASGI's way.
 
     bareASGI 3 answered a raised ``urllib.error.HTTPError(url, code, msg, hdrs, fp)``
     with ``code``, ``msg`` as the body and ``hdrs`` (``(bytes, bytes)`` pairs, or None)
@@ -215,7 +226,7 @@ def _original_error_response(error: Exception) -> HttpFullResponse | None:
         return None
     message = error.msg
     body = message if isinstance(message, (str, bytes)) else None
-    return HTTPError(code, body, list(hdrs or ())).to_response()
+    return HTTPError(code, body, list(hdrs or ()))
 
 
 def internal_error() -> HttpFullResponse:

@@ -16,6 +16,7 @@ import asyncio
 import http.client
 import json
 import logging
+import urllib.error
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -25,6 +26,7 @@ from bareasgi import (
     Application,
     BodyWriter,
     Content,
+    HTTPError,
     Info,
     RouteMatches,
     Scope,
@@ -633,6 +635,60 @@ async def test_coroutine_returned_as_a_writer_is_a_500(caplog: pytest.LogCapture
     assert response.status == 500
     logged = error_text(caplog)
     assert "forgot_async_generator" in logged and "not async iterable" in logged
+
+
+# An HTTPError is made by the handler's author; one whose body or headers cannot be sent is
+# that author's mistake, like a malformed response: a logged 500, never an escaped exception.
+UNSENDABLE_ERRORS = [
+    ("body of int", lambda: HTTPError(400, 123), "a response body is bytes, not int"),  # type: ignore[arg-type]
+    ("headers as a dict", lambda: HTTPError(400, "no", {"x-a": "1"}), "HTTPError(400"),  # type: ignore[arg-type]
+    ("header not a pair", lambda: HTTPError(400, b"no", [b"x-a"]), "HTTPError(400"),  # type: ignore[list-item]
+    ("header of str", lambda: HTTPError(401, None, [("x-a", "1")]), "is not a pair of bytes"),  # type: ignore[list-item]
+    (
+        "urllib's, header not a pair",
+        lambda: urllib.error.HTTPError("/", 403, "no", [b"x-a"], None),  # type: ignore[arg-type]
+        "HTTPError 403",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("make", "problem"),
+    [pytest.param(make, problem, id=name) for name, make, problem in UNSENDABLE_ERRORS],
+)
+@pytest.mark.parametrize("where", ["handler", "middleware"])
+async def test_http_error_that_cannot_be_sent_is_a_500_logged_naming_the_raiser(
+    make: Callable[[], Exception], problem: str, where: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def raising_handler(
+        scope: Scope, info: Info, matches: RouteMatches, content: Content
+    ) -> Any:
+        raise make()
+
+    async def ok_handler(scope: Scope, info: Info, matches: RouteMatches, content: Content) -> Any:
+        return 204
+
+    async def raising_middleware(
+        scope: Scope, info: Info, matches: RouteMatches, content: Content, handler: Any
+    ) -> Any:
+        raise make()
+
+    if where == "handler":
+        app = Application()
+        app.http_router.add({"GET"}, "/", raising_handler)
+        raiser = "raising_handler"
+    else:
+        app = Application(middlewares=[raising_middleware])
+        app.http_router.add({"GET"}, "/", ok_handler)
+        raiser = "raising_middleware"
+    server = ScriptedHttpServer(body_messages([b""]))
+
+    await run_app(app, http_scope(), server.receive, server.send)
+
+    assert (server.status, server.body) == (500, b"Internal Server Error"), server.sent
+    assert http_problems(server.sent) == []
+    logged = error_text(caplog)
+    assert raiser in logged and problem in logged, logged
 
 
 # -- writers yielding the wrong type ------------------------------------------------------------
