@@ -219,16 +219,19 @@ class WebSocket:
             reason: A short text the client receives with the code.
 
         Raises:
+            ValueError: ``code`` is not one a WebSocket endpoint may send (1000-1003,
+                1007-1014, 3000-4999), or ``reason`` is not a ``str`` of at most 123
+                bytes in UTF-8; the socket stays open, and nothing is sent.
             ClientDisconnect: the client had already gone away.
         """
         if self.state is _ACCEPTED or self.state is _CONNECTING:
-            self.state = _CLOSED
             # ASGI's defaults (code 1000, no reason) go unsaid, as in accept().
             message: Message = {"type": "websocket.close"}
             if code != 1000:
-                message["code"] = code
+                message["code"] = _close_code(code)
             if reason:
-                message["reason"] = reason
+                message["reason"] = _close_reason(reason)
+            self.state = _CLOSED
             try:
                 await self._send(message)
             except OSError as error:
@@ -244,6 +247,37 @@ class WebSocket:
     async def __aiter__(self) -> AsyncIterator[str | bytes]:
         while (message := await self.receive()) is not None:
             yield message
+
+
+# The codes RFC 6455 (7.4) and the IANA registry let an endpoint send. 1004 is reserved;
+# 1005, 1006 and 1015 stand for "no code", "dropped" and "TLS failed", never sent. Another
+# code reaches no client: uvicorn's websockets layer raises to the handler and drops the
+# connection, and with wsproto, hypercorn or granian the client fails it with 1002.
+_SENDABLE_CLOSE_CODES = frozenset((*range(1000, 1004), *range(1007, 1015), *range(3000, 5000)))
+
+
+def _close_code(code: object) -> int:
+    if isinstance(code, bool) or not isinstance(code, int) or code not in _SENDABLE_CLOSE_CODES:
+        raise ValueError(
+            f"close(): {code!r} is not a close code an application may send "
+            "(1000-1003, 1007-1014, 3000-4999)"
+        )
+    return int(code)  # an IntEnum goes to the server as a plain int
+
+
+def _close_reason(reason: object) -> str:
+    if not isinstance(reason, str):
+        raise ValueError(f"close(): the reason must be a str, not {type(reason).__name__}")
+    try:
+        size = len(reason.encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate
+        raise ValueError(f"close(): the reason {reason[:20]!r} is not valid text") from None
+    # A close frame is a control frame: 125 bytes at most, two of them the code.
+    if size > 123:
+        raise ValueError(
+            f"close(): the reason {reason[:20]!r}... is longer than 123 bytes in UTF-8"
+        )
+    return str(reason)
 
 
 WebSocketRequestCallback = Callable[[Scope, Info, RouteMatches, WebSocket], Awaitable[None]]

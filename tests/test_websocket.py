@@ -380,6 +380,70 @@ async def test_close_at_the_asgi_level_carries_code_and_reason() -> None:
     assert raw.sent[1:] == [{"type": "websocket.close", "code": 4002, "reason": "done"}]
 
 
+# RFC 6455 (7.4) lets an endpoint send 1000-1003, 1007-1014 (IANA) and 3000-4999, with a
+# reason of at most 123 bytes of UTF-8 (a control frame carries 125). Sent anyway, uvicorn's
+# websockets layer raises to the handler and drops the connection; wsproto, hypercorn and
+# granian send the frame and the client fails the connection with 1002.
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        (1000, "é" * 61 + "a"),  # 123 bytes
+        (1001, ""),
+        (1003, ""),
+        (1007, ""),
+        (1014, ""),
+        (3000, ""),
+        (4999, "x"),
+    ],
+)
+async def test_close_with_a_code_and_reason_a_client_accepts_is_sent(
+    code: int, reason: str
+) -> None:
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        await web_socket.close(code, reason)
+
+    async with TestClient(app_with("/ws", handler)).websocket("/ws") as ws:
+        with pytest.raises(WebSocketClosed) as closed:
+            await ws.receive()
+
+    assert (closed.value.code, closed.value.reason) == (code, reason)
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "problem"),
+    [
+        (999, "", "999 is not a close code"),
+        (1004, "", "1004 is not a close code"),
+        (1005, "", "1005 is not a close code"),
+        (1006, "", "1006 is not a close code"),
+        (1015, "", "1015 is not a close code"),
+        (2000, "", "2000 is not a close code"),
+        (5000, "", "5000 is not a close code"),
+        (True, "", "True is not a close code"),
+        (1000, "é" * 62, "longer than 123 bytes"),
+        (4000, "r" * 500, "longer than 123 bytes"),
+        (4000, b"bytes", "must be a str"),
+        (4000, "\ud800", "not valid text"),
+    ],
+)
+async def test_close_with_a_code_or_reason_no_client_accepts_raises_and_1011_is_sent(
+    code: Any, reason: Any, problem: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept()
+        await web_socket.close(code, reason)
+
+    raw = RawWebSocket(app_with("/ws", handler), "/ws")
+    await raw.finished()
+
+    assert raw.sent == [{"type": "websocket.accept"}, {"type": "websocket.close", "code": 1011}]
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1
+    assert errors[0].exc_info is not None and isinstance(errors[0].exc_info[1], ValueError)
+    assert problem in str(errors[0].exc_info[1])
+
+
 async def test_closing_twice_sends_one_close_message() -> None:
     async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
         await web_socket.accept()
