@@ -13,7 +13,7 @@ import inspect
 import math
 import re
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Generic, TypeVar
 
 from .streaming import fixed_response, text_response
@@ -57,6 +57,9 @@ def _datetime_converter(fmt: str | None) -> Converter:
     return to_datetime
 
 
+# Written with a datetime format and read back, to check the format at registration;
+# aware, so that %z and %Z write something.
+_SAMPLE_TIME = datetime(2001, 2, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
 _CONVERTERS: dict[str, Converter] = {"str": _to_str, "int": _to_int, "float": _to_float}
 _STRICTNESS = {"int": 0, "float": 1, "datetime": 2, "str": 3}
 
@@ -145,6 +148,16 @@ class PathTemplate:
 
     def _variable(self, name: str, type_: str, fmt: str | None) -> Variable:
         if type_ == "datetime":
+            if fmt is not None:
+                # A format strptime refuses ("%s", a stray "%") fails every segment: the
+                # route would never match, and every request for it be a quiet 404.
+                try:
+                    datetime.strptime(_SAMPLE_TIME.strftime(fmt), fmt)
+                except ValueError as error:
+                    raise ValueError(
+                        f"route path {self.text!r}: strptime cannot read the format {fmt!r} "
+                        f"of {name!r}: {error}"
+                    ) from None
             return Variable(name, type_, fmt, _datetime_converter(fmt))
         if type_ not in _CONVERTERS:
             raise ValueError(

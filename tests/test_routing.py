@@ -231,6 +231,11 @@ def test_1000_parameterised_routes_resolve_each_to_its_own_handler():
         ("/a/abc}", "one whole {name}"),
         ("/a/{a}b", "one whole {name}"),
         ("/a/{rest:path:x}", "a path variable takes no format"),
+        # Formats strptime refuses whatever the segment: the route could never match.
+        ("/a/{t:datetime:%s}", "strptime cannot read the format '%s'"),
+        ("/a/{t:datetime:%Q}", "strptime cannot read the format '%Q'"),
+        ("/a/{t:datetime:%Y%}", "strptime cannot read the format '%Y%'"),
+        ("/a/{t:datetime:%G-%V}", "strptime cannot read the format '%G-%V'"),
     ],
 )
 def test_malformed_templates_raise_value_error_naming_the_route(path, message):
@@ -373,6 +378,27 @@ def test_a_path_that_is_not_a_string_or_a_handler_that_is_not_callable_is_a_type
         HttpRouter().add({"GET"}, b"/x", handler_a)
     with pytest.raises(TypeError, match="the handler 42 must be an async function"):
         HttpRouter().add({"GET"}, "/x", 42)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "segment", "expected"),
+    [
+        ("%Y-%m-%d", "2024-05-06", datetime(2024, 5, 6)),
+        ("%j", "034", datetime(1900, 2, 3)),
+        (
+            "%Y%m%dT%H%M%S%z",
+            "20240506T070809+0200",
+            datetime.fromisoformat("2024-05-06T07:08:09+02:00"),
+        ),
+        ("%Y-%m-%d %Z", "2024-05-06 UTC", datetime(2024, 5, 6)),
+        ("%G-W%V-%u", "2024-W19-1", datetime(2024, 5, 6)),
+        ("day", "day", datetime(1900, 1, 1)),
+    ],
+)
+def test_datetime_formats_strptime_reads_are_accepted(fmt, segment, expected):
+    router = HttpRouter()
+    router.add({"GET"}, f"/d/{{when:datetime:{fmt}}}", handler_a)
+    assert resolve(router, "GET", f"/d/{segment}") == (handler_a, {"when": expected})
 
 
 def test_datetime_variables_with_other_formats_at_one_place_each_convert_with_their_own():
