@@ -22,6 +22,7 @@ from typing import Any, Literal
 from urllib.parse import quote, unquote
 
 from .types import ASGIApp, Message
+from .websocket import _close_code, _close_reason
 
 __all__ = [
     "DISCONNECT",
@@ -445,7 +446,9 @@ class WebSocketSession:
         self.accept_headers: list[tuple[bytes, bytes]] = []
         self.close_code: int | None = None
         self.close_reason: str | None = None
+        self._offered: list[str] = list(scope.get("subprotocols") or [])
         self._client_closed = False
+        self._accepted = False
         self._app_closed = False
         self._receiving = False
         self._task = asyncio.ensure_future(app(scope, self._receive, self._send))
@@ -466,7 +469,27 @@ class WebSocketSession:
             raise OSError("the client has closed the WebSocket")
         if self._app_closed:
             raise ProtocolError(f"the application sent {message['type']!r} after closing")
-        self._app_closed = message["type"] == "websocket.close"
+        kind = message["type"]
+        if kind == "websocket.accept":
+            # A client fails the connection then: browsers and the websockets library
+            # refuse the handshake; hypercorn and uvicorn with wsproto fail themselves.
+            chosen = message.get("subprotocol")
+            if chosen is not None and chosen not in self._offered:
+                raise ProtocolError(
+                    f"the application accepted with the subprotocol {chosen!r}, which the "
+                    f"client did not offer ({self._offered})"
+                )
+            self._accepted = True
+        elif kind == "websocket.close" and self._accepted:
+            # Before the accept, a server answers 403 whatever the code; after it, a code
+            # or reason no client accepts fails the connection (see WebSocket.close).
+            try:
+                _close_code(message.get("code", 1000))
+                _close_reason(message.get("reason") or "")
+            except ValueError as problem:
+                message_text = f"the application closed the WebSocket badly: {problem}"
+                raise ProtocolError(message_text) from None
+        self._app_closed = kind == "websocket.close"
         self._from_app.put_nowait(message)
 
     async def _next(self) -> Message:

@@ -575,6 +575,46 @@ async def test_websocket_app_sending_after_closing_raises_protocol_error() -> No
                 await ws.receive()
 
 
+# What real servers do not deliver (uvicorn, hypercorn and granian tried, with a websockets
+# client): a close code or reason a client refuses, or a subprotocol the client did not
+# offer, fails the test, as bareasgi.websocket describes.
+@pytest.mark.parametrize(
+    ("close", "problem"),
+    [
+        ({"code": 5000}, "5000 is not a close code"),
+        ({"code": 1006}, "1006 is not a close code"),
+        ({"code": 4000, "reason": "r" * 124}, "longer than 123 bytes"),
+    ],
+)
+async def test_websocket_closed_with_a_code_or_reason_no_client_accepts_raises_protocol_error(
+    close: dict[str, Any], problem: str
+) -> None:
+    client = TestClient(raw_ws_app(ACCEPT, {"type": "websocket.close", **close}))
+
+    with pytest.raises(ProtocolError, match=problem):
+        async with client.websocket("/ws") as ws:
+            await ws.receive()
+
+
+async def test_websocket_closed_before_accept_with_any_code_is_rejected_as_servers_do() -> None:
+    client = TestClient(raw_ws_app({"type": "websocket.close", "code": 5000}))
+
+    with pytest.raises(WebSocketRejected):
+        async with client.websocket("/ws"):
+            pass
+
+
+@pytest.mark.parametrize("offered", [[], ["chat"]])
+async def test_websocket_accepted_with_a_subprotocol_not_offered_raises_protocol_error(
+    offered: list[str],
+) -> None:
+    client = TestClient(raw_ws_app({"type": "websocket.accept", "subprotocol": "graphql-ws"}))
+
+    with pytest.raises(ProtocolError, match="'graphql-ws', which the client did not offer"):
+        async with client.websocket("/ws", subprotocols=offered):
+            pass
+
+
 async def test_exception_escaping_a_websocket_app_is_reraised() -> None:
     client = TestClient(raw_ws_app(ACCEPT, then=ValueError("ws app broke")))
 
