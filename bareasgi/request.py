@@ -62,8 +62,10 @@ class RequestBody:
                 raise StopAsyncIteration
             if body.disconnected:
                 raise _incomplete()
-            if self._handed_over:
-                await body.changed()  # the watcher receives, and keeps the chunks
+            if self._handed_over or body.receiving:
+                # The watcher receives and keeps the chunks, or another task's reader is
+                # receiving: ASGI allows one pending receive() at a time.
+                await body.changed()
                 continue
             body.take(await self._receive_turn(body))
 

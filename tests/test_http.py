@@ -1412,3 +1412,38 @@ async def test_a_failing_handler_without_a_module_is_named_alone_in_the_log(capl
     response = await TestClient(app_with(namespace["made"])).get("/")
     assert response.status == 500
     assert "Unhandled exception in made for GET /" in caplog.text
+
+
+
+async def three_chunks():
+    for index in range(3):
+        yield f"c{index}".encode()
+        await asyncio.sleep(0)
+
+
+# ASGI allows one pending receive(): a second reader waits for the first's turn, and no
+# chunk is lost or repeated.
+async def test_two_tasks_reading_the_body_at_once_never_receive_at_the_same_time():
+    async def handler(scope, info, matches, content):
+        first, second = await asyncio.gather(bytes_reader(content), bytes_reader(content))
+        return 200, TEXT, bytes_writer(first + b"|" + second)
+
+    app = app_with(handler, {"POST"})
+    response = await TestClient(app, timeout=5).post("/", body=three_chunks())
+
+    # As for two readers one after the other: the body, then nothing.
+    assert (response.status, sorted(response.body.split(b"|"))) == (200, [b"", b"c0c1c2"])
+
+
+async def test_two_tasks_iterating_the_body_at_once_share_its_chunks_between_them():
+    async def handler(scope, info, matches, content):
+        async def read():
+            return [chunk async for chunk in content]
+
+        first, second = await asyncio.gather(read(), read())
+        return 200, TEXT, bytes_writer(b",".join(sorted(first + second)))
+
+    app = app_with(handler, {"POST"})
+    response = await TestClient(app, timeout=5).post("/", body=three_chunks())
+
+    assert (response.status, response.body) == (200, b"c0,c1,c2")
