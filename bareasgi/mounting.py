@@ -65,7 +65,8 @@ async def forward_to_mount(
 
     The application calls this for you, as `Application.mount` describes: the
     prefix is added to the scope's ``root_path``; an HTTP request for the prefix
-    itself is redirected (308) to it with a trailing slash.
+    itself is redirected (308) to it with a trailing slash. A path the server gave
+    without its ``root_path`` gets it in front, so the mounted application finds its own.
 
     Args:
         mounts: ``(prefix, app)`` pairs, longest prefix first.
@@ -87,6 +88,12 @@ async def forward_to_mount(
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return True
-        await app({**scope, "root_path": scope.get("root_path", "") + prefix}, receive, send)
+        root_path = (scope.get("root_path") or "").rstrip("/")
+        inner = {**scope, "root_path": root_path + prefix}
+        if root_path and path_under(scope["path"], root_path) is None:
+            # The server left the root path out of the path (hypercorn does): the mounted
+            # application, which routes on the path less its root path, gets it put in.
+            inner["path"] = root_path + scope["path"]
+        await app(inner, receive, send)
         return True
     return False

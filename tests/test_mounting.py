@@ -109,6 +109,31 @@ async def test_server_root_path_is_stripped_for_routing_whether_or_not_the_path_
     assert server.bodies[0]["body"] == b"app /x path=/x root=/api"
 
 
+
+@pytest.mark.parametrize(
+    ("path", "root_path", "rest"),
+    [
+        # hypercorn's way (its --root-path): the path without the root path. The mounted
+        # app routes on the path less its root path, so the path it gets must include it.
+        ("/child/a", "/api", "/a"),
+        ("/child/", "/api", "/"),
+        ("/api/child/a", "/api/", "/a"),  # uvicorn's way, the root path with a slash
+    ],
+)
+async def test_a_mount_under_a_root_path_gets_its_own_root_path_and_the_whole_path(
+    path, root_path, rest
+):
+    from tests.test_http import RawServer, http_scope
+
+    parent = echo_app("parent")
+    parent.mount("/child", echo_app("child"))
+    server = RawServer()
+
+    await parent({**http_scope(path=path), "root_path": root_path}, server.receive, server.send)
+
+    expected = f"child {rest} path=/api/child{rest} root=/api/child"
+    assert server.bodies[0]["body"] == expected.encode()
+
 @pytest.mark.parametrize(
     ("path", "root_path", "routed_to"),
     [
