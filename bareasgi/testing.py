@@ -676,7 +676,7 @@ class TestClient:
             "scheme": "http",
             "path": self.root_path + unquote(path),
             "raw_path": quote(self.root_path + unquote(path)).encode("ascii"),
-            "query_string": query.encode("latin-1"),
+            "query_string": _query_bytes(query),
             "root_path": self.root_path,
             "headers": raw_headers,
             "client": ("127.0.0.1", 50000),
@@ -721,7 +721,9 @@ class TestClient:
         Args:
             method: The HTTP method.
             path: The path, optionally with ``?query``; percent-escapes are decoded
-                into ``scope['path']`` as a server does.
+                into ``scope['path']`` as a server does. The query goes into
+                ``scope['query_string']`` as a client sends it: non-ASCII text as
+                UTF-8 and spaces percent-escaped.
             headers: A dict or a list of pairs (``str`` or ``bytes``).
             body: ``bytes``, ``str``, or an async iterable of chunks, each sent as a
                 separate ASGI message (yield ``DISCONNECT`` to disconnect there).
@@ -865,7 +867,7 @@ class TestClient:
             "scheme": "ws",
             "path": self.root_path + unquote(path),
             "raw_path": quote(self.root_path + unquote(path)).encode("ascii"),
-            "query_string": query.encode("latin-1"),
+            "query_string": _query_bytes(query),
             "root_path": self.root_path,
             "headers": [(b"host", b"testserver"), *_encode_headers(headers)],
             "client": ("127.0.0.1", 50000),
@@ -874,6 +876,12 @@ class TestClient:
             "extensions": {},
         }
         return _WebSocketConnect(WebSocketSession(self.app, scope, self.timeout))
+
+
+def _query_bytes(query: str) -> bytes:
+    # As an HTTP client sends it (httpx, browsers): text beyond ASCII in UTF-8, and spaces,
+    # percent-escaped; escapes already there, and the query's own delimiters, kept.
+    return quote(query, safe="!$%&'()*+,/:;=?@[]~").encode("ascii")
 
 
 def _encode_headers(headers: RequestHeaders | None) -> list[tuple[bytes, bytes]]:

@@ -463,6 +463,30 @@ async def test_http_scope_carries_method_decoded_path_query_and_lowercased_heade
     assert scope["extensions"] == {}
 
 
+@pytest.mark.parametrize(
+    ("query", "sent"),
+    [
+        ("q=café&x=%C3%A9", b"q=caf%C3%A9&x=%C3%A9"),  # as httpx sends it: UTF-8, escaped
+        ("a=1 2&b=[x]", b"a=1%202&b=[x]"),
+        ("", b""),
+    ],
+)
+async def test_a_query_of_any_text_reaches_the_app_escaped_as_a_client_sends_it(
+    query: str, sent: bytes
+) -> None:
+    scopes: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        scopes.append(scope)
+        await receive()
+        await send(START)
+        await send(END)
+
+    await TestClient(app).get(f"/search?{query}")
+
+    assert scopes[0]["query_string"] == sent
+
+
 async def test_server_push_offers_the_push_extension_and_records_pushes() -> None:
     push = {"type": "http.response.push", "path": "/style.css", "headers": [(b"accept", b"*/*")]}
 
