@@ -129,6 +129,69 @@ async def test_accept_without_arguments_chooses_no_subprotocol_and_adds_no_heade
     assert list(accept.get("headers", [])) == []
 
 
+# Accepted anyway, every server fails the connection (the websockets library and browsers
+# refuse the handshake; hypercorn and uvicorn with wsproto fail themselves), so accept()
+# refuses at once: the handler's error is logged, and the connection rejected.
+@pytest.mark.parametrize("offered", [[], ["chat", "v2.chat"]])
+async def test_accept_with_a_subprotocol_the_client_did_not_offer_raises_and_rejects(
+    offered: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept("graphql-ws")
+
+    raw = RawWebSocket(app_with("/ws", handler), "/ws", subprotocols=offered)
+    await raw.finished()
+
+    assert [message["type"] for message in raw.sent] == ["websocket.close"]
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and errors[0].exc_info is not None
+    assert isinstance(errors[0].exc_info[1], ValueError)
+    assert str(errors[0].exc_info[1]) == (
+        f"accept(): the client did not offer the subprotocol 'graphql-ws' (it offered {offered})"
+    )
+
+
+# Handshake headers no server sends as given: uvicorn's websockets layer answers 403 or an
+# invalid response, uvicorn with wsproto and hypercorn fail in h11 (hypercorn with "Error
+# in ASGI Framework"), granian drops them all. Checked as a response's headers are.
+@pytest.mark.parametrize(
+    ("headers", "problem"),
+    [
+        ([(b"x-a", b"1\r\nx-injected: yes")], "contains CR, LF or NUL"),
+        ([(b"x-a", b"1\x00")], "contains CR, LF or NUL"),
+        ([(b"bad name", b"1")], "is not a valid header name"),
+        ([("x-a", "1")], "is not a pair of bytes"),
+        ([b"x-a"], "headers must be a list of (bytes, bytes) pairs"),
+        ({b"x-a": b"1"}, "headers must be a list of (bytes, bytes) pairs"),
+    ],
+)
+async def test_accept_with_headers_no_server_can_send_raises_and_rejects(
+    headers: Any, problem: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept(headers=headers)
+
+    raw = RawWebSocket(app_with("/ws", handler), "/ws")
+    await raw.finished()
+
+    assert [message["type"] for message in raw.sent] == ["websocket.close"]
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and errors[0].exc_info is not None
+    assert isinstance(errors[0].exc_info[1], ValueError)
+    assert problem in str(errors[0].exc_info[1])
+
+
+async def test_accept_with_headers_from_a_generator_sends_them() -> None:
+    async def handler(scope: Any, info: Any, matches: Any, web_socket: Any) -> None:
+        await web_socket.accept(headers=(pair for pair in [(b"x-a", b"1")]))
+        await web_socket.close()
+
+    raw = RawWebSocket(app_with("/ws", handler), "/ws")
+    await raw.finished()
+
+    assert raw.sent[0] == {"type": "websocket.accept", "headers": [(b"x-a", b"1")]}
+
+
 async def test_accept_twice_raises_runtime_error() -> None:
     errors: list[str] = []
 
