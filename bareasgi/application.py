@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from .http import WatcherStarter, check_response, serve_http
 from .lifespan import serve_lifespan
-from .middleware import chain
+from .middleware import chain, check_async
 from .mounting import forward_to_mount, route_path
 from .routing import HttpRouter, WebSocketRouter
 from .streaming import fixed_response
@@ -46,6 +46,10 @@ class Application:
             ``text_writer`` / ``bytes_writer`` (which can be sent repeatedly).
         info: The dictionary passed to every handler; the very object given, not a copy.
 
+    Raises:
+        TypeError: a middleware, or a callable ``not_found_response``, is not an
+            async function.
+
     Example:
         ```python
         app = Application(info={"visits": 0})
@@ -69,6 +73,8 @@ class Application:
         info: Info | None = None,
     ) -> None:
         self._info: Info = info if info is not None else {}
+        for middleware in middlewares or ():
+            check_async(middleware)
         self._middlewares = middlewares if middlewares is not None else []
         self._http_router = http_router if http_router is not None else HttpRouter()
         self._ws_router = web_socket_router if web_socket_router is not None else WebSocketRouter()
@@ -250,6 +256,7 @@ class Application:
 
 def _not_found_handler(response: HttpRequestCallback | HttpResponse) -> HttpRequestCallback:
     if callable(response):
+        check_async(response, "not_found_response")
         return response
     # The framework's check of every response, made once here: a response it would refuse
     # would be a 500 for every unknown path.

@@ -12,6 +12,7 @@ headers (CORS, timing) adds them to error responses as well.
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Awaitable, Callable, Sequence
 
 from .errors import ClientDisconnect
@@ -51,6 +52,16 @@ def _link(
     return call
 
 
+def check_async(callback: object, what: str = "middleware") -> None:
+    """Raise ``TypeError`` unless ``callback`` is an async function or async callable.
+
+    Checked when it is given: found at request time instead, it could only be a 500.
+    """
+    call = getattr(callback, "__call__", None)  # noqa: B004 - async callable objects count
+    if not (inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(call)):
+        raise TypeError(f"{what} {callback!r} must be an async function (async def)")
+
+
 def chain(
     middlewares: Sequence[HttpMiddlewareCallback], handler: HttpRequestCallback
 ) -> HttpChainedCallback:
@@ -77,6 +88,9 @@ def mw(*middlewares: HttpMiddlewareCallback, handler: HttpRequestCallback) -> Ht
         An HTTP handler to register on a route. Like the ``handler`` middleware
         receives, it always returns the full tuple, errors included.
 
+    Raises:
+        TypeError: a middleware or the handler is not an async function.
+
     Example:
         ```python
         async def require_token(scope, info, matches, content, handler):
@@ -87,4 +101,7 @@ def mw(*middlewares: HttpMiddlewareCallback, handler: HttpRequestCallback) -> Ht
         app.http_router.add({"GET"}, "/secret", mw(require_token, handler=secret))
         ```
     """
+    for middleware in middlewares:
+        check_async(middleware)
+    check_async(handler, "mw(): the handler")
     return chain(middlewares, handler)

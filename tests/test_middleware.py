@@ -646,3 +646,33 @@ async def test_a_failing_writer_behind_middleware_is_logged_naming_the_handler(
         response = await TestClient(app).get("/")
     assert (response.status, response.body) == (200, b"first")
     assert f"The writer of {__name__}.{broken_stream.__qualname__} failed" in caplog.text
+
+
+def _sync_middleware(scope: Any, info: Any, matches: Any, content: Any, handler: Any) -> Any:
+    return handler(scope, info, matches, content)
+
+
+@pytest.mark.parametrize(
+    "middleware",
+    [_sync_middleware, None, "cors"],
+    ids=["a sync function", "None", "a str"],
+)
+def test_middleware_that_is_not_an_async_function_is_refused_when_given(middleware: Any) -> None:
+    # At request time it could only be a 500 for every request.
+    async def handler(scope: Any, info: Any, matches: Any, content: Any) -> Any:
+        return 204
+
+    with pytest.raises(TypeError, match=r"middleware .* must be an async function"):
+        Application(middlewares=[middleware])
+    with pytest.raises(TypeError, match=r"middleware .* must be an async function"):
+        mw(middleware, handler=handler)
+    with pytest.raises(TypeError, match=r"handler .* must be an async function"):
+        mw(handler=middleware)
+
+
+def test_a_not_found_handler_that_is_not_an_async_function_is_refused_when_given() -> None:
+    def not_found(scope: Any, info: Any, matches: Any, content: Any) -> Any:
+        return 404
+
+    with pytest.raises(TypeError, match=r"not_found_response .* must be an async function"):
+        Application(not_found_response=not_found)
