@@ -277,6 +277,7 @@ class _Exchange:
         if kind == "http.response.start":
             if self._start_sent:
                 raise ProtocolError("the application started the response twice")
+            _check_start(message)
             self._start_sent = True
             if delivered:
                 self.status = message["status"]
@@ -876,6 +877,20 @@ class TestClient:
             "extensions": {},
         }
         return _WebSocketConnect(WebSocketSession(self.app, scope, self.timeout))
+
+
+def _check_start(message: Message) -> None:
+    # What a server needs to send the response at all.
+    status = message.get("status")
+    if isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 599:
+        raise ProtocolError(f"the status must be an int from 200 to 599, not {status!r}")
+    for pair in message.get("headers") or ():
+        if not (
+            isinstance(pair, (tuple, list))
+            and len(pair) == 2
+            and all(isinstance(item, bytes) for item in pair)
+        ):
+            raise ProtocolError(f"headers must be (bytes, bytes) pairs, not {pair!r:.80}")
 
 
 def _query_bytes(query: str) -> bytes:

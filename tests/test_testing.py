@@ -7,6 +7,7 @@ broken, so that what is checked is the client and not the framework behind it.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -421,6 +422,27 @@ async def test_json_argument_sends_a_json_body_with_its_content_type() -> None:
 
     assert received[0]["body"] == b'{"name": "x", "n": [1]}'
     assert (b"content-type", b"application/json") in scopes[0]["headers"]
+
+
+@pytest.mark.parametrize(
+    ("start", "problem"),
+    [
+        ({"status": "200"}, "status must be an int from 200 to 599, not '200'"),
+        ({"status": 99}, "status must be an int from 200 to 599, not 99"),
+        ({"status": True}, "status must be an int from 200 to 599, not True"),
+        ({"status": 200, "headers": [("x-a", "1")]}, "headers must be (bytes, bytes) pairs"),
+        ({"status": 200, "headers": [(b"x-a",)]}, "headers must be (bytes, bytes) pairs"),
+    ],
+)
+async def test_a_response_start_no_server_can_send_raises_protocol_error(
+    start: dict[str, Any], problem: str
+) -> None:
+    # As a server checks them: ASGI asks for an int status and (bytes, bytes) header pairs,
+    # and a final response (HTTP/1.1 as h11 has it) is from 200 to 599.
+    client = TestClient(raw_http_app({"type": "http.response.start", **start}, END))
+
+    with pytest.raises(ProtocolError, match=re.escape(problem)):
+        await client.get("/")
 
 
 async def test_after_the_response_the_app_is_told_the_client_disconnected() -> None:
