@@ -315,6 +315,18 @@ async def test_explicit_disconnect_of_a_stream_waits_for_the_app_to_stop() -> No
 # -- request bodies and disconnects -------------------------------------------------------------
 
 
+def scope_recording_app(scopes: list[Any]) -> Any:
+    """A raw app that records each request's scope and answers an empty 200."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        scopes.append(scope)
+        await receive()
+        await send(START)
+        await send(END)
+
+    return app
+
+
 def recording_app(received: list[Any]) -> Any:
     """A raw app that records every message until the request body ends or the client leaves."""
 
@@ -464,12 +476,7 @@ async def test_after_the_response_the_app_is_told_the_client_disconnected() -> N
 
 async def test_http_scope_carries_method_decoded_path_query_and_lowercased_headers() -> None:
     scopes: list[Any] = []
-
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        scopes.append(scope)
-        await receive()
-        await send(START)
-        await send(END)
+    app = scope_recording_app(scopes)
 
     client = TestClient(app, root_path="/api")
     await client.request("patch", "/a%20b/c?x=1&y=two", headers={"X-Token": "secret"})
@@ -497,12 +504,7 @@ async def test_a_query_of_any_text_reaches_the_app_escaped_as_a_client_sends_it(
     query: str, sent: bytes
 ) -> None:
     scopes: list[Any] = []
-
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        scopes.append(scope)
-        await receive()
-        await send(START)
-        await send(END)
+    app = scope_recording_app(scopes)
 
     await TestClient(app).get(f"/search?{query}")
 
