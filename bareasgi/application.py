@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from .http import WatcherStarter, check_response, serve_http
+from .http import WatcherStarter, check_async, check_response, serve_http
 from .lifespan import serve_lifespan
-from .middleware import chain, check_async
+from .middleware import chain
 from .mounting import forward_to_mount, route_path
 from .routing import HttpRouter, WebSocketRouter
 from .streaming import fixed_response
@@ -74,7 +74,7 @@ class Application:
     ) -> None:
         self._info: Info = info if info is not None else {}
         for middleware in middlewares or ():
-            check_async(middleware)
+            check_async(middleware, "middleware")
         self._middlewares = middlewares if middlewares is not None else []
         self._http_router = http_router if http_router is not None else HttpRouter()
         self._ws_router = web_socket_router if web_socket_router is not None else WebSocketRouter()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import re
 import sys
@@ -41,6 +42,18 @@ def handler_name(handler: object) -> str:
     name = getattr(handler, "__qualname__", None) or type(handler).__qualname__
     module = getattr(handler, "__module__", None)
     return f"{module}.{name}" if module else str(name)
+
+
+def check_async(callback: object, what: str) -> None:
+    """Raise ``TypeError``, naming ``callback`` as ``what``, unless it is an async function
+    or an object with an async ``__call__``.
+
+    Handlers and middleware are checked when they are given: found at request time
+    instead, the mistake could only be a 500.
+    """
+    call = getattr(callback, "__call__", None)  # noqa: B004 - async callable objects count
+    if not (inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(call)):
+        raise TypeError(f"{what} {callback!r} must be an async function (async def)")
 
 
 def full_response(response: Any, handler: object) -> HttpFullResponse:

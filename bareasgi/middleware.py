@@ -12,11 +12,10 @@ headers (CORS, timing) adds them to error responses as well.
 from __future__ import annotations
 
 import functools
-import inspect
 from collections.abc import Awaitable, Callable, Sequence
 
 from .errors import ClientDisconnect
-from .http import error_response, full_response
+from .http import check_async, error_response, full_response
 from .types import (
     Content,
     HttpChainedCallback,
@@ -50,16 +49,6 @@ def _link(
             return error_response(error, callback, scope)
 
     return call
-
-
-def check_async(callback: object, what: str = "middleware") -> None:
-    """Raise ``TypeError`` unless ``callback`` is an async function or async callable.
-
-    Checked when it is given: found at request time instead, it could only be a 500.
-    """
-    call = getattr(callback, "__call__", None)  # noqa: B004 - async callable objects count
-    if not (inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(call)):
-        raise TypeError(f"{what} {callback!r} must be an async function (async def)")
 
 
 def chain(
@@ -102,6 +91,6 @@ def mw(*middlewares: HttpMiddlewareCallback, handler: HttpRequestCallback) -> Ht
         ```
     """
     for middleware in middlewares:
-        check_async(middleware)
+        check_async(middleware, "middleware")
     check_async(handler, "mw(): the handler")
     return chain(middlewares, handler)

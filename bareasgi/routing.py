@@ -9,13 +9,13 @@ not on the number of routes.
 
 from __future__ import annotations
 
-import inspect
 import math
 import re
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any, Generic, TypeVar
 
+from .http import check_async
 from .streaming import fixed_response, text_response
 from .types import HttpRequestCallback, RouteMatches
 from .websocket import WebSocketRequestCallback
@@ -255,12 +255,6 @@ class _Node(Generic[Handler]):
         return None
 
 
-def _check_handler(handler: object, route: str) -> None:
-    call = getattr(handler, "__call__", None)  # noqa: B004 - async callable objects count too
-    if not (inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(call)):
-        raise TypeError(f"route {route}: the handler {handler!r} must be an async function")
-
-
 class _Router(Generic[Handler]):
     """The tables shared by both routers: a dict for static paths, a tree for the rest."""
 
@@ -339,7 +333,7 @@ class HttpRouter(_Router[HttpRequestCallback]):
         for method in names:
             if not _METHOD.match(method):
                 raise ValueError(f"route {path}: method {method!r} must be an upper-case name")
-        _check_handler(handler, f"{sorted(names)} {path}")
+        check_async(handler, f"route {sorted(names)} {path}: the handler")
         self._add(set(names), template, handler)
 
     def routes(self) -> list[tuple[frozenset[str], str, HttpRequestCallback]]:
@@ -415,7 +409,7 @@ class WebSocketRouter(_Router[WebSocketRequestCallback]):
             ValueError: the path is malformed or already registered.
         """
         template = PathTemplate(path)
-        _check_handler(handler, f"websocket {path}")
+        check_async(handler, f"route websocket {path}: the handler")
         self._add(("WEBSOCKET",), template, handler)
 
     def routes(self) -> list[tuple[str, WebSocketRequestCallback]]:
