@@ -129,8 +129,8 @@ class WebSocket:
         if subprotocol is not None:
             # Accepted anyway, no server delivers it: the websockets library and browsers
             # refuse the handshake; hypercorn and uvicorn with wsproto fail themselves.
-            offered = () if self._scope is None else self._scope.get("subprotocols") or ()
-            if self._scope is not None and subprotocol not in offered:
+            offered = None if self._scope is None else self._scope.get("subprotocols") or ()
+            if offered is not None and subprotocol not in offered:
                 raise ValueError(
                     f"accept(): the client did not offer the subprotocol {subprotocol!r} "
                     f"(it offered {list(offered)})"
