@@ -90,8 +90,7 @@ class ServerSentEvent:
     retry: int | None = None
 
     def __post_init__(self) -> None:
-        _check_data(self.data)
-        _check(self.event, self.id, self.retry)
+        _check(self.data, self.event, self.id, self.retry)
 
     def encode(self) -> bytes:
         """The event in the wire format, as ``format_event`` gives it."""
@@ -124,8 +123,7 @@ def format_event(
         ValueError: ``event`` or ``id`` contains CR or LF (or ``id`` NUL), which would
             end the field early; ``retry`` is not a whole number of 0 or more.
     """
-    _check_data(data)
-    _check(event, id, retry)
+    _check(data, event, id, retry)
     return _format(data, event, id, retry)
 
 
@@ -138,13 +136,10 @@ def format_comment(text: str = "") -> bytes:
     return "".join(f": {line}\n" for line in _lines(text)).encode() + b"\n"
 
 
-def _check_data(data: object) -> None:
+def _check(data: object, event: str | None, id: str | int | None, retry: int | None) -> None:
+    # Anything else would be sent as its str(): b"1" as "b'1'", True as "True".
     if data is not None and not isinstance(data, str):
         raise TypeError(f"data must be a str or None, not {type(data).__name__}")
-
-
-def _check(event: str | None, id: str | int | None, retry: int | None) -> None:
-    # Anything else would be sent as its str(): b"1" as "b'1'", True as "True".
     if event is not None and not isinstance(event, str):
         raise TypeError(f"event must be a str or None, not {type(event).__name__}")
     if id is not None and (isinstance(id, bool) or not isinstance(id, (str, int))):
